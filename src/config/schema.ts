@@ -1,0 +1,244 @@
+// The gateway configuration file: one zod schema per section, unknown keys rejected, defaults
+// here and nowhere else. `loadConfig` (load.ts) validates once, resolves relative paths against
+// the config file's folder and freezes the result; hot paths never re-validate.
+//
+// Every key is documented in docs/config.md; keep the two in step.
+import { z } from 'zod';
+import { parseDuration, parseSize } from '../core/units.js';
+
+const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return parseDuration(v);
+  } catch (e) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+
+const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return parseSize(v);
+  } catch (e) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+
+const attrValue = z.union([z.string(), z.number().int(), z.boolean()]);
+
+export const tlsSchema = z
+  .object({
+    /** PEM certificate chain of the listener. Reloaded when the file changes. */
+    cert: z.string(),
+    key: z.string(),
+    /** Lowest TLS version accepted. TLS 1.3 is always preferred when the client offers it. */
+    minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+    /** CA bundle that client certificates must chain to. Setting it enables mTLS. */
+    clientCa: z.string().optional(),
+    /** With clientCa: refuse the handshake without a valid client certificate. */
+    requireClientCert: z.boolean().default(true),
+  })
+  .strict();
+
+export const serverSchema = z
+  .object({
+    /** host:port to listen on. */
+    listen: z.string().default('127.0.0.1:8443'),
+    tls: tlsSchema.optional(),
+    /** Serve plain HTTP. Must be set explicitly when tls is absent; logs a warning at start-up. */
+    allowPlainHttp: z.boolean().default(false),
+    /** Largest request body accepted (413 above). */
+    bodyLimit: size.default('1mb'),
+    /** Time allowed for a client to send the request headers (slowloris defence). */
+    headersTimeout: duration.default('10s'),
+    /** Time allowed for a client to send the whole request. */
+    requestTimeout: duration.default('30s'),
+    /** Idle keep-alive connections are closed after this time. */
+    keepAliveTimeout: duration.default('65s'),
+    /** Trust X-Forwarded-For from these proxy addresses when computing the source address. */
+    trustedProxies: z.array(z.string()).default([]),
+  })
+  .strict();
+
+export const upstreamSchema = z
+  .object({
+    /** Base URL of the model server, e.g. https://10.0.0.5:8000 */
+    url: z.string().url(),
+    /** PEM CA bundle the upstream's certificate must chain to (pinning). */
+    ca: z.string().optional(),
+    /** Client certificate and key presented to the upstream (mTLS). */
+    cert: z.string().optional(),
+    key: z.string().optional(),
+    /** Time to wait for the upstream's response headers (504 after). */
+    timeout: duration.default('60s'),
+    /** Retries on connection errors, only for idempotent calls (GET/HEAD). */
+    retries: z.number().int().min(0).max(5).default(1),
+    /** Name of the model on the upstream, when it differs from the public name. */
+    model: z.string().optional(),
+    /** Extra headers sent to the upstream (e.g. its own API key). Values may be `env:NAME`. */
+    headers: z.record(z.string()).default({}),
+    /** Connections kept per upstream. */
+    connections: z.number().int().min(1).max(1024).default(64),
+  })
+  .strict();
+
+export const quotaLimitsSchema = z
+  .object({
+    requestsPerMinute: z.number().positive().optional(),
+    /** Burst size of the requests-per-minute token bucket (defaults to the per-minute rate). */
+    burst: z.number().int().positive().optional(),
+    concurrent: z.number().int().positive().optional(),
+    tokensPerMinute: z.number().int().positive().optional(),
+    tokensPerDay: z.number().int().positive().optional(),
+  })
+  .strict();
+export type QuotaLimits = z.infer<typeof quotaLimitsSchema>;
+
+export const modelSchema = z
+  .object({
+    /** Public model name: what clients send in `model` / the URL, and the Cedar resource id. */
+    name: z.string().min(1).regex(/^[A-Za-z0-9._:/-]+$/, 'model names use letters, digits and . _ : / -'),
+    protocol: z.enum(['openai', 'kserve-v2', 'generic']),
+    upstream: upstreamSchema,
+    /** Attributes of the Cedar resource (owner, sensitivity, environment, ...). */
+    attributes: z.record(attrValue).default({}),
+    /** Limits on this model, over all callers. */
+    quotas: quotaLimitsSchema.optional(),
+    description: z.string().optional(),
+  })
+  .strict();
+export type ModelConfig = z.infer<typeof modelSchema>;
+
+export const jwtProviderSchema = z
+  .object({
+    issuer: z.string(),
+    audience: z.union([z.string(), z.array(z.string())]),
+    jwksUrl: z.string().url(),
+    /** PEM CA for the JWKS endpoint when it uses a private CA. */
+    jwksCa: z.string().optional(),
+    algorithms: z.array(z.string()).default(['RS256', 'ES256', 'PS256', 'EdDSA']),
+    clockSkew: duration.default('30s'),
+    /** Claim holding the principal id. */
+    principalClaim: z.string().default('sub'),
+    /** Claim (dotted path) holding roles or groups, a list or a space-separated string. */
+    rolesClaim: z.string().default('roles'),
+    /** Map claim values to Rampart roles; unmapped values are kept as they are. */
+    roleMap: z.record(z.array(z.string())).default({}),
+    /** Principal kind given to tokens of this issuer. */
+    kind: z.enum(['user', 'service']).default('user'),
+  })
+  .strict();
+
+export const mtlsIdentitySchema = z
+  .object({
+    /** Which certificate field names the principal. */
+    principalFrom: z.enum(['subject.CN', 'san.uri', 'san.dns', 'san.email']).default('subject.CN'),
+    /** Roles per principal id taken from certificates. */
+    roles: z.record(z.array(z.string())).default({}),
+    kind: z.enum(['user', 'service']).default('service'),
+  })
+  .strict();
+
+export const authSchema = z
+  .object({
+    apiKeys: z
+      .object({
+        enabled: z.boolean().default(true),
+      })
+      .strict()
+      .default({}),
+    jwt: z.array(jwtProviderSchema).default([]),
+    mtls: mtlsIdentitySchema.optional(),
+  })
+  .strict();
+
+export const policySchema = z
+  .object({
+    /** Cedar policy files or folders (every *.cedar inside). */
+    files: z.array(z.string()).min(1),
+    /** Optional Cedar schema file; the built-in schema is used when absent. */
+    schema: z.string().optional(),
+  })
+  .strict();
+
+export const quotasSchema = z
+  .object({
+    /** Limits for each principal unless overridden. */
+    defaultPrincipal: quotaLimitsSchema.default({}),
+    /** Per-principal overrides, by principal id. */
+    principals: z.record(quotaLimitsSchema).default({}),
+  })
+  .strict();
+
+export const storeSchema = z
+  .discriminatedUnion('type', [
+    z.object({ type: z.literal('sqlite'), path: z.string().default('rampart.db') }).strict(),
+    z
+      .object({
+        type: z.literal('postgres'),
+        url: z.string(),
+        redisUrl: z.string().optional(),
+      })
+      .strict(),
+  ])
+  .default({ type: 'sqlite', path: 'rampart.db' });
+
+export const auditSchema = z
+  .object({
+    /** Record request and response bodies in audit records (off: never). */
+    includeBodies: z.boolean().default(false),
+    /** Write a checkpoint of the chain head after this many records. */
+    checkpointEvery: z.number().int().positive().default(1000),
+    /** Largest number of records buffered before a synchronous flush. */
+    flushEvery: z.number().int().positive().default(256),
+  })
+  .strict()
+  .default({});
+
+export const observabilitySchema = z
+  .object({
+    metrics: z
+      .object({
+        enabled: z.boolean().default(true),
+        path: z.string().default('/metrics'),
+        /** Require an authenticated principal allowed the `admin` action to read metrics. */
+        requireAuth: z.boolean().default(false),
+      })
+      .strict()
+      .default({}),
+    logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  })
+  .strict()
+  .default({});
+
+export const gatewayConfigSchema = z
+  .object({
+    server: serverSchema.default({}),
+    store: storeSchema,
+    auth: authSchema.default({}),
+    policy: policySchema,
+    models: z.array(modelSchema).min(1),
+    quotas: quotasSchema.default({}),
+    audit: auditSchema,
+    observability: observabilitySchema,
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const seen = new Set<string>();
+    cfg.models.forEach((m, i) => {
+      if (seen.has(m.name)) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['models', i, 'name'], message: `duplicate model name "${m.name}"` });
+      }
+      seen.add(m.name);
+    });
+    if (!cfg.server.tls && !cfg.server.allowPlainHttp) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['server', 'tls'],
+        message: 'server.tls is required; set server.allowPlainHttp: true to serve plain HTTP on purpose',
+      });
+    }
+  });
+
+export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
+export type GatewayConfig = z.output<typeof gatewayConfigSchema>;
