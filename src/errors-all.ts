@@ -1,3 +1,4 @@
 // Imports every module that declares error codes, so the full list is known in one place
 // (`rampart errors`, and the test that keeps docs/errors.md in step). Add new error modules here.
 import './core/errors.js';
+import './store/errors.js';

@@ -1,0 +1,33 @@
+// Opens the store named by the gateway config's `store` section. Callers depend on the Store
+// interfaces (types.ts) only; which backend sits behind them is decided here and nowhere else.
+import type { GatewayConfig } from '../config/schema.js';
+import type { Logger } from '../core/logger.js';
+import { StoreOpenError } from './errors.js';
+import { openSqliteStore } from './sqlite.js';
+import type { Store } from './types.js';
+
+export type { Store, KeyStore, AuditStore, CounterStore, ApiKeyRecord, AuditEntry, AuditCheckpoint, TakeResult } from './types.js';
+
+/** Options that are not part of the config file (tests and tools). */
+export interface OpenStoreOptions {
+  /** PostgreSQL schema to use instead of `public` (created if missing). */
+  pgSchema?: string;
+  /** Prefix of every Redis key (default `rampart:`). */
+  redisPrefix?: string;
+}
+
+/**
+ * Opens and migrates the configured store.
+ *
+ * @example
+ * const store = await openStore({ type: 'sqlite', path: ':memory:' }, silentLogger());
+ */
+export async function openStore(cfg: GatewayConfig['store'], logger: Logger, _opts: OpenStoreOptions = {}): Promise<Store> {
+  const log = logger.child({ component: 'store' });
+  switch (cfg.type) {
+    case 'sqlite':
+      return openSqliteStore({ path: cfg.path }, log);
+    case 'postgres':
+      throw new StoreOpenError('the postgres store is not available yet');
+  }
+}

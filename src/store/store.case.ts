@@ -1,0 +1,215 @@
+// The conformance suite every Store implementation must pass (SQLite, PostgreSQL, PostgreSQL +
+// Redis). Each backend's test file calls `runStoreConformance` with a factory; every case gets a
+// fresh, empty store and closes it afterwards (the factory's close may also drop test data).
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ApiKeyRecord, AuditEntry, Store } from './types.js';
+
+export type StoreFactory = () => Promise<Store>;
+
+function key(id: string, over: Partial<ApiKeyRecord> = {}): ApiKeyRecord {
+  return {
+    id,
+    principal: 'alice',
+    kind: 'user',
+    roles: ['reader', 'ops'],
+    secretHash: 'a'.repeat(64),
+    description: null,
+    createdAt: 1_700_000_000_000,
+    expiresAt: null,
+    revokedAt: null,
+    ...over,
+  };
+}
+
+function entries(from: number, n: number): AuditEntry[] {
+  return Array.from({ length: n }, (_, i) => ({
+    seq: from + i,
+    time: 1_700_000_000_000 + from + i,
+    prevHash: (from + i - 1).toString(16).padStart(64, '0'),
+    hash: (from + i).toString(16).padStart(64, '0'),
+    body: JSON.stringify({ n: from + i, text: 'héllo "quoted" \u2028' }),
+  }));
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+    return undefined;
+  } catch (e) {
+    return (e as { code?: string }).code;
+  }
+}
+
+export function runStoreConformance(name: string, factory: StoreFactory): void {
+  describe(`Store conformance: ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await factory();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    describe('keys', () => {
+      it('round-trips every field of a key', async () => {
+        const k = key('k1', { description: 'ci bot', expiresAt: 1_800_000_000_000, kind: 'service', roles: [] });
+        await store.keys.insertApiKey(k);
+        expect(await store.keys.getApiKey('k1')).toEqual(k);
+        expect(await store.keys.getApiKey('nope')).toBeNull();
+      });
+
+      it('refuses a duplicate id with a coded error and keeps the first', async () => {
+        await store.keys.insertApiKey(key('dup'));
+        expect(await codeOf(store.keys.insertApiKey(key('dup', { principal: 'mallory' })))).toBe('RAMPART_ERR_STORE_DUPLICATE_KEY');
+        expect((await store.keys.getApiKey('dup'))!.principal).toBe('alice');
+      });
+
+      it('lists keys in creation order', async () => {
+        await store.keys.insertApiKey(key('b', { createdAt: 2 }));
+        await store.keys.insertApiKey(key('a', { createdAt: 3 }));
+        await store.keys.insertApiKey(key('c', { createdAt: 1 }));
+        expect((await store.keys.listApiKeys()).map((k) => k.id)).toEqual(['c', 'b', 'a']);
+      });
+
+      it('revokes once; unknown and already revoked keys return false', async () => {
+        await store.keys.insertApiKey(key('r'));
+        expect(await store.keys.revokeApiKey('r', 5)).toBe(true);
+        expect(await store.keys.revokeApiKey('r', 6)).toBe(false);
+        expect(await store.keys.revokeApiKey('missing', 6)).toBe(false);
+        expect((await store.keys.getApiKey('r'))!.revokedAt).toBe(5);
+      });
+    });
+
+    describe('audit', () => {
+      it('is empty at first', async () => {
+        expect(await store.audit.lastAudit()).toBeNull();
+        expect(await store.audit.readAudit(1, 10)).toEqual([]);
+        expect(await store.audit.listCheckpoints()).toEqual([]);
+      });
+
+      it('appends in order and reads back exactly, paged', async () => {
+        const all = entries(1, 25);
+        await store.audit.appendAudit(all.slice(0, 10));
+        await store.audit.appendAudit(all.slice(10));
+        await store.audit.appendAudit([]);
+        expect(await store.audit.lastAudit()).toEqual(all[24]);
+        expect(await store.audit.readAudit(1, 100)).toEqual(all);
+        expect(await store.audit.readAudit(11, 5)).toEqual(all.slice(10, 15));
+        expect(await store.audit.readAudit(26, 5)).toEqual([]);
+      });
+
+      it('refuses a batch that does not continue the chain, all or none', async () => {
+        await store.audit.appendAudit(entries(1, 3));
+        // Replays seq 3 (another writer got there first).
+        expect(await codeOf(store.audit.appendAudit(entries(3, 2)))).toBe('RAMPART_ERR_STORE_AUDIT_CONFLICT');
+        // Leaves a gap.
+        expect(await codeOf(store.audit.appendAudit(entries(5, 1)))).toBe('RAMPART_ERR_STORE_AUDIT_CONFLICT');
+        // Not contiguous inside the batch: nothing of it is written.
+        const bad = [...entries(4, 2), ...entries(7, 1)];
+        expect(await codeOf(store.audit.appendAudit(bad))).toBe('RAMPART_ERR_STORE_AUDIT_CONFLICT');
+        expect((await store.audit.lastAudit())!.seq).toBe(3);
+        expect(await store.audit.readAudit(1, 10)).toHaveLength(3);
+      });
+
+      it('refuses a first batch that does not start at seq 1', async () => {
+        expect(await codeOf(store.audit.appendAudit(entries(2, 1)))).toBe('RAMPART_ERR_STORE_AUDIT_CONFLICT');
+      });
+
+      it('of two concurrent appenders of the same seq, exactly one wins', async () => {
+        await store.audit.appendAudit(entries(1, 1));
+        const results = await Promise.allSettled([store.audit.appendAudit(entries(2, 3)), store.audit.appendAudit(entries(2, 3))]);
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        expect((await store.audit.lastAudit())!.seq).toBe(4);
+      });
+
+      it('saves checkpoints idempotently and lists them by seq', async () => {
+        await store.audit.saveCheckpoint({ seq: 20, hash: 'b'.repeat(64), time: 2 });
+        await store.audit.saveCheckpoint({ seq: 10, hash: 'a'.repeat(64), time: 1 });
+        await store.audit.saveCheckpoint({ seq: 10, hash: 'a'.repeat(64), time: 3 });
+        expect(await store.audit.listCheckpoints()).toEqual([
+          { seq: 10, hash: 'a'.repeat(64), time: 1 },
+          { seq: 20, hash: 'b'.repeat(64), time: 2 },
+        ]);
+      });
+    });
+
+    describe('counters', () => {
+      it('token bucket starts full, drains, refuses with the time to wait, refills', async () => {
+        const c = store.counters;
+        const perMs = 1 / 1000; // one token per second
+        const t0 = 1_000_000;
+        for (let i = 0; i < 3; i++) {
+          const r = await c.takeTokens('b', 3, perMs, 1, t0);
+          expect(r.allowed).toBe(true);
+          expect(r.remaining).toBeCloseTo(2 - i, 6);
+        }
+        const refused = await c.takeTokens('b', 3, perMs, 1, t0 + 250);
+        expect(refused).toEqual({ allowed: false, remaining: 0, retryAfterMs: 750 });
+        expect((await c.takeTokens('b', 3, perMs, 1, t0 + 1000)).allowed).toBe(true);
+        // A long pause refills to capacity, never beyond.
+        const full = await c.takeTokens('b', 3, perMs, 0, t0 + 1_000_000);
+        expect(full.allowed).toBe(true);
+        expect(full.remaining).toBeCloseTo(3, 6);
+      });
+
+      it('token bucket: a clock that goes backwards mints no tokens', async () => {
+        const c = store.counters;
+        await c.takeTokens('skew', 1, 1 / 1000, 1, 10_000);
+        expect((await c.takeTokens('skew', 1, 1 / 1000, 1, 5_000)).allowed).toBe(false);
+        expect((await c.takeTokens('skew', 1, 1 / 1000, 1, 10_500)).allowed).toBe(false);
+        expect((await c.takeTokens('skew', 1, 1 / 1000, 1, 11_000)).allowed).toBe(true);
+      });
+
+      it('token bucket: keys are independent; a cost above what is left is refused', async () => {
+        const c = store.counters;
+        expect((await c.takeTokens('x', 10, 0.001, 7, 0)).allowed).toBe(true);
+        const r = await c.takeTokens('x', 10, 0.001, 7, 0);
+        expect(r.allowed).toBe(false);
+        expect(r.retryAfterMs).toBe(4000);
+        expect((await c.takeTokens('y', 10, 0.001, 7, 0)).allowed).toBe(true);
+      });
+
+      it('token bucket: concurrent takes never over-admit', async () => {
+        const c = store.counters;
+        const results = await Promise.all(Array.from({ length: 40 }, () => c.takeTokens('race', 15, 1e-9, 1, 5_000)));
+        expect(results.filter((r) => r.allowed)).toHaveLength(15);
+      });
+
+      it('rejects invalid arguments with a coded error', async () => {
+        expect(await codeOf(store.counters.takeTokens('', 1, 1, 1, 0))).toBe('RAMPART_ERR_STORE_BAD_ARGUMENT');
+        expect(await codeOf(store.counters.takeTokens('k', 0, 1, 1, 0))).toBe('RAMPART_ERR_STORE_BAD_ARGUMENT');
+        expect(await codeOf(store.counters.takeTokens('k', 1, Number.NaN, 1, 0))).toBe('RAMPART_ERR_STORE_BAD_ARGUMENT');
+        expect(await codeOf(store.counters.addToWindow('k', 0, 1, 0))).toBe('RAMPART_ERR_STORE_BAD_ARGUMENT');
+        expect(await codeOf(store.counters.getWindow('k', 1.5, 0))).toBe('RAMPART_ERR_STORE_BAD_ARGUMENT');
+      });
+
+      it('fixed windows add up within a window and start again in the next', async () => {
+        const c = store.counters;
+        const minute = 60_000;
+        const t = 10 * minute + 5;
+        expect(await c.getWindow('w', minute, t)).toBe(0);
+        expect(await c.addToWindow('w', minute, 100, t)).toBe(100);
+        expect(await c.addToWindow('w', minute, 23, t + 30_000)).toBe(123);
+        expect(await c.getWindow('w', minute, t + 59_000)).toBe(123);
+        // Next window.
+        expect(await c.getWindow('w', minute, 11 * minute)).toBe(0);
+        expect(await c.addToWindow('w', minute, 1, 11 * minute)).toBe(1);
+        // Same key, other window length: a separate counter.
+        expect(await c.addToWindow('w', 86_400_000, 5, t)).toBe(5);
+        expect(await c.getWindow('other', minute, t)).toBe(0);
+      });
+
+      it('fixed windows: concurrent adds are all counted', async () => {
+        const c = store.counters;
+        await Promise.all(Array.from({ length: 50 }, () => c.addToWindow('cw', 60_000, 2, 1_000)));
+        expect(await c.getWindow('cw', 60_000, 1_000)).toBe(100);
+      });
+    });
+
+    it('close is idempotent', async () => {
+      await store.close();
+      await store.close();
+      store = await factory();
+    });
+  });
+}
