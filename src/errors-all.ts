@@ -2,3 +2,6 @@
 // (`rampart errors`, and the test that keeps docs/errors.md in step). Add new error modules here.
 import './core/errors.js';
 import './store/errors.js';
+import './auth/errors.js';
+import './policy/errors.js';
+import './quota/errors.js';

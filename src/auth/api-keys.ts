@@ -1,0 +1,122 @@
+// API keys: creation, parsing and verification. A key reads `rk_<id>_<secret>`: the id is public
+// (hex, safe to log and to show in `rampart keys list`), the secret is 32 random bytes in base64url.
+// Only the SHA-256 of the secret is stored; 256 bits of entropy make a slow hash pointless, and
+// the comparison is constant-time so response timing reveals nothing about the stored hash.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { UsageError } from '../core/errors.js';
+import type { ApiKeyRecord, KeyStore } from '../store/types.js';
+import { ApiKeyNotFoundError, AuthExpiredError, AuthInvalidError, AuthRevokedError } from './errors.js';
+
+export const API_KEY_PREFIX = 'rk_';
+const ID_BYTES = 8;
+const SECRET_BYTES = 32;
+const KEY_RE = /^rk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+/** Principal ids and role names: printable, no spaces or commas (they are split on commas in the CLI). */
+const NAME_RE = /^[A-Za-z0-9._:@/+=-]{1,200}$/;
+
+export interface CreateApiKeyOptions {
+  principal: string;
+  roles: string[];
+  kind?: 'user' | 'service';
+  /** Lifetime in milliseconds; absent or null: the key does not expire. */
+  expiresInMs?: number | null;
+  description?: string | null;
+  /** Clock, for tests. */
+  now?: number;
+}
+
+export interface CreatedApiKey {
+  /** The full key. Shown once; it cannot be recovered later. */
+  key: string;
+  record: PublicApiKey;
+}
+
+/** What may be shown about a stored key: everything but the secret hash. */
+export type PublicApiKey = Omit<ApiKeyRecord, 'secretHash'>;
+
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex');
+}
+
+/** Splits a presented key into id and secret; null when it does not have the key format. */
+export function parseApiKey(key: string): { id: string; secret: string } | null {
+  const m = KEY_RE.exec(key);
+  return m ? { id: m[1]!, secret: m[2]! } : null;
+}
+
+export function looksLikeApiKey(token: string): boolean {
+  return token.startsWith(API_KEY_PREFIX);
+}
+
+export function checkName(what: string, value: string): void {
+  if (!NAME_RE.test(value)) {
+    throw new UsageError(`invalid ${what} "${value}": use 1-200 letters, digits or . _ : @ / + = -`);
+  }
+}
+
+/**
+ * Creates and stores a new key and returns it once.
+ *
+ * @example
+ * const { key } = await createApiKey(store.keys, { principal: 'alice', roles: ['analyst'], expiresInMs: 30 * 86_400_000 });
+ */
+export async function createApiKey(keys: KeyStore, opts: CreateApiKeyOptions): Promise<CreatedApiKey> {
+  checkName('principal', opts.principal);
+  for (const r of opts.roles) checkName('role', r);
+  if (opts.expiresInMs !== undefined && opts.expiresInMs !== null && !(opts.expiresInMs > 0)) {
+    throw new UsageError('the expiry must be a positive duration');
+  }
+  const now = opts.now ?? Date.now();
+  const id = randomBytes(ID_BYTES).toString('hex');
+  const secret = randomBytes(SECRET_BYTES).toString('base64url');
+  const record: ApiKeyRecord = {
+    id,
+    principal: opts.principal,
+    kind: opts.kind ?? 'user',
+    roles: [...new Set(opts.roles)],
+    secretHash: hashSecret(secret),
+    description: opts.description ?? null,
+    createdAt: now,
+    expiresAt: opts.expiresInMs ? now + opts.expiresInMs : null,
+    revokedAt: null,
+  };
+  await keys.insertApiKey(record);
+  return { key: `${API_KEY_PREFIX}${id}_${secret}`, record: toPublic(record) };
+}
+
+export function toPublic(rec: ApiKeyRecord): PublicApiKey {
+  const { secretHash: _omitted, ...rest } = rec;
+  return rest;
+}
+
+export async function listApiKeys(keys: KeyStore): Promise<PublicApiKey[]> {
+  return (await keys.listApiKeys()).map(toPublic);
+}
+
+/** Revokes a key by id; throws RAMPART_ERR_AUTH_KEY_NOT_FOUND when there is no such active key. */
+export async function revokeApiKey(keys: KeyStore, id: string, now: number = Date.now()): Promise<void> {
+  if (!(await keys.revokeApiKey(id, now))) throw new ApiKeyNotFoundError(`no active API key with id ${id}`);
+}
+
+// A fixed hash compared against when the id is unknown, so unknown ids cost the same as wrong secrets.
+const DUMMY_HASH = Buffer.from(hashSecret('rampart-no-such-key'), 'hex');
+
+/**
+ * Checks a presented key. Throws RAMPART_ERR_AUTH_INVALID (malformed, unknown id, wrong secret),
+ * RAMPART_ERR_AUTH_REVOKED or RAMPART_ERR_AUTH_EXPIRED. Revocation and expiry are only reported
+ * once the secret has matched, so they reveal nothing to someone who merely knows a key id.
+ */
+export async function verifyApiKey(keys: KeyStore, presented: string, now: number = Date.now()): Promise<ApiKeyRecord> {
+  const parsed = parseApiKey(presented);
+  if (!parsed) throw new AuthInvalidError('malformed API key');
+  const rec = await keys.getApiKey(parsed.id);
+  const given = createHash('sha256').update(parsed.secret, 'utf8').digest();
+  const stored = rec && /^[0-9a-f]{64}$/.test(rec.secretHash) ? Buffer.from(rec.secretHash, 'hex') : DUMMY_HASH;
+  const match = timingSafeEqual(given, stored);
+  if (!rec || !match) throw new AuthInvalidError('invalid API key', { details: { keyId: parsed.id } });
+  if (rec.revokedAt !== null) throw new AuthRevokedError('the API key has been revoked', { details: { keyId: rec.id } });
+  if (rec.expiresAt !== null && rec.expiresAt <= now) {
+    throw new AuthExpiredError('the API key has expired', { details: { keyId: rec.id } });
+  }
+  return rec;
+}

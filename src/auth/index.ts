@@ -1,0 +1,95 @@
+// The gateway's authenticator: picks the credential a request carries (API key, JWT bearer token
+// or mTLS client certificate) and turns it into a Principal, or throws a coded auth error.
+//
+// Precedence: a credential in the headers wins over the client certificate (the certificate then
+// only authenticated the connection); with no header credential, an mTLS identity is used when
+// auth.mtls is configured. `Authorization: Bearer rk_...` and `x-api-key: rk_...` are API keys; any
+// other bearer token is treated as a JWT.
+import type { GatewayConfig } from '../config/schema.js';
+import type { AuthnInput, Authenticator } from '../core/contracts.js';
+import type { Logger } from '../core/logger.js';
+import type { Principal } from '../core/types.js';
+import type { KeyStore } from '../store/types.js';
+import { looksLikeApiKey, verifyApiKey } from './api-keys.js';
+import { AuthInvalidError, AuthMissingError } from './errors.js';
+import { JwtVerifier, type JwtOptions } from './jwt.js';
+import { principalFromCertificate } from './mtls.js';
+
+export { createApiKey, listApiKeys, revokeApiKey, parseApiKey, verifyApiKey, type CreateApiKeyOptions, type CreatedApiKey, type PublicApiKey } from './api-keys.js';
+export * from './errors.js';
+
+export interface AuthenticatorOptions extends JwtOptions {
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+/** Extracts the token of an `Authorization: Bearer <token>` header; null for other schemes. */
+export function bearerToken(header: string | undefined): string | null {
+  if (!header) return null;
+  const m = /^\s*bearer\s+(\S+)\s*$/i.exec(header);
+  return m ? m[1]! : null;
+}
+
+/**
+ * Builds the authenticator from the `auth` config section.
+ *
+ * @example
+ * const authn = createAuthenticator(config.auth, store.keys, logger);
+ * const principal = await authn.authenticate({ authorization: req.headers.authorization, sourceIp });
+ */
+export function createAuthenticator(
+  auth: GatewayConfig['auth'],
+  keys: KeyStore,
+  logger: Logger,
+  options: AuthenticatorOptions = {},
+): Authenticator {
+  const log = logger.child({ component: 'auth' });
+  const jwt = new JwtVerifier(auth.jwt, options);
+  const now = options.now ?? Date.now;
+
+  async function fromApiKey(key: string): Promise<Principal> {
+    if (!auth.apiKeys.enabled) throw new AuthInvalidError('API keys are not accepted by this gateway');
+    const rec = await verifyApiKey(keys, key, now());
+    return {
+      id: rec.principal,
+      kind: rec.kind,
+      roles: [...rec.roles],
+      groups: [],
+      authMethod: 'api-key',
+      credentialId: rec.id,
+      attributes: {},
+    };
+  }
+
+  return {
+    async authenticate(input: AuthnInput): Promise<Principal> {
+      const hasAuthHeader = input.authorization !== undefined && input.authorization !== '';
+      const bearer = bearerToken(input.authorization);
+      if (hasAuthHeader && bearer === null) throw new AuthInvalidError('unsupported Authorization scheme (use Bearer)');
+      const apiKey = input.apiKey !== undefined && input.apiKey !== '' ? input.apiKey : null;
+      if (bearer !== null && apiKey !== null && bearer !== apiKey) {
+        throw new AuthInvalidError('both Authorization and x-api-key are set, with different values');
+      }
+      const token = bearer ?? apiKey;
+      if (token !== null) {
+        if (looksLikeApiKey(token)) return fromApiKey(token);
+        if (apiKey !== null && bearer === null) throw new AuthInvalidError('malformed API key');
+        if (!jwt.enabled) throw new AuthInvalidError('bearer tokens are not accepted by this gateway');
+        try {
+          return await jwt.verify(token);
+        } catch (e) {
+          log.debug({ err: { code: (e as { code?: string }).code } }, 'bearer token refused');
+          throw e;
+        }
+      }
+      if (auth.mtls && input.peerCertificate) {
+        const p = principalFromCertificate(input.peerCertificate, auth.mtls);
+        if (p) return p;
+      }
+      throw new AuthMissingError('no credentials: send an API key or a bearer token');
+    },
+    async close(): Promise<void> {
+      await jwt.close();
+    },
+  };
+}
