@@ -5,3 +5,4 @@ import './store/errors.js';
 import './auth/errors.js';
 import './policy/errors.js';
 import './quota/errors.js';
+import './demo/errors.js';
