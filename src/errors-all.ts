@@ -6,3 +6,4 @@ import './auth/errors.js';
 import './policy/errors.js';
 import './quota/errors.js';
 import './demo/errors.js';
+import './report/errors.js';
