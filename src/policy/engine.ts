@@ -1,0 +1,112 @@
+// The Cedar authorizer used on every request. Policies and schema are parsed and validated once
+// (load time); the policy set is pre-parsed into the Cedar wasm module, so a decision costs one
+// evaluation. Decisions are cached under a key made of the principal, action, model and only the
+// context parts the policies read (see context-paths.ts), so repeated calls cost a map lookup.
+import { preparsePolicySet, statefulIsAuthorized, type Context, type EntityJson, type EntityUidJson } from '@cedar-policy/cedar-wasm/nodejs';
+import type { ModelConfig } from '../config/schema.js';
+import type { AuthzContext, AuthzDecision, AuthzRequest, Authorizer } from '../core/contracts.js';
+import type { Principal } from '../core/types.js';
+import { contextPathsUsed, valueAt, type ContextUse } from './context-paths.js';
+import { PolicyInvalidError } from './errors.js';
+import type { CompiledPolicy } from './load-policies.js';
+import { actionUid, buildContext, GATEWAY_RESOURCE, modelEntity, modelUid, principalEntity, principalUid } from './request.js';
+
+export interface PolicyEngine extends Authorizer {
+  /** Models the principal may see in a listing: those it may `list` or `invoke`. */
+  listAllowed(principal: Principal, context: AuthzContext): string[];
+  /** Ids of the loaded policies, in load order. */
+  readonly policyIds: readonly string[];
+}
+
+const CACHE_MAX = 10_000;
+let instances = 0;
+
+export class CedarPolicyEngine implements PolicyEngine {
+  readonly policyIds: readonly string[];
+  private readonly psetId: string;
+  private readonly models = new Map<string, { uid: EntityUidJson; entity: EntityJson }>();
+  private readonly contextUse: ContextUse;
+  private readonly cache = new Map<string, AuthzDecision>();
+
+  constructor(policies: readonly CompiledPolicy[], models: readonly ModelConfig[]) {
+    this.psetId = `rampart-policies-${++instances}`;
+    const staticPolicies: Record<string, string> = {};
+    for (const p of policies) staticPolicies[p.id] = p.text;
+    const res = preparsePolicySet(this.psetId, { staticPolicies });
+    if (res.type === 'failure') {
+      throw new PolicyInvalidError(`cannot load the policy set: ${res.errors.map((e) => e.message).join('; ')}`);
+    }
+    this.policyIds = policies.map((p) => p.id);
+    for (const m of models) this.models.set(m.name, { uid: modelUid(m.name), entity: modelEntity(m) });
+    this.contextUse = contextPathsUsed(policies.map((p) => p.json));
+  }
+
+  private cacheKey(req: AuthzRequest, context: Context): string | null {
+    if (this.contextUse === 'all') return null;
+    const p = req.principal;
+    let key = `${req.action}\u0000${req.model}\u0000${p.kind}\u0000${p.id}\u0000${p.roles.join('\u0001')}\u0000${p.groups.join('\u0001')}\u0000${p.authMethod}\u0000${JSON.stringify(p.attributes)}`;
+    for (const path of this.contextUse) key += `\u0000${JSON.stringify(valueAt(context, path)) ?? ''}`;
+    return key;
+  }
+
+  authorize(req: AuthzRequest): AuthzDecision {
+    let resource: EntityUidJson;
+    const entities: EntityJson[] = [principalEntity(req.principal)];
+    const model = this.models.get(req.model);
+    if (model) {
+      resource = model.uid;
+      entities.push(model.entity);
+    } else if (req.action === 'admin' && req.model === '') {
+      resource = GATEWAY_RESOURCE;
+    } else {
+      return { decision: 'deny', policyIds: [], errors: [`unknown model "${req.model}"`] };
+    }
+    const context = buildContext(req.context);
+    const key = this.cacheKey(req, context);
+    if (key !== null) {
+      const hit = this.cache.get(key);
+      if (hit) return hit;
+    }
+    const answer = statefulIsAuthorized({
+      principal: principalUid(req.principal),
+      action: actionUid(req.action),
+      resource,
+      context,
+      entities,
+      preparsedPolicySetId: this.psetId,
+      validateRequest: false,
+    });
+    let decision: AuthzDecision;
+    if (answer.type === 'failure') {
+      decision = { decision: 'deny', policyIds: [], errors: answer.errors.map((e) => e.message) };
+    } else {
+      const d = answer.response;
+      decision = {
+        decision: d.decision,
+        policyIds: d.diagnostics.reason,
+        errors: d.diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`),
+      };
+    }
+    Object.freeze(decision.policyIds);
+    Object.freeze(decision.errors);
+    Object.freeze(decision);
+    if (key !== null) {
+      if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value as string);
+      this.cache.set(key, decision);
+    }
+    return decision;
+  }
+
+  listAllowed(principal: Principal, context: AuthzContext): string[] {
+    const out: string[] = [];
+    for (const name of this.models.keys()) {
+      for (const action of ['list', 'invoke'] as const) {
+        if (this.authorize({ principal, action, model: name, context }).decision === 'allow') {
+          out.push(name);
+          break;
+        }
+      }
+    }
+    return out;
+  }
+}

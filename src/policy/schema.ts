@@ -1,0 +1,138 @@
+// The Cedar schema policies are validated against. The built-in one (namespace Rampart) is made
+// from a fixed part (principals, roles, groups, actions, request context) and the model
+// attributes found in the config, so a policy that names an attribute no model has, or compares
+// it with the wrong type, is refused at start-up. A user schema file replaces it entirely.
+import { readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import type { Schema } from '@cedar-policy/cedar-wasm/nodejs';
+import type { ModelConfig } from '../config/schema.js';
+import { FileNotFoundError } from '../core/errors.js';
+import { PolicySchemaInvalidError } from './errors.js';
+
+export const NAMESPACE = 'Rampart';
+
+/** Model attributes every Model entity has, set by Rampart; config attributes may not reuse them. */
+export const BUILTIN_MODEL_ATTRIBUTES = ['name', 'protocol'] as const;
+
+/** Request attributes (context.request) the built-in schema declares, with their Cedar types. */
+export const REQUEST_ATTRIBUTES: Readonly<Record<string, 'Bool' | 'Long' | 'String'>> = {
+  stream: 'Bool',
+  max_tokens: 'Long',
+};
+
+type CedarPrim = 'String' | 'Long' | 'Bool';
+
+function cedarType(v: string | number | boolean): CedarPrim {
+  return typeof v === 'string' ? 'String' : typeof v === 'number' ? 'Long' : 'Bool';
+}
+
+function quoted(name: string): string {
+  return JSON.stringify(name);
+}
+
+/**
+ * Derives Model attribute types from the config: an attribute every model sets is required,
+ * one only some models set is optional (policies must test it with `has`).
+ */
+export function modelAttributeTypes(models: readonly ModelConfig[]): Map<string, { type: CedarPrim; required: boolean }> {
+  const out = new Map<string, { type: CedarPrim; required: boolean; count: number; firstModel: string }>();
+  for (const m of models) {
+    for (const [k, v] of Object.entries(m.attributes)) {
+      if ((BUILTIN_MODEL_ATTRIBUTES as readonly string[]).includes(k)) {
+        throw new PolicySchemaInvalidError(`model "${m.name}": attribute "${k}" is reserved (set by Rampart)`);
+      }
+      const t = cedarType(v);
+      const prev = out.get(k);
+      if (prev && prev.type !== t) {
+        throw new PolicySchemaInvalidError(
+          `model "${m.name}": attribute "${k}" is a ${t} but model "${prev.firstModel}" has it as a ${prev.type}; use one type per attribute`,
+        );
+      }
+      if (prev) prev.count++;
+      else out.set(k, { type: t, required: false, count: 1, firstModel: m.name });
+    }
+  }
+  return new Map([...out].map(([k, v]) => [k, { type: v.type, required: v.count === models.length }]));
+}
+
+/** The built-in schema in Cedar's schema syntax. */
+export function builtinSchemaText(models: readonly ModelConfig[]): string {
+  const attrs = [...modelAttributeTypes(models)]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, { type, required }]) => `    ${quoted(k)}${required ? '' : '?'}: ${type},`)
+    .join('\n');
+  const req = Object.entries(REQUEST_ATTRIBUTES)
+    .map(([k, t]) => `${k}?: ${t}`)
+    .join(', ');
+  return `// Built-in Rampart schema (generated from the gateway config).
+namespace ${NAMESPACE} {
+  entity Role;
+  entity Group;
+  entity User in [Role, Group] {
+    roles: Set<String>,
+    groups: Set<String>,
+    authMethod: String,
+  } tags String;
+  entity Service in [Role, Group] {
+    roles: Set<String>,
+    groups: Set<String>,
+    authMethod: String,
+  } tags String;
+  entity Model {
+    "name": String,
+    "protocol": String,
+${attrs}
+  };
+  entity Gateway;
+  type Time = {
+    now: __cedar::datetime,
+    epoch: Long,
+    iso: String,
+    date: String,
+    hour: Long,
+    minute: Long,
+    weekday: Long,
+  };
+  type RequestAttributes = { ${req} };
+  type Context = {
+    time: Time,
+    sourceIp: __cedar::ipaddr,
+    route: String,
+    method: String,
+    request: RequestAttributes,
+  };
+  action invoke, list appliesTo { principal: [User, Service], resource: [Model], context: Context };
+  action admin appliesTo { principal: [User, Service], resource: [Gateway, Model], context: Context };
+}
+`;
+}
+
+export interface LoadedSchema {
+  schema: Schema;
+  /** The file it came from, or `(built-in schema)`. */
+  label: string;
+  /** The text, for mapping error offsets to lines. */
+  text: string;
+}
+
+/** The user's schema file (Cedar syntax, or JSON when the file ends in .json) or the built-in one. */
+export function loadSchema(schemaFile: string | undefined, models: readonly ModelConfig[]): LoadedSchema {
+  if (!schemaFile) {
+    const text = builtinSchemaText(models);
+    return { schema: text, label: '(built-in schema)', text };
+  }
+  let text: string;
+  try {
+    text = readFileSync(schemaFile, 'utf8');
+  } catch (e) {
+    throw new FileNotFoundError(`cannot read Cedar schema ${schemaFile}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`, { cause: e });
+  }
+  if (extname(schemaFile).toLowerCase() === '.json') {
+    try {
+      return { schema: JSON.parse(text) as Schema, label: schemaFile, text };
+    } catch (e) {
+      throw new PolicySchemaInvalidError(`${schemaFile}: not valid JSON: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  return { schema: text, label: schemaFile, text };
+}
