@@ -7,3 +7,4 @@ import './policy/errors.js';
 import './quota/errors.js';
 import './demo/errors.js';
 import './report/errors.js';
+import './signing/errors.js';
