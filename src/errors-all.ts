@@ -8,3 +8,4 @@ import './quota/errors.js';
 import './demo/errors.js';
 import './report/errors.js';
 import './signing/errors.js';
+import './audit/errors.js';

@@ -1,0 +1,293 @@
+// The audit writer: queues one record per request without blocking it, and appends the records
+// to the store's hash chain in order, in batches. A batch is written when `flushEvery` records
+// are queued, when the flush timer fires (every `flushIntervalMs`, 200 ms by default) and on
+// flush()/close(). A failed write is logged with a coded error and retried with backoff; the
+// records stay queued meanwhile, so nothing is dropped while the process lives. What a crash
+// loses is exactly the queue that had not been written yet (at most one flush interval, or
+// `flushEvery` records, of traffic; see docs/audit.md).
+import type { GatewayConfig } from '../config/schema.js';
+import type { AuditLog, AuditRecord } from '../core/contracts.js';
+import type { Logger } from '../core/logger.js';
+import type { AuditEntry, AuditStore } from '../store/types.js';
+import { canonicalJson } from './canonical-json.js';
+import { nextEntry } from './chain.js';
+import { AuditClosedError, AuditFlushIncompleteError, AuditWriteFailedError } from './errors.js';
+
+export interface AuditLogOptions {
+  /** Longest time a record waits in the queue before its batch is written. */
+  flushIntervalMs?: number;
+  /** First and longest pause between retries of a failed write. */
+  retryMinMs?: number;
+  retryMaxMs?: number;
+  /** How long close() keeps retrying before it gives up and reports what it could not write. */
+  closeTimeoutMs?: number;
+  /** Clock for entry times (tests). */
+  now?: () => number;
+}
+
+interface Head {
+  seq: number;
+  hash: string;
+}
+
+interface Waiter {
+  target: number;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+const DEFAULTS = { flushIntervalMs: 200, retryMinMs: 50, retryMaxMs: 5000, closeTimeoutMs: 10_000 };
+
+/** Field names never written unless `includeBodies` is on. */
+const BODY_FIELDS = ['requestBody', 'responseBody'] as const;
+
+export class ChainedAuditLog implements AuditLog {
+  private readonly opts: Required<Omit<AuditLogOptions, 'now'>> & { now: () => number };
+  private queue: string[] = [];
+  /** undefined until read from the store (and again after a conflict with another writer). */
+  private head: Head | null | undefined = undefined;
+  private pendingCheckpoints: Head[] = [];
+  /** The last batch whose write failed in a way that may still have committed it. */
+  private uncertain: AuditEntry[] | null = null;
+  private lastCheckpointSeq = 0;
+  private recorded = 0;
+  private persisted = 0;
+  private waiters: Waiter[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private closed = false;
+  private giveUp = false;
+  private wake: (() => void) | null = null;
+  private failures = 0;
+
+  constructor(
+    private readonly store: AuditStore,
+    private readonly cfg: GatewayConfig['audit'],
+    private readonly logger: Logger,
+    options: AuditLogOptions = {},
+  ) {
+    this.opts = {
+      flushIntervalMs: options.flushIntervalMs ?? DEFAULTS.flushIntervalMs,
+      retryMinMs: options.retryMinMs ?? DEFAULTS.retryMinMs,
+      retryMaxMs: options.retryMaxMs ?? DEFAULTS.retryMaxMs,
+      closeTimeoutMs: options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs,
+      now: options.now ?? Date.now,
+    };
+  }
+
+  /** Records queued and not yet written. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  record(rec: AuditRecord): void {
+    if (this.closed) {
+      this.logger.error({ code: AuditClosedError.code, id: rec?.id }, 'audit: record after close was not written');
+      return;
+    }
+    let body: string;
+    try {
+      const copy: Record<string, unknown> = { ...rec };
+      if (!this.cfg.includeBodies) for (const f of BODY_FIELDS) delete copy[f];
+      // Serialised now, so later changes to the caller's object cannot change what is chained.
+      body = canonicalJson(copy);
+    } catch (e) {
+      // Never lose the fact that a request happened, even if a field cannot be serialised.
+      this.logger.error({ err: e, id: rec?.id }, 'audit: record not serialisable; writing its id only');
+      body = canonicalJson({ id: String(rec?.id ?? ''), time: String(rec?.time ?? ''), unserialisable: true });
+    }
+    this.queue.push(body);
+    this.recorded++;
+    if (this.queue.length >= this.cfg.flushEvery) {
+      this.kick();
+    } else if (!this.timer && !this.running) {
+      this.timer = setTimeout(() => this.kick(), this.opts.flushIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  flush(): Promise<void> {
+    const target = this.recorded;
+    if (this.persisted >= target) return Promise.resolve();
+    const p = new Promise<void>((resolve, reject) => this.waiters.push({ target, resolve, reject }));
+    this.kick();
+    this.wake?.();
+    return p;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    let deadline: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.flush(),
+        new Promise<never>((_, reject) => {
+          deadline = setTimeout(() => {
+            this.giveUp = true;
+            this.wake?.();
+            reject(
+              new AuditFlushIncompleteError(`audit: ${this.queue.length} record(s) could not be written before close`, {
+                details: { unwritten: this.queue.length },
+              }),
+            );
+          }, this.opts.closeTimeoutMs);
+        }),
+      ]);
+    } catch (e) {
+      this.logger.error({ code: AuditFlushIncompleteError.code, unwritten: this.queue.length }, 'audit: closing with unwritten records');
+      throw e;
+    } finally {
+      clearTimeout(deadline);
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = null;
+    }
+    // Anchor the final head so a later truncation of the tail is detectable.
+    if (this.head && this.head.seq > this.lastCheckpointSeq) this.pendingCheckpoints.push(this.head);
+    await this.saveCheckpoints();
+  }
+
+  private kick(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (!this.running) void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    this.running = true;
+    let conflicts = 0;
+    try {
+      while (this.queue.length > 0 && !this.giveUp) {
+        const n = Math.min(this.queue.length, this.cfg.flushEvery);
+        try {
+          if (this.head === undefined) {
+            const last = await this.store.lastAudit();
+            this.head = last ? { seq: last.seq, hash: last.hash } : null;
+            const u = this.uncertain;
+            if (u && last && last.seq >= u[u.length - 1]!.seq) {
+              // A write reported as failed may have committed (connection lost after COMMIT).
+              // Its last entry is then stored with our exact hash: count it written, once.
+              const [stored] = await this.store.readAudit(u[u.length - 1]!.seq, 1);
+              this.uncertain = null;
+              if (stored && stored.hash === u[u.length - 1]!.hash) {
+                this.accept(u.length, u);
+                if (this.pendingCheckpoints.length) await this.saveCheckpoints();
+                continue;
+              }
+            }
+            this.uncertain = null;
+          }
+          const time = Math.floor(this.opts.now());
+          const entries: AuditEntry[] = [];
+          let prev = this.head;
+          for (let i = 0; i < n; i++) {
+            const e = nextEntry(prev, time, this.queue[i]!);
+            entries.push(e);
+            prev = e;
+          }
+          try {
+            await this.store.appendAudit(entries);
+          } catch (e) {
+            if ((e as { code?: string }).code !== 'RAMPART_ERR_STORE_AUDIT_CONFLICT') this.uncertain = entries;
+            throw e;
+          }
+          conflicts = 0;
+          this.accept(n, entries);
+          if (this.pendingCheckpoints.length) await this.saveCheckpoints();
+        } catch (e) {
+          if ((e as { code?: string }).code === 'RAMPART_ERR_STORE_AUDIT_CONFLICT' && conflicts < 100) {
+            // Another writer (a second replica) appended first: re-read the head and rebuild.
+            conflicts++;
+            this.head = undefined;
+            if (conflicts > 3) await this.sleep(Math.random() * 20);
+            continue;
+          }
+          this.failures++;
+          const delay = Math.min(this.opts.retryMaxMs, this.opts.retryMinMs * 2 ** Math.min(this.failures - 1, 16));
+          this.logger.error(
+            { err: e, code: AuditWriteFailedError.code, records: n, queued: this.queue.length, attempt: this.failures, retryInMs: delay },
+            'audit: write failed; retrying',
+          );
+          // The head may or may not have moved (a write that failed after commit): re-read it.
+          this.head = undefined;
+          await this.sleep(delay);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+    // A record may have arrived while the last batch was being written, without a timer.
+    if (this.queue.length > 0 && !this.giveUp && !this.timer) {
+      this.timer = setTimeout(() => this.kick(), this.opts.flushIntervalMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Bookkeeping after the first `n` queued records were stored as `entries`. */
+  private accept(n: number, entries: AuditEntry[]): void {
+    const last = entries[entries.length - 1]!;
+    // Only record() pushes to the queue, at its end: the first n are the ones just written.
+    this.queue.splice(0, n);
+    this.head = { seq: last.seq, hash: last.hash };
+    this.persisted += n;
+    if (this.failures > 0) this.logger.info({ afterFailures: this.failures }, 'audit: writes resumed');
+    this.failures = 0;
+    for (const e of entries) if (e.seq % this.cfg.checkpointEvery === 0) this.pendingCheckpoints.push(e);
+    this.settleWaiters();
+  }
+
+  private async saveCheckpoints(): Promise<void> {
+    while (this.pendingCheckpoints.length) {
+      const e = this.pendingCheckpoints[0]!;
+      try {
+        await this.store.saveCheckpoint({ seq: e.seq, hash: e.hash, time: this.opts.now() });
+      } catch (err) {
+        // Kept pending and retried after the next batch; records themselves are not at risk.
+        this.logger.error({ err, code: AuditWriteFailedError.code, seq: e.seq }, 'audit: checkpoint write failed');
+        return;
+      }
+      this.pendingCheckpoints.shift();
+      this.lastCheckpointSeq = Math.max(this.lastCheckpointSeq, e.seq);
+      // Logged so that the log stream, shipped elsewhere, anchors the chain too (verify --anchor).
+      this.logger.info({ auditCheckpoint: { seq: e.seq, hash: e.hash } }, 'audit: checkpoint');
+    }
+  }
+
+  private settleWaiters(): void {
+    if (!this.waiters.length) return;
+    const still: Waiter[] = [];
+    for (const w of this.waiters) {
+      if (this.persisted >= w.target) w.resolve();
+      else still.push(w);
+    }
+    this.waiters = still;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = null;
+        done();
+      };
+    });
+  }
+}
+
+/**
+ * Creates the audit log that the gateway writes one record per request to.
+ *
+ * @example
+ * const audit = createAuditLog(store.audit, config.audit, logger);
+ * audit.record(rec);          // never blocks, never throws
+ * await audit.close();        // on shutdown: writes what is queued and checkpoints the head
+ */
+export function createAuditLog(store: AuditStore, cfg: GatewayConfig['audit'], logger: Logger, options: AuditLogOptions = {}): AuditLog {
+  return new ChainedAuditLog(store, cfg, logger.child({ component: 'audit' }), options);
+}

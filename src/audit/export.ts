@@ -1,0 +1,80 @@
+// Reading the audit chain out: an async iterator over entries (constant memory, page by page),
+// the JSON Lines export format (docs/audit.md, "Export format") and the export-to-file operation,
+// which writes to a temporary name and renames on success so a failed export leaves no file.
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Writable } from 'node:stream';
+import type { AuditEntry, AuditStore } from '../store/types.js';
+import { AuditBadEntryError } from './errors.js';
+
+/** Entries with seq >= fromSeq, ascending, read `pageSize` at a time. */
+export async function* iterateAudit(store: AuditStore, fromSeq = 1, pageSize = 500): AsyncGenerator<AuditEntry> {
+  let from = fromSeq;
+  for (;;) {
+    const page = await store.readAudit(from, pageSize);
+    if (page.length === 0) return;
+    yield* page;
+    from = page[page.length - 1]!.seq + 1;
+  }
+}
+
+/** The last `n` entries, oldest first. */
+export async function lastAuditEntries(store: AuditStore, n: number): Promise<AuditEntry[]> {
+  const head = await store.lastAudit();
+  if (!head || n <= 0) return [];
+  return store.readAudit(Math.max(1, head.seq - n + 1), n);
+}
+
+/** One export line (without the newline). `record` is the parsed canonical body. */
+export function entryToJsonl(e: AuditEntry): string {
+  let record: unknown;
+  try {
+    record = JSON.parse(e.body);
+  } catch (err) {
+    throw new AuditBadEntryError(`audit entry seq ${e.seq} has a body that is not JSON`, { cause: err, details: { seq: e.seq } });
+  }
+  // Field order is fixed here; `record` keeps the canonical (sorted) key order of the body.
+  return JSON.stringify({ seq: e.seq, time: e.time, prevHash: e.prevHash, hash: e.hash, record });
+}
+
+export interface ExportFilter {
+  /** Only entries written at or after this time (ms since the epoch). */
+  since?: number;
+  /** Only entries written before this time (ms since the epoch). */
+  until?: number;
+}
+
+function keep(e: AuditEntry, f: ExportFilter): boolean {
+  return (f.since === undefined || e.time >= f.since) && (f.until === undefined || e.time < f.until);
+}
+
+/** Streams matching entries as JSON Lines to `out`, honouring back-pressure. Returns the count. */
+export async function writeAuditJsonl(store: AuditStore, out: Writable, filter: ExportFilter = {}): Promise<number> {
+  let count = 0;
+  for await (const e of iterateAudit(store)) {
+    if (!keep(e, filter)) continue;
+    if (!out.write(`${entryToJsonl(e)}\n`)) await once(out, 'drain');
+    count++;
+  }
+  return count;
+}
+
+/** Exports to `file` atomically: a temporary file next to it, renamed when complete. */
+export async function exportAuditJsonlFile(store: AuditStore, file: string, filter: ExportFilter = {}): Promise<number> {
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  const out = createWriteStream(tmp, { flags: 'wx', mode: 0o600 });
+  try {
+    await once(out, 'open');
+    const count = await writeAuditJsonl(store, out, filter);
+    out.end();
+    await once(out, 'finish');
+    await rename(tmp, file);
+    return count;
+  } catch (e) {
+    out.destroy();
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
