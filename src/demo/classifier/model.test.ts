@@ -49,8 +49,8 @@ describe('dense classifier', () => {
     const x = test.x.subarray(0, 64);
     expect(Array.from(predictProba(back, x))).toEqual(Array.from(predictProba(model, x)));
     const text = serializeModel(model);
-    for (const bad of ['{}', text.replace('"classes":10', '"classes":11'), text.replace(/\[[^\]]*\]/, '[1,2]'), 'null']) {
-      expect(() => deserializeModel(bad)).toThrow();
+    for (const bad of ['{}', text.replace('"classes":10', '"classes":11'), text.replace(/\[[^\]]*\]/, '[1,2]'), 'null', '{', text.slice(0, 100)]) {
+      expect(() => deserializeModel(bad)).toThrowError(expect.objectContaining({ code: 'RAMPART_ERR_DEMO_MODEL_INVALID' }) as Error);
     }
   });
 });

@@ -4,6 +4,7 @@
 //
 // Inputs are raw feature vectors; the model keeps its own input scaling (`inputScale`) so callers
 // send the data set's units (0–16 pixel counts for digits) and gradients are w.r.t. those units.
+import { DemoModelInvalidError } from '../errors.js';
 
 /** A labelled data set stored row-major: row i is x[i*d .. i*d+d). */
 export interface Dataset {
@@ -345,29 +346,34 @@ export function serializeModel(model: DenseModel): string {
   });
 }
 
-/** Parses `serializeModel` output; throws a plain Error naming what is wrong (callers wrap it). */
+/** Parses `serializeModel` output; throws RAMPART_ERR_DEMO_MODEL_INVALID naming what is wrong. */
 export function deserializeModel(text: string): DenseModel {
-  const raw = JSON.parse(text) as Record<string, unknown>;
-  if (!raw || raw.format !== MAGIC) throw new Error('not a rampart dense model');
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new DemoModelInvalidError('serialised model is not JSON');
+  }
+  if (!raw || raw.format !== MAGIC) throw new DemoModelInvalidError('not a rampart dense model');
   const int = (v: unknown, what: string) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 1_000_000) throw new Error(`bad ${what}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 1_000_000) throw new DemoModelInvalidError(`bad ${what}`);
     return v;
   };
   const inputs = int(raw.inputs, 'inputs');
   const classes = int(raw.classes, 'classes');
   const inputScale = raw.inputScale;
-  if (typeof inputScale !== 'number' || !Number.isFinite(inputScale)) throw new Error('bad inputScale');
-  if (!Array.isArray(raw.layers) || raw.layers.length < 1 || raw.layers.length > 2) throw new Error('bad layers');
+  if (typeof inputScale !== 'number' || !Number.isFinite(inputScale)) throw new DemoModelInvalidError('bad inputScale');
+  if (!Array.isArray(raw.layers) || raw.layers.length < 1 || raw.layers.length > 2) throw new DemoModelInvalidError('bad layers');
   const layers = (raw.layers as Record<string, unknown>[]).map((l, i) => {
     const li = int(l?.inputs, `layers[${i}].inputs`);
     const lo = int(l?.outputs, `layers[${i}].outputs`);
     const arr = (v: unknown, len: number, what: string) => {
-      if (!Array.isArray(v) || v.length !== len || !v.every((n) => typeof n === 'number' && Number.isFinite(n))) throw new Error(`bad ${what}`);
+      if (!Array.isArray(v) || v.length !== len || !v.every((n) => typeof n === 'number' && Number.isFinite(n))) throw new DemoModelInvalidError(`bad ${what}`);
       return Float64Array.from(v as number[]);
     };
     return { inputs: li, outputs: lo, w: arr(l.w, li * lo, `layers[${i}].w`), b: arr(l.b, lo, `layers[${i}].b`) };
   });
   const chainOk = layers[0]!.inputs === inputs && layers[layers.length - 1]!.outputs === classes && (layers.length === 1 || layers[0]!.outputs === layers[1]!.inputs);
-  if (!chainOk) throw new Error('layer sizes do not chain');
+  if (!chainOk) throw new DemoModelInvalidError('layer sizes do not chain');
   return { inputs, classes, inputScale, layers };
 }
