@@ -1,0 +1,163 @@
+// Quotas per principal and per model: requests per minute (token bucket with burst, in the
+// shared CounterStore so all replicas draw from one bucket), concurrent requests (an in-process
+// counter: each replica enforces the limit on its own share of traffic), and for LLM routes
+// tokens per minute and per day (fixed UTC windows in the CounterStore, filled from the
+// upstream's reported usage when each request ends).
+//
+// Order of checks: concurrency (free to undo), then token windows (read-only), then request
+// buckets (which consume). A request refused by the model's bucket after the principal's bucket
+// admitted it has still used one principal token; the store has no refund, and the error is one
+// request's worth at most.
+import type { GatewayConfig, ModelConfig, QuotaLimits } from '../config/schema.js';
+import type { QuotaLease, QuotaManager, QuotaRequest } from '../core/contracts.js';
+import type { Logger } from '../core/logger.js';
+import type { TokenUsage } from '../core/types.js';
+import type { CounterStore } from '../store/types.js';
+import { QuotaExceededError, type QuotaLimitKind } from './errors.js';
+
+const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
+
+export interface QuotaManagerOptions {
+  /** Clock, for tests. */
+  now?: () => number;
+  /** Where failures to record token usage are logged. */
+  logger?: Logger;
+}
+
+interface Scope {
+  scope: 'principal' | 'model';
+  /** Counter key prefix, e.g. `p:alice` or `m:chat`. */
+  key: string;
+  limits: QuotaLimits;
+}
+
+/** Time left in the fixed window of `windowMs` containing `now` (the store aligns windows to the epoch). */
+function untilWindowEnd(windowMs: number, now: number): number {
+  return windowMs - (now % windowMs);
+}
+
+function hasAny(l: QuotaLimits): boolean {
+  return l.requestsPerMinute !== undefined || l.concurrent !== undefined || l.tokensPerMinute !== undefined || l.tokensPerDay !== undefined;
+}
+
+const NOOP_LEASE: QuotaLease = Object.freeze({ release: () => undefined });
+
+export class StoreQuotaManager implements QuotaManager {
+  private readonly inFlight = new Map<string, number>();
+  private readonly modelLimits = new Map<string, QuotaLimits>();
+  private readonly principalLimits = new Map<string, QuotaLimits>();
+  private readonly now: () => number;
+
+  constructor(
+    private readonly quotas: GatewayConfig['quotas'],
+    models: readonly ModelConfig[],
+    private readonly counters: CounterStore,
+    private readonly opts: QuotaManagerOptions = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+    for (const m of models) if (m.quotas && hasAny(m.quotas)) this.modelLimits.set(m.name, m.quotas);
+  }
+
+  /** The principal's limits: its override merged over the defaults. */
+  limitsFor(principal: string): QuotaLimits {
+    let l = this.principalLimits.get(principal);
+    if (!l) {
+      const override = Object.hasOwn(this.quotas.principals, principal) ? this.quotas.principals[principal] : undefined;
+      l = override ? { ...this.quotas.defaultPrincipal, ...override } : this.quotas.defaultPrincipal;
+      if (this.principalLimits.size > 100_000) this.principalLimits.clear();
+      this.principalLimits.set(principal, l);
+    }
+    return l;
+  }
+
+  /** Current in-process concurrency of a counter key (for tests and metrics). */
+  inFlightCount(scope: 'principal' | 'model', name: string): number {
+    return this.inFlight.get(`${scope === 'principal' ? 'p' : 'm'}:${name}`) ?? 0;
+  }
+
+  acquire(req: QuotaRequest): Promise<QuotaLease> {
+    const scopes: Scope[] = [];
+    const pl = this.limitsFor(req.principal);
+    if (hasAny(pl)) scopes.push({ scope: 'principal', key: `p:${req.principal}`, limits: pl });
+    const ml = this.modelLimits.get(req.model);
+    if (ml) scopes.push({ scope: 'model', key: `m:${req.model}`, limits: ml });
+    // The common case of no limits at all costs no store round trip.
+    if (scopes.length === 0) return Promise.resolve(NOOP_LEASE);
+    return this.acquireScoped(req, scopes);
+  }
+
+  private async acquireScoped(req: QuotaRequest, scopes: Scope[]): Promise<QuotaLease> {
+    const held: string[] = [];
+    const undo = (): void => {
+      for (const k of held) this.decrement(k);
+    };
+    try {
+      for (const s of scopes) {
+        const max = s.limits.concurrent;
+        if (max === undefined) continue;
+        const cur = this.inFlight.get(s.key) ?? 0;
+        // A concurrency refusal has no natural retry time; one second is the smallest Retry-After.
+        if (cur >= max) throw new QuotaExceededError('concurrent', s.scope, 1000);
+        this.inFlight.set(s.key, cur + 1);
+        held.push(s.key);
+      }
+      const now = this.now();
+      if (req.countsTokens) {
+        for (const s of scopes) {
+          await this.checkWindow(s, 'tokensPerMinute', `tpm:${s.key}`, MINUTE_MS, now);
+          await this.checkWindow(s, 'tokensPerDay', `tpd:${s.key}`, DAY_MS, now);
+        }
+      }
+      for (const s of scopes) {
+        const rpm = s.limits.requestsPerMinute;
+        if (rpm === undefined) continue;
+        const capacity = s.limits.burst ?? Math.max(1, rpm);
+        const r = await this.counters.takeTokens(`rpm:${s.key}`, capacity, rpm / MINUTE_MS, 1, now);
+        if (!r.allowed) throw new QuotaExceededError('requestsPerMinute', s.scope, r.retryAfterMs);
+      }
+    } catch (e) {
+      undo();
+      throw e;
+    }
+    return this.lease(req, scopes, held);
+  }
+
+  private async checkWindow(s: Scope, kind: QuotaLimitKind, key: string, windowMs: number, now: number): Promise<void> {
+    const limit = s.limits[kind as 'tokensPerMinute' | 'tokensPerDay'];
+    if (limit === undefined) return;
+    const used = await this.counters.getWindow(key, windowMs, now);
+    if (used >= limit) throw new QuotaExceededError(kind, s.scope, untilWindowEnd(windowMs, now));
+  }
+
+  private decrement(key: string): void {
+    const n = (this.inFlight.get(key) ?? 1) - 1;
+    if (n <= 0) this.inFlight.delete(key);
+    else this.inFlight.set(key, n);
+  }
+
+  private lease(req: QuotaRequest, scopes: Scope[], held: string[]): QuotaLease {
+    let released = false;
+    return {
+      release: (usage?: TokenUsage | null): void => {
+        if (released) return;
+        released = true;
+        for (const k of held) this.decrement(k);
+        if (!req.countsTokens || !usage) return;
+        const total = Number.isFinite(usage.totalTokens) && usage.totalTokens > 0 ? Math.floor(usage.totalTokens) : 0;
+        if (total === 0) return;
+        const now = this.now();
+        for (const s of scopes) {
+          if (s.limits.tokensPerMinute !== undefined) this.record(`tpm:${s.key}`, MINUTE_MS, total, now);
+          if (s.limits.tokensPerDay !== undefined) this.record(`tpd:${s.key}`, DAY_MS, total, now);
+        }
+      },
+    };
+  }
+
+  private record(key: string, windowMs: number, amount: number, now: number): void {
+    this.counters.addToWindow(key, windowMs, amount, now).catch((err: unknown) => {
+      this.opts.logger?.warn({ err: { code: (err as { code?: string }).code, message: (err as Error).message }, key }, 'could not record token usage');
+    });
+  }
+}

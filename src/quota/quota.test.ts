@@ -1,0 +1,168 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { modelSchema, quotasSchema } from '../config/schema.js';
+import { silentLogger } from '../core/logger.js';
+import { openStore } from '../store/index.js';
+import type { Store } from '../store/types.js';
+import { createQuotaManager, QuotaExceededError } from './index.js';
+
+let store: Store;
+beforeAll(async () => {
+  store = await openStore({ type: 'sqlite', path: ':memory:' }, silentLogger());
+});
+afterAll(async () => {
+  await store.close();
+});
+
+const models = [
+  modelSchema.parse({ name: 'chat', protocol: 'openai', upstream: { url: 'http://127.0.0.1:1' }, quotas: { tokensPerMinute: 1000, concurrent: 3 } }),
+  modelSchema.parse({ name: 'free', protocol: 'generic', upstream: { url: 'http://127.0.0.1:2' } }),
+  modelSchema.parse({ name: 'rare', protocol: 'generic', upstream: { url: 'http://127.0.0.1:3' }, quotas: { requestsPerMinute: 2 } }),
+];
+
+async function refusal(p: Promise<unknown>): Promise<QuotaExceededError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(QuotaExceededError);
+    expect((e as QuotaExceededError).code).toBe('RAMPART_ERR_QUOTA_EXCEEDED');
+    return e as QuotaExceededError;
+  }
+  throw new Error('expected a quota refusal');
+}
+
+describe('quotas', () => {
+  it('costs nothing and never refuses without limits', async () => {
+    const q = createQuotaManager(quotasSchema.parse({}), models, store.counters);
+    for (let i = 0; i < 100; i++) (await q.acquire({ principal: 'p0', model: 'free', countsTokens: true })).release({ promptTokens: 1, completionTokens: 1, totalTokens: 2 });
+  });
+
+  it('enforces requests per minute as a token bucket with burst, refilling over time', async () => {
+    let now = 1_800_000_000_000;
+    const q = createQuotaManager(quotasSchema.parse({ defaultPrincipal: { requestsPerMinute: 60, burst: 3 } }), models, store.counters, { now: () => now });
+    for (let i = 0; i < 3; i++) (await q.acquire({ principal: 'p1', model: 'free', countsTokens: false })).release();
+    const e = await refusal(q.acquire({ principal: 'p1', model: 'free', countsTokens: false }));
+    expect(e.limit).toBe('requestsPerMinute');
+    expect(e.scope).toBe('principal');
+    expect(e.retryAfterSeconds).toBe(1); // one token per second
+    // Another principal has its own bucket.
+    (await q.acquire({ principal: 'p2', model: 'free', countsTokens: false })).release();
+    now += 1000;
+    (await q.acquire({ principal: 'p1', model: 'free', countsTokens: false })).release();
+    await refusal(q.acquire({ principal: 'p1', model: 'free', countsTokens: false }));
+    now += 10_000; // refills to the burst size, not beyond
+    for (let i = 0; i < 3; i++) (await q.acquire({ principal: 'p1', model: 'free', countsTokens: false })).release();
+    await refusal(q.acquire({ principal: 'p1', model: 'free', countsTokens: false }));
+  });
+
+  it('applies per-principal overrides over the defaults and per-model limits over all callers', async () => {
+    let now = 1_800_000_100_000;
+    const q = createQuotaManager(
+      quotasSchema.parse({ defaultPrincipal: { requestsPerMinute: 1 }, principals: { vip: { requestsPerMinute: 600 } } }),
+      models,
+      store.counters,
+      { now: () => now },
+    );
+    (await q.acquire({ principal: 'plain', model: 'free', countsTokens: false })).release();
+    const e = await refusal(q.acquire({ principal: 'plain', model: 'free', countsTokens: false }));
+    expect(e.retryAfterSeconds).toBe(60);
+    for (let i = 0; i < 50; i++) (await q.acquire({ principal: 'vip', model: 'free', countsTokens: false })).release();
+    // Model "rare" allows 2 requests a minute whoever calls.
+    (await q.acquire({ principal: 'vip', model: 'rare', countsTokens: false })).release();
+    (await q.acquire({ principal: 'vip', model: 'rare', countsTokens: false })).release();
+    const m = await refusal(q.acquire({ principal: 'vip', model: 'rare', countsTokens: false }));
+    expect(m.scope).toBe('model');
+    expect(m.retryAfterSeconds).toBe(30);
+    now += 30_000;
+    (await q.acquire({ principal: 'vip', model: 'rare', countsTokens: false })).release();
+  });
+
+  it('limits concurrent requests and frees the slot on release (once)', async () => {
+    const q = createQuotaManager(quotasSchema.parse({ defaultPrincipal: { concurrent: 2 } }), models, store.counters);
+    const a = await q.acquire({ principal: 'c1', model: 'free', countsTokens: false });
+    const b = await q.acquire({ principal: 'c1', model: 'free', countsTokens: false });
+    const e = await refusal(q.acquire({ principal: 'c1', model: 'free', countsTokens: false }));
+    expect(e.limit).toBe('concurrent');
+    expect(e.retryAfterSeconds).toBe(1);
+    expect(q.inFlightCount('principal', 'c1')).toBe(2);
+    a.release();
+    a.release(); // double release must not free a second slot
+    expect(q.inFlightCount('principal', 'c1')).toBe(1);
+    const c = await q.acquire({ principal: 'c1', model: 'free', countsTokens: false });
+    await refusal(q.acquire({ principal: 'c1', model: 'free', countsTokens: false }));
+    b.release();
+    c.release();
+    expect(q.inFlightCount('principal', 'c1')).toBe(0);
+  });
+
+  it('gives back concurrency slots when a later check refuses', async () => {
+    const now = 1_800_000_200_000;
+    const q = createQuotaManager(quotasSchema.parse({ defaultPrincipal: { concurrent: 5 } }), models, store.counters, { now: () => now });
+    (await q.acquire({ principal: 'd1', model: 'rare', countsTokens: false })).release();
+    (await q.acquire({ principal: 'd1', model: 'rare', countsTokens: false })).release();
+    await refusal(q.acquire({ principal: 'd1', model: 'rare', countsTokens: false }));
+    expect(q.inFlightCount('principal', 'd1')).toBe(0);
+  });
+
+  it('counts tokens from usage per minute and per day and refuses once a window is used up', async () => {
+    let now = Date.UTC(2027, 0, 5, 12, 0, 10);
+    const q = createQuotaManager(
+      quotasSchema.parse({ defaultPrincipal: { tokensPerMinute: 500, tokensPerDay: 1200 } }),
+      models,
+      store.counters,
+      { now: () => now },
+    );
+    const use = (n: number) => ({ promptTokens: n - 1, completionTokens: 1, totalTokens: n });
+    const settle = () => new Promise((r) => setTimeout(r, 5));
+    const l1 = await q.acquire({ principal: 't1', model: 'free', countsTokens: true });
+    l1.release(use(499));
+    await settle();
+    // 499 < 500: still admitted; the request that crosses the limit is not cut off.
+    (await q.acquire({ principal: 't1', model: 'free', countsTokens: true })).release(use(100));
+    await settle();
+    const e = await refusal(q.acquire({ principal: 't1', model: 'free', countsTokens: true }));
+    expect(e.limit).toBe('tokensPerMinute');
+    expect(e.retryAfterSeconds).toBe(50); // the minute window ends at 12:01:00
+    // Non-LLM routes do not check token budgets.
+    (await q.acquire({ principal: 't1', model: 'free', countsTokens: false })).release();
+    now += 60_000;
+    (await q.acquire({ principal: 't1', model: 'free', countsTokens: true })).release(use(500));
+    await settle();
+    now += 60_000;
+    (await q.acquire({ principal: 't1', model: 'free', countsTokens: true })).release(use(200));
+    await settle();
+    now += 60_000;
+    const d = await refusal(q.acquire({ principal: 't1', model: 'free', countsTokens: true }));
+    expect(d.limit).toBe('tokensPerDay');
+    expect(d.retryAfterSeconds).toBe(12 * 3600 - 3 * 60 - 10);
+    now = Date.UTC(2027, 0, 6, 0, 0, 1);
+    (await q.acquire({ principal: 't1', model: 'free', countsTokens: true })).release(null);
+  });
+
+  it('counts the model token budget over all callers', async () => {
+    const now = Date.UTC(2027, 0, 7, 9, 0, 0);
+    const q = createQuotaManager(quotasSchema.parse({}), models, store.counters, { now: () => now });
+    (await q.acquire({ principal: 'u1', model: 'chat', countsTokens: true })).release({ promptTokens: 600, completionTokens: 400, totalTokens: 1000 });
+    await new Promise((r) => setTimeout(r, 5));
+    const e = await refusal(q.acquire({ principal: 'u2', model: 'chat', countsTokens: true }));
+    expect(e).toMatchObject({ limit: 'tokensPerMinute', scope: 'model' });
+    // Garbage usage is ignored rather than corrupting the counters.
+    const q2 = createQuotaManager(quotasSchema.parse({ defaultPrincipal: { tokensPerMinute: 10 } }), models, store.counters, { now: () => now });
+    (await q2.acquire({ principal: 'u3', model: 'free', countsTokens: true })).release({ promptTokens: NaN, completionTokens: -1, totalTokens: -50 });
+    (await q2.acquire({ principal: 'u3', model: 'free', countsTokens: true })).release({ promptTokens: 0, completionTokens: 0, totalTokens: Number.POSITIVE_INFINITY });
+    await new Promise((r) => setTimeout(r, 5));
+    (await q2.acquire({ principal: 'u3', model: 'free', countsTokens: true })).release();
+  });
+
+  it('shares request buckets between two managers on the same store (two replicas)', async () => {
+    const now = 1_800_000_300_000;
+    const cfg = quotasSchema.parse({ defaultPrincipal: { requestsPerMinute: 4 } });
+    const r1 = createQuotaManager(cfg, models, store.counters, { now: () => now });
+    const r2 = createQuotaManager(cfg, models, store.counters, { now: () => now });
+    for (let i = 0; i < 2; i++) {
+      (await r1.acquire({ principal: 'shared', model: 'free', countsTokens: false })).release();
+      (await r2.acquire({ principal: 'shared', model: 'free', countsTokens: false })).release();
+    }
+    await refusal(r1.acquire({ principal: 'shared', model: 'free', countsTokens: false }));
+    await refusal(r2.acquire({ principal: 'shared', model: 'free', countsTokens: false }));
+  });
+});
