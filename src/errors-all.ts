@@ -1,6 +1,8 @@
 // Imports every module that declares error codes, so the full list is known in one place
 // (`rampart errors`, and the test that keeps docs/errors.md in step). Add new error modules here.
 import './core/errors.js';
+import './gateway/errors.js';
+import './tls/errors.js';
 import './store/errors.js';
 import './auth/errors.js';
 import './policy/errors.js';

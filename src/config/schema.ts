@@ -37,6 +37,8 @@ export const tlsSchema = z
     clientCa: z.string().optional(),
     /** With clientCa: refuse the handshake without a valid client certificate. */
     requireClientCert: z.boolean().default(true),
+    /** How often the cert, key and clientCa files are checked for changes (reloaded without dropping connections). */
+    reloadInterval: duration.default('5s'),
   })
   .strict();
 
@@ -55,8 +57,14 @@ export const serverSchema = z
     requestTimeout: duration.default('30s'),
     /** Idle keep-alive connections are closed after this time. */
     keepAliveTimeout: duration.default('65s'),
-    /** Trust X-Forwarded-For from these proxy addresses when computing the source address. */
-    trustedProxies: z.array(z.string()).default([]),
+    /** Trust X-Forwarded-For from these proxy addresses or CIDR ranges when computing the source address. */
+    trustedProxies: z
+      .array(z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, 'expected an IP address or CIDR range'))
+      .default([]),
+    /** Adopt a well-formed `x-request-id` sent by the client instead of generating one. */
+    trustRequestId: z.boolean().default(false),
+    /** On shutdown, time allowed for in-flight requests to finish before connections are cut. */
+    drainTimeout: duration.default('10s'),
   })
   .strict();
 
@@ -231,6 +239,13 @@ export const gatewayConfigSchema = z
       }
       seen.add(m.name);
     });
+    if (cfg.server.requestTimeout > 0 && cfg.server.headersTimeout > cfg.server.requestTimeout) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['server', 'headersTimeout'],
+        message: 'server.headersTimeout must not exceed server.requestTimeout',
+      });
+    }
     if (!cfg.server.tls && !cfg.server.allowPlainHttp) {
       ctx.addIssue({
         code: z.ZodIssueCode.custom,

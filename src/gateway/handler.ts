@@ -1,0 +1,505 @@
+// The request pipeline of the gateway, in the order of DESIGN.md: request id → route → authenticate
+// → read body → model → authorize (Cedar) → quota → proxy upstream → usage accounting → audit
+// record + metrics + access log when the response ends (also when the client went away).
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { BlockList } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { GatewayConfig, ModelConfig } from '../config/schema.js';
+import type { AuditLog, AuditRecord, Authenticator, Authorizer, AuthzContext, QuotaLease, QuotaManager } from '../core/contracts.js';
+import { RampartError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Action, Principal, TokenUsage } from '../core/types.js';
+import { BadJsonError, BadRequestError, BodyTooLargeError, ClientClosedError, ModelNotFoundError, ShuttingDownError } from './errors.js';
+import type { GatewayMetrics } from './metrics.js';
+import { forwardResponse } from './proxy.js';
+import { clientResponseHeaders, readBody, requestIdOf, sourceIpOf, upstreamRequestHeaders } from './request.js';
+import { sendError, sendJson, toHttpError } from './respond.js';
+import { matchRoute, protocolOfPath, type Protocol, type RouteMatch } from './routes.js';
+import { callUpstream, upstreamError, type Upstream } from './upstream.js';
+
+/** The layers the pipeline calls; see src/core/contracts.ts. */
+export interface PipelineDeps {
+  authenticator: Authenticator;
+  authorizer: Authorizer;
+  quotas: QuotaManager;
+  audit: AuditLog;
+}
+
+/** State of one request, filled in as it moves through the pipeline. */
+interface Ctx {
+  id: string;
+  t0: number;
+  time: string;
+  req: IncomingMessage;
+  res: ServerResponse;
+  log: Logger;
+  path: string;
+  query: string;
+  protocol: Protocol;
+  sourceIp: string;
+  route: RouteMatch | null;
+  /** Whether the request gets an audit record (model and admin routes; not health probes). */
+  audited: boolean;
+  principal: Principal | null;
+  model: string | null;
+  action: Action | null;
+  decision: 'allow' | 'deny' | 'error';
+  policyIds: string[];
+  errorCode: string | null;
+  status: number;
+  upstreamMs: number | null;
+  bytesIn: number;
+  bytesOut: number;
+  usage: TokenUsage | null;
+  lease: QuotaLease | null;
+  abort: AbortController | null;
+  requestBody?: string;
+  responseBody?: string;
+  finished: boolean;
+}
+
+/** OpenAI routes whose request accepts `stream_options.include_usage`. */
+const STREAM_OPTIONS_ROUTES = new Set(['openai.chat.completions', 'openai.completions']);
+const LLM_ROUTES = new Set(['openai.chat.completions', 'openai.completions', 'openai.responses', 'openai.embeddings']);
+const MAX_ATTR_STRING = 256;
+
+export class RequestHandler {
+  private readonly byProtocol: Record<'openai' | 'kserve' | 'generic', Map<string, ModelConfig>>;
+  private readonly metricsPath: string | null;
+  private inflight = 0;
+  private idleWaiters: (() => void)[] = [];
+  draining = false;
+  ready = false;
+
+  constructor(
+    private readonly config: GatewayConfig,
+    private readonly deps: PipelineDeps,
+    private readonly upstreams: Map<string, Upstream>,
+    private readonly metrics: GatewayMetrics,
+    private readonly logger: Logger,
+    private readonly trustedProxies: BlockList | null,
+    private readonly proto: 'http' | 'https',
+  ) {
+    this.byProtocol = { openai: new Map(), kserve: new Map(), generic: new Map() };
+    for (const m of config.models) {
+      const p = m.protocol === 'kserve-v2' ? 'kserve' : m.protocol;
+      this.byProtocol[p].set(m.name, m);
+    }
+    this.metricsPath = config.observability.metrics.enabled ? config.observability.metrics.path : null;
+  }
+
+  get inFlight(): number {
+    return this.inflight;
+  }
+
+  /** Resolves when no request is in flight. */
+  whenIdle(): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  readonly handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const t0 = performance.now();
+    const id = requestIdOf(req, this.config.server.trustRequestId);
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const ctx: Ctx = {
+      id,
+      t0,
+      time: new Date().toISOString(),
+      req,
+      res,
+      log: this.logger.child({ reqId: id }),
+      path,
+      query: q < 0 ? '' : url.slice(q),
+      protocol: protocolOfPath(path),
+      sourceIp: sourceIpOf(req, this.trustedProxies),
+      route: null,
+      audited: true,
+      principal: null,
+      model: null,
+      action: null,
+      decision: 'error',
+      policyIds: [],
+      errorCode: null,
+      status: 0,
+      upstreamMs: null,
+      bytesIn: 0,
+      bytesOut: 0,
+      usage: null,
+      lease: null,
+      abort: null,
+      finished: false,
+    };
+    this.inflight++;
+    this.metrics.inflight.inc();
+    if (this.draining) res.setHeader('connection', 'close');
+    res.once('close', () => this.finish(ctx));
+    this.run(ctx).catch((err: unknown) => this.fail(ctx, err));
+  };
+
+  private async run(ctx: Ctx): Promise<void> {
+    const { req, res } = ctx;
+    const route = matchRoute(req.method ?? 'GET', ctx.path, this.metricsPath);
+    ctx.route = route;
+    ctx.protocol = route.protocol;
+    ctx.action = route.action ?? null;
+    switch (route.id) {
+      case 'healthz':
+      case 'kserve.health.live':
+        ctx.audited = false;
+        ctx.decision = 'allow';
+        return sendJson(res, 200, route.id === 'healthz' ? { status: 'ok' } : { live: true }, ctx.id);
+      case 'readyz':
+      case 'kserve.health.ready': {
+        ctx.audited = false;
+        ctx.decision = 'allow';
+        const ok = this.ready && !this.draining;
+        return sendJson(res, ok ? 200 : 503, route.id === 'readyz' ? { status: ok ? 'ready' : 'not ready' } : { ready: ok }, ctx.id);
+      }
+      case 'metrics':
+        return this.metricsRoute(ctx);
+      default:
+        break;
+    }
+    if (this.draining) throw new ShuttingDownError();
+    const len = Number(req.headers['content-length'] ?? 0);
+    if (len > this.config.server.bodyLimit) throw new BodyTooLargeError(`request body exceeds ${this.config.server.bodyLimit} bytes`);
+
+    ctx.principal = await this.authenticate(ctx);
+
+    if (route.id === 'openai.models.list') return this.listModels(ctx);
+    if (route.id === 'openai.models.retrieve') return this.retrieveModel(ctx, route.model!);
+
+    const body = req.method === 'POST' ? await readBody(req, this.config.server.bodyLimit) : undefined;
+    ctx.bytesIn = body?.length ?? 0;
+    if (body && this.config.audit.includeBodies) ctx.requestBody = body.toString('utf8');
+
+    if (route.protocol === 'openai') return this.openaiInvoke(ctx, route, body!);
+    if (route.protocol === 'kserve') return this.kserve(ctx, route, body);
+    return this.generic(ctx, route, body);
+  }
+
+  private authenticate(ctx: Ctx): Promise<Principal> {
+    const { req } = ctx;
+    const sock = req.socket as Partial<TLSSocket>;
+    const apiKey = req.headers['x-api-key'];
+    return this.deps.authenticator.authenticate({
+      authorization: req.headers.authorization,
+      apiKey: typeof apiKey === 'string' ? apiKey : undefined,
+      // Only a certificate that chained to server.tls.clientCa identifies anyone.
+      peerCertificate: sock.authorized && typeof sock.getPeerCertificate === 'function' ? sock.getPeerCertificate() : null,
+      sourceIp: ctx.sourceIp,
+    });
+  }
+
+  private authzContext(ctx: Ctx, attributes: Record<string, string | number | boolean>): AuthzContext {
+    return { time: new Date(), sourceIp: ctx.sourceIp, route: ctx.route!.id, method: ctx.req.method ?? 'GET', attributes };
+  }
+
+  /** Runs Cedar for `action` on `model`; records the decision and throws RAMPART_ERR_POLICY_DENIED. */
+  private authorize(ctx: Ctx, action: Action, model: string, attributes: Record<string, string | number | boolean>): void {
+    const d = this.deps.authorizer.authorize({ principal: ctx.principal!, action, model, context: this.authzContext(ctx, attributes) });
+    ctx.policyIds = d.policyIds;
+    if (d.errors.length) ctx.log.warn({ policyErrors: d.errors, model, action }, 'policy evaluation errors');
+    if (d.decision !== 'allow') {
+      ctx.decision = 'deny';
+      throw new RampartError('RAMPART_ERR_POLICY_DENIED', `${ctx.principal!.id} may not ${action} model ${model}`);
+    }
+    ctx.decision = 'allow';
+  }
+
+  /** Whether the caller may see a model in listings: `list` or `invoke` permitted. */
+  private maySee(ctx: Ctx, model: string): boolean {
+    for (const action of ['list', 'invoke'] as const) {
+      const d = this.deps.authorizer.authorize({ principal: ctx.principal!, action, model, context: this.authzContext(ctx, {}) });
+      if (d.decision === 'allow') return true;
+    }
+    return false;
+  }
+
+  private lookup(protocol: 'openai' | 'kserve' | 'generic', name: string, ctx: Ctx): ModelConfig {
+    ctx.model = name.length > MAX_ATTR_STRING ? name.slice(0, MAX_ATTR_STRING) : name;
+    const m = this.byProtocol[protocol].get(name);
+    if (!m) throw new ModelNotFoundError(`model ${ctx.model} does not exist or is not served on this route`);
+    return m;
+  }
+
+  private openaiModel(m: ModelConfig): Record<string, unknown> {
+    const owner = m.attributes.owner;
+    return { id: m.name, object: 'model', created: 0, owned_by: typeof owner === 'string' ? owner : 'rampart' };
+  }
+
+  private listModels(ctx: Ctx): void {
+    const data = [...this.byProtocol.openai.values()].filter((m) => this.maySee(ctx, m.name)).map((m) => this.openaiModel(m));
+    ctx.decision = 'allow';
+    sendJson(ctx.res, 200, { object: 'list', data }, ctx.id);
+  }
+
+  private retrieveModel(ctx: Ctx, name: string): void {
+    const m = this.lookup('openai', name, ctx);
+    // Same answer for a model that exists but is hidden from the caller, as in the listing.
+    if (!this.maySee(ctx, m.name)) {
+      ctx.decision = 'deny';
+      throw new ModelNotFoundError(`model ${ctx.model} does not exist or is not served on this route`);
+    }
+    ctx.decision = 'allow';
+    sendJson(ctx.res, 200, this.openaiModel(m), ctx.id);
+  }
+
+  private async metricsRoute(ctx: Ctx): Promise<void> {
+    if (this.config.observability.metrics.requireAuth) {
+      ctx.principal = await this.authenticate(ctx);
+      this.authorize(ctx, 'admin', ADMIN_RESOURCE, {});
+    } else {
+      ctx.audited = false;
+      ctx.decision = 'allow';
+    }
+    const text = await this.metrics.registry.metrics();
+    ctx.res.writeHead(200, { 'content-type': this.metrics.registry.contentType, 'x-request-id': ctx.id });
+    ctx.res.end(text);
+  }
+
+  private async openaiInvoke(ctx: Ctx, route: RouteMatch, raw: Buffer): Promise<void> {
+    const body = parseJsonObject(raw);
+    if (typeof body.model !== 'string' || body.model === '') throw new BadRequestError('the request names no model (field "model")');
+    const m = this.lookup('openai', body.model, ctx);
+    const attrs: Record<string, string | number | boolean> = { stream: body.stream === true };
+    for (const k of ['max_tokens', 'max_completion_tokens', 'max_output_tokens', 'n', 'temperature'] as const) {
+      if (typeof body[k] === 'number' && Number.isFinite(body[k])) attrs[k] = body[k];
+    }
+    this.authorize(ctx, 'invoke', m.name, attrs);
+    const countsTokens = LLM_ROUTES.has(route.id);
+    ctx.lease = await this.deps.quotas.acquire({ principal: ctx.principal!.id, model: m.name, countsTokens });
+
+    const up = this.upstreams.get(m.name)!;
+    let rewrite = false;
+    if (up.upstreamModel !== m.name) {
+      body.model = up.upstreamModel;
+      rewrite = true;
+    }
+    // Streamed responses carry no usage unless asked for: ask, and hide the extra usage-only chunk
+    // from a client that did not ask for it itself, so token quotas work on streams too.
+    let stripUsageChunk = false;
+    if (body.stream === true && STREAM_OPTIONS_ROUTES.has(route.id)) {
+      const so = body.stream_options;
+      if (so === undefined || so === null) {
+        body.stream_options = { include_usage: true };
+        stripUsageChunk = rewrite = true;
+      } else if (typeof so === 'object' && !Array.isArray(so) && (so as Record<string, unknown>).include_usage === undefined) {
+        body.stream_options = { ...(so as Record<string, unknown>), include_usage: true };
+        stripUsageChunk = rewrite = true;
+      }
+    }
+    const out = rewrite ? Buffer.from(JSON.stringify(body)) : raw;
+    await this.proxy(ctx, up, 'POST', ctx.path + ctx.query, out, { usage: countsTokens, stripUsageChunk });
+  }
+
+  private async kserve(ctx: Ctx, route: RouteMatch, raw: Buffer | undefined): Promise<void> {
+    const m = this.lookup('kserve', route.model!, ctx);
+    const attrs: Record<string, string | number | boolean> = {};
+    if (route.version !== undefined) attrs.version = route.version.slice(0, MAX_ATTR_STRING);
+    if (route.id === 'kserve.infer') {
+      // The binary tensor extension sends JSON followed by raw bytes; only pure JSON is checked.
+      if (ctx.req.headers['inference-header-content-length'] === undefined) parseJsonObject(raw!);
+      this.authorize(ctx, 'invoke', m.name, attrs);
+    } else if (!this.maySee(ctx, m.name)) {
+      ctx.decision = 'deny';
+      throw new RampartError('RAMPART_ERR_POLICY_DENIED', `${ctx.principal!.id} may not list model ${m.name}`);
+    } else {
+      ctx.decision = 'allow';
+    }
+    ctx.lease = await this.deps.quotas.acquire({ principal: ctx.principal!.id, model: m.name, countsTokens: false });
+    const up = this.upstreams.get(m.name)!;
+    const tail = route.id === 'kserve.infer' ? '/infer' : route.id === 'kserve.model.ready' ? '/ready' : '';
+    const versionPart = route.version !== undefined ? `/versions/${encodeURIComponent(route.version)}` : '';
+    const path = `/v2/models/${encodeURIComponent(up.upstreamModel)}${versionPart}${tail}${ctx.query}`;
+    await this.proxy(ctx, up, ctx.req.method === 'POST' ? 'POST' : 'GET', path, raw, { usage: false, stripUsageChunk: false });
+  }
+
+  private async generic(ctx: Ctx, route: RouteMatch, raw: Buffer | undefined): Promise<void> {
+    const m = this.lookup('generic', route.model!, ctx);
+    if (raw && raw.length > 0) parseJson(raw);
+    this.authorize(ctx, 'invoke', m.name, { path: route.rest!.slice(0, MAX_ATTR_STRING) });
+    ctx.lease = await this.deps.quotas.acquire({ principal: ctx.principal!.id, model: m.name, countsTokens: false });
+    const up = this.upstreams.get(m.name)!;
+    await this.proxy(ctx, up, ctx.req.method === 'POST' ? 'POST' : 'GET', route.rest! + ctx.query, raw, { usage: false, stripUsageChunk: false });
+  }
+
+  private async proxy(
+    ctx: Ctx,
+    up: Upstream,
+    method: string,
+    path: string,
+    body: Buffer | undefined,
+    opts: { usage: boolean; stripUsageChunk: boolean },
+  ): Promise<void> {
+    const abort = new AbortController();
+    ctx.abort = abort;
+    const headers = upstreamRequestHeaders(ctx.req.headers, ctx.id, ctx.sourceIp, this.proto);
+    if (body && !headers['content-type']) headers['content-type'] = 'application/json';
+    const tUp = performance.now();
+    const resp = await callUpstream(up, { method, path, headers, body: method === 'POST' ? body : undefined, signal: abort.signal }, ctx.log).catch(
+      (e: unknown) => {
+        ctx.upstreamMs = performance.now() - tUp;
+        throw e;
+      },
+    );
+    const ct = String(resp.headers['content-type'] ?? '');
+    const sse = ct.includes('text/event-stream');
+    ctx.status = resp.statusCode;
+    ctx.res.writeHead(resp.statusCode, clientResponseHeaders(resp.headers, ctx.id, sse));
+    if (sse) ctx.res.flushHeaders();
+    try {
+      const result = await forwardResponse(resp.body, ctx.res, {
+        sse,
+        json: ct.includes('json'),
+        usage: opts.usage,
+        stripUsageChunk: opts.stripUsageChunk && sse,
+        captureBody: this.config.audit.includeBodies,
+      });
+      ctx.bytesOut = result.bytes;
+      ctx.usage = result.usage;
+      if (result.body !== undefined) ctx.responseBody = result.body;
+      ctx.upstreamMs = performance.now() - tUp;
+      if (ctx.usage) {
+        this.metrics.tokens.inc({ model: up.model, kind: 'prompt' }, ctx.usage.promptTokens);
+        this.metrics.tokens.inc({ model: up.model, kind: 'completion' }, ctx.usage.completionTokens);
+      }
+      ctx.res.end();
+    } catch (e) {
+      ctx.upstreamMs = performance.now() - tUp;
+      if (e instanceof ClientClosedError || abort.signal.aborted) return; // finish() records it
+      throw upstreamError(e, up.model);
+    }
+  }
+
+  /** Turns a thrown error into the protocol's error response and the audit fields. */
+  private fail(ctx: Ctx, err: unknown): void {
+    if (err instanceof ClientClosedError) return;
+    const e = toHttpError(err);
+    ctx.errorCode = e.code;
+    if (e.status >= 500 && e.status !== 502 && e.status !== 503 && e.status !== 504) {
+      ctx.log.error({ err }, 'request failed');
+    } else if (e.status >= 500) {
+      ctx.log.warn({ err: { code: e.code, cause: errCause(err) } }, 'upstream failure');
+    }
+    // Refused access (credentials, policy or quota) is a deny even after the policy allowed.
+    if (e.status === 401 || e.status === 403 || e.status === 429) ctx.decision = 'deny';
+    if (ctx.res.headersSent) {
+      ctx.status = ctx.status || e.status;
+      ctx.res.destroy();
+      return;
+    }
+    ctx.status = e.status;
+    // A body we did not read (refused before reading it) would otherwise be drained: close instead.
+    const unread = !ctx.req.complete;
+    if (unread) ctx.req.pause();
+    sendError(ctx.res, ctx.protocol, e, ctx.id, unread || this.draining);
+  }
+
+  /** Runs once per request when the response is done or the connection closed. */
+  private finish(ctx: Ctx): void {
+    if (ctx.finished) return;
+    ctx.finished = true;
+    const clientClosed = !ctx.res.writableFinished;
+    if (clientClosed) {
+      ctx.abort?.abort();
+      ctx.errorCode ??= 'RAMPART_ERR_GATEWAY_CLIENT_CLOSED';
+      // 499 (client closed request, as nginx logs it): the status line may have gone out already.
+      ctx.status = 499;
+    }
+    try {
+      ctx.lease?.release(ctx.usage);
+    } catch (e) {
+      ctx.log.error({ err: e }, 'quota release failed');
+    }
+    const latencyMs = performance.now() - ctx.t0;
+    const routeId = ctx.route?.id ?? 'unknown';
+    const modelLabel = ctx.model !== null && this.upstreams.has(ctx.model) ? ctx.model : '';
+    this.metrics.requests.inc({ route: routeId, model: modelLabel, decision: ctx.decision, status: String(ctx.status) });
+    this.metrics.duration.observe({ route: routeId, model: modelLabel }, latencyMs / 1000);
+    if (ctx.upstreamMs !== null && modelLabel) this.metrics.upstreamDuration.observe({ model: modelLabel }, ctx.upstreamMs / 1000);
+    this.metrics.inflight.dec();
+    if (ctx.audited) {
+      const rec: AuditRecord = {
+        id: ctx.id,
+        time: ctx.time,
+        principal: ctx.principal?.id ?? null,
+        authMethod: ctx.principal?.authMethod ?? null,
+        model: ctx.model,
+        action: ctx.action,
+        route: routeId,
+        method: ctx.req.method ?? 'GET',
+        path: ctx.path.length > 1024 ? ctx.path.slice(0, 1024) : ctx.path,
+        sourceIp: ctx.sourceIp,
+        decision: ctx.decision,
+        policyIds: ctx.policyIds,
+        errorCode: ctx.errorCode,
+        status: ctx.status,
+        latencyMs: round3(latencyMs),
+        upstreamMs: ctx.upstreamMs === null ? null : round3(ctx.upstreamMs),
+        bytesIn: ctx.bytesIn,
+        bytesOut: ctx.bytesOut,
+        usage: ctx.usage,
+      };
+      if (ctx.requestBody !== undefined) rec.requestBody = ctx.requestBody;
+      if (ctx.responseBody !== undefined) rec.responseBody = ctx.responseBody;
+      try {
+        this.deps.audit.record(rec);
+      } catch (e) {
+        ctx.log.error({ err: e }, 'audit record failed');
+      }
+    }
+    if (ctx.log.isLevelEnabled('info')) {
+      ctx.log.info(
+        {
+          method: ctx.req.method,
+          path: ctx.path,
+          route: routeId,
+          model: ctx.model,
+          principal: ctx.principal?.id,
+          decision: ctx.decision,
+          status: ctx.status,
+          code: ctx.errorCode ?? undefined,
+          ms: round3(latencyMs),
+        },
+        'request',
+      );
+    }
+    if (--this.inflight === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+}
+
+/** Cedar resource id used for gateway-level admin actions (reading /metrics when protected). */
+export const ADMIN_RESOURCE = 'rampart:gateway';
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
+
+function errCause(err: unknown): string | undefined {
+  const c = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+  return c ? String(c.code ?? c.message ?? '') : undefined;
+}
+
+function parseJson(raw: Buffer): unknown {
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new BadJsonError('the request body is not valid JSON');
+  }
+}
+
+function parseJsonObject(raw: Buffer): Record<string, unknown> {
+  if (raw.length === 0) throw new BadJsonError('the request body is empty; a JSON object is expected');
+  const v = parseJson(raw);
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw new BadJsonError('the request body must be a JSON object');
+  return v as Record<string, unknown>;
+}

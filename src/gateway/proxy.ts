@@ -1,0 +1,108 @@
+// Copies an upstream response body to the client as it arrives: every chunk (or, when events must
+// be filtered, every complete SSE event) is written and flushed at once, with backpressure from the
+// client slowing the upstream read. Usage is picked out on the way (SSE events or the JSON body).
+import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { TokenUsage } from '../core/types.js';
+import { ClientClosedError } from './errors.js';
+import { SseScanner, usageFromEvent, usageFromJson } from './usage.js';
+
+export interface ForwardOptions {
+  sse: boolean;
+  json: boolean;
+  /** Look for OpenAI usage. */
+  usage: boolean;
+  /** Drop the usage-only SSE chunk that the gateway itself asked for. */
+  stripUsageChunk: boolean;
+  /** Keep a copy of the body (audit.includeBodies). */
+  captureBody: boolean;
+}
+
+export interface ForwardResult {
+  bytes: number;
+  usage: TokenUsage | null;
+  body?: string;
+}
+
+/** Largest JSON body kept in memory to read its usage, and largest body kept for the audit. */
+const MAX_KEPT = 8 * 1024 * 1024;
+const MAX_CAPTURED = 1024 * 1024;
+
+function waitDrain(res: ServerResponse): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onDrain = (): void => {
+      res.off('close', onClose);
+      resolve();
+    };
+    const onClose = (): void => {
+      res.off('drain', onDrain);
+      reject(new ClientClosedError());
+    };
+    res.once('drain', onDrain);
+    res.once('close', onClose);
+  });
+}
+
+export async function forwardResponse(body: Readable, res: ServerResponse, opts: ForwardOptions): Promise<ForwardResult> {
+  let bytes = 0;
+  let usage: TokenUsage | null = null;
+  const kept: Buffer[] = [];
+  let keptBytes = 0;
+  const keep = (opts.usage && opts.json && !opts.sse) || opts.captureBody;
+  const scanner = opts.usage && opts.sse ? new SseScanner() : null;
+
+  const write = async (chunk: Buffer): Promise<void> => {
+    if (res.destroyed) throw new ClientClosedError();
+    bytes += chunk.length;
+    if (!res.write(chunk)) await waitDrain(res);
+  };
+
+  try {
+    for await (const c of body) {
+      const chunk = c as Buffer;
+      if (keep && keptBytes + chunk.length <= MAX_KEPT) {
+        kept.push(chunk);
+        keptBytes += chunk.length;
+      }
+      if (!scanner) {
+        await write(chunk);
+        continue;
+      }
+      const gaveUp = scanner.overflowed;
+      const events = scanner.feed(chunk);
+      if (!opts.stripUsageChunk || gaveUp) {
+        // Pass bytes through untouched; the scanner only watches.
+        for (const ev of events) usage = usageFromEvent(ev).usage ?? usage;
+        await write(chunk);
+        continue;
+      }
+      let out = '';
+      for (const ev of events) {
+        const u = usageFromEvent(ev);
+        if (u.usage) usage = u.usage;
+        if (!u.usageOnly) out += ev.raw;
+      }
+      if (out) await write(Buffer.from(out, 'utf8'));
+    }
+    if (scanner && opts.stripUsageChunk && !scanner.overflowed) {
+      const rest = scanner.rest();
+      if (rest) await write(Buffer.from(rest, 'utf8'));
+    }
+  } finally {
+    if (!body.destroyed) body.destroy();
+  }
+
+  const result: ForwardResult = { bytes, usage };
+  if (keep && kept.length) {
+    const all = Buffer.concat(kept, keptBytes);
+    if (opts.usage && opts.json && !opts.sse && keptBytes < MAX_KEPT) {
+      try {
+        result.usage = usageFromJson(JSON.parse(all.toString('utf8')));
+      } catch {
+        // An upstream answering with broken JSON is the upstream's business; no usage then.
+      }
+    }
+    if (opts.captureBody) result.body = all.subarray(0, MAX_CAPTURED).toString('utf8');
+  }
+  return result;
+}

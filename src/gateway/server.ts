@@ -1,0 +1,196 @@
+// The gateway's listener: node:https (TLS 1.2+, 1.3 preferred, optional mTLS, certificates
+// reloaded from disk without dropping connections) or, only when explicitly allowed, node:http.
+// Sets the slow-client limits, answers malformed requests with JSON, and shuts down gracefully:
+// stop accepting, let in-flight requests finish (up to server.drainTimeout), then flush the audit.
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { GatewayConfig } from '../config/schema.js';
+import type { Logger } from '../core/logger.js';
+import { loadTlsOptions, watchTlsFiles, type TlsWatcher } from '../tls/reload.js';
+import { HeadersTooLargeError, ListenFailedError, RequestTimeoutError, TlsLoadError } from './errors.js';
+import { RequestHandler, type PipelineDeps } from './handler.js';
+import { createMetrics, type GatewayMetrics } from './metrics.js';
+import { errorBody, toHttpError } from './respond.js';
+import { BadRequestError } from './errors.js';
+import { trustedProxyList } from './request.js';
+import { closeUpstreams, createUpstreams } from './upstream.js';
+
+export interface GatewayDeps extends PipelineDeps {
+  /** Called last when the gateway closes (e.g. closes the store that the wiring opened). */
+  onClose?: () => Promise<void>;
+}
+
+export interface RunningGateway {
+  /** Base URL, e.g. `https://127.0.0.1:8443`. */
+  url: string;
+  port: number;
+  /** The gateway's metrics registry (also served on observability.metrics.path). */
+  metrics: GatewayMetrics;
+  /** Stops accepting, drains in-flight requests, flushes the audit log and closes everything. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface CreateGatewayOptions {
+  logger: Logger;
+  /** Register process-level metrics (CPU, memory, event loop) too. Default true. */
+  processMetrics?: boolean;
+}
+
+/** Splits `host:port` / `[v6]:port`. */
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new ListenFailedError(`server.listen must be host:port, got "${listen}"`);
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+/**
+ * Starts a gateway from a validated config and ready-made layers. `startGateway` (index.ts) wires
+ * the real layers; tests may pass their own.
+ */
+export async function createGateway(config: GatewayConfig, deps: GatewayDeps, opts: CreateGatewayOptions): Promise<RunningGateway> {
+  const logger = opts.logger.child({ component: 'gateway' });
+  const { host, port } = parseListen(config.server.listen);
+  const tls = config.server.tls;
+  const metrics = createMetrics(opts.processMetrics ?? true);
+  const upstreams = createUpstreams(config.models);
+  const handler = new RequestHandler(config, deps, upstreams, metrics, logger, trustedProxyList(config.server.trustedProxies), tls ? 'https' : 'http');
+
+  const common = {
+    headersTimeout: config.server.headersTimeout,
+    requestTimeout: config.server.requestTimeout,
+    keepAliveTimeout: config.server.keepAliveTimeout,
+    // Check the slow-client timers often enough that the configured values hold to within a second.
+    connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(config.server.headersTimeout / 4))),
+    noDelay: true,
+    // Deliberately no `maxHeaderSize` override: Node's 16 KiB is plenty for API clients.
+  };
+
+  let server: HttpServer | HttpsServer;
+  let watcher: TlsWatcher | null = null;
+  if (tls) {
+    const files = { cert: tls.cert, key: tls.key, clientCa: tls.clientCa, minVersion: tls.minVersion };
+    let ctxOpts;
+    try {
+      ctxOpts = loadTlsOptions(files);
+    } catch (e) {
+      throw new TlsLoadError(`cannot load server.tls files: ${(e as Error).message}`, { cause: e });
+    }
+    const mtls = tls.clientCa !== undefined;
+    const https = createHttpsServer(
+      {
+        ...common,
+        ...ctxOpts,
+        requestCert: mtls,
+        rejectUnauthorized: mtls && tls.requireClientCert,
+        ALPNProtocols: ['http/1.1'],
+      },
+      handler.handle,
+    );
+    server = https;
+    watcher = watchTlsFiles(
+      files,
+      tls.reloadInterval,
+      (next) => {
+        https.setSecureContext(next);
+        metrics.certReloads.inc({ result: 'ok' });
+        logger.info({ cert: tls.cert }, 'TLS certificate reloaded');
+      },
+      (err) => {
+        metrics.certReloads.inc({ result: 'error' });
+        logger.warn({ err: { message: (err as Error).message }, cert: tls.cert }, 'TLS files changed but cannot be loaded; keeping the current certificate');
+      },
+    );
+    https.on('tlsClientError', (err: Error & { code?: string }) => {
+      logger.debug({ err: { code: err.code, message: err.message } }, 'TLS handshake failed');
+    });
+  } else {
+    server = createHttpServer(common, handler.handle);
+    logger.warn({ listen: config.server.listen }, 'serving PLAIN HTTP (server.allowPlainHttp): credentials and model traffic are not encrypted');
+  }
+
+  server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => onClientError(err, socket, logger));
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException): void => {
+      watcher?.close();
+      reject(new ListenFailedError(`cannot listen on ${config.server.listen}: ${e.code ?? e.message}`, { cause: e }));
+    };
+    server.once('error', onError);
+    server.listen({ host, port }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  }).catch(async (e: unknown) => {
+    await closeUpstreams(upstreams);
+    throw e;
+  });
+  server.on('error', (e) => logger.error({ err: e }, 'server error'));
+
+  const addr = server.address();
+  const boundPort = typeof addr === 'object' && addr ? addr.port : port;
+  const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host;
+  const url = `${tls ? 'https' : 'http'}://${urlHost}:${boundPort}`;
+  handler.ready = true;
+  logger.info({ url, mtls: Boolean(tls?.clientCa), models: config.models.map((m) => m.name) }, 'gateway listening');
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      handler.draining = true;
+      watcher?.close();
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      let timer: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([
+        handler.whenIdle().then(() => true),
+        new Promise<boolean>((r) => {
+          timer = setTimeout(() => r(false), config.server.drainTimeout);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!drained) logger.warn({ inFlight: handler.inFlight }, 'drain timeout: cutting the remaining connections');
+      server.closeAllConnections();
+      await closed;
+      // Connections cut above still run their finish() (audit record) on 'close': let them.
+      await handler.whenIdle();
+      await closeUpstreams(upstreams);
+      const steps: [string, () => Promise<void>][] = [
+        ['audit', () => deps.audit.close()],
+        ['authenticator', () => deps.authenticator.close()],
+        ['wiring', () => (deps.onClose ? deps.onClose() : Promise.resolve())],
+      ];
+      for (const [what, step] of steps) {
+        try {
+          await step();
+        } catch (e) {
+          logger.error({ err: e, what }, 'error while closing');
+        }
+      }
+      logger.info('gateway stopped');
+    })();
+    return closing;
+  };
+
+  return { url, port: boundPort, metrics, close };
+}
+
+/** Malformed or slow requests that never reached the handler still get a JSON answer. */
+function onClientError(err: Error & { code?: string }, socket: Duplex, logger: Logger): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  let e;
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') e = new RequestTimeoutError();
+  else if (err.code === 'HPE_HEADER_OVERFLOW') e = new HeadersTooLargeError();
+  else e = new BadRequestError('malformed HTTP request');
+  const h = toHttpError(e);
+  const body = errorBody('infra', h);
+  logger.debug({ err: { code: err.code } }, 'client error');
+  socket.end(
+    `HTTP/1.1 ${h.status} ${h.status === 408 ? 'Request Timeout' : h.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
+}
