@@ -1,7 +1,11 @@
 // The one list of CLI commands. Each module exports `register(program)`; add new commands here.
 import type { Command } from 'commander';
 import { register as registerErrors } from './errors.js';
+import { register as registerSign } from './sign.js';
+import { register as registerVerify } from './verify.js';
 
 export function registerCommands(program: Command): void {
   registerErrors(program);
+  registerSign(program);
+  registerVerify(program);
 }
