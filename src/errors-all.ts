@@ -11,3 +11,5 @@ import './demo/errors.js';
 import './report/errors.js';
 import './signing/errors.js';
 import './audit/errors.js';
+import './scan/errors.js';
+import './crypto/errors.js';

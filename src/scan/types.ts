@@ -68,7 +68,27 @@ export interface AnalyzeContext {
    * Scans a member/child (archive entry, decompressed stream, nested pickle) with format
    * detection, as `${path}!${name}` one level deeper. Depth and size limits are enforced here.
    */
-  scanChild(name: string, source: ByteSource): Promise<void>;
+  scanChild(name: string, source: ByteSource, hints?: ScanHints): Promise<void>;
+  /** Facts the parent passed down (e.g. "this is a PyTorch archive member"). Empty for files on disk. */
+  readonly hints?: ScanHints;
+  /**
+   * Counts bytes produced by a decompressor against the per-stream and per-file limits; throws
+   * ScanLimitError (which the engine turns into an RMP-SCAN-003 finding) when one is exceeded.
+   */
+  chargeDecompressed?(bytes: number): void;
+}
+
+/** Facts a parent analyzer passes to the scan of a child. */
+export interface ScanHints {
+  /**
+   * The child is raw payload (e.g. a tensor storage in a PyTorch archive) that no loader
+   * deserialises: when no format is recognised, it is not searched for embedded pickles.
+   */
+  payload?: boolean;
+  /** Loader context of a pickle: `torch` allows persistent ids; `joblib` arrays follow their wrappers. */
+  loader?: 'torch' | 'joblib' | 'numpy';
+  /** The parent already knows this child is a pickle (e.g. `archive/data.pkl`). */
+  expectPickle?: boolean;
 }
 
 /** A format analyzer. Registered in analyzers/index.ts. */

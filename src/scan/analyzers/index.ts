@@ -1,0 +1,15 @@
+// The one list of format analyzers. Every file is offered to each analyzer; all that recognise it
+// run (polyglot files are analysed under every format they parse as). Add an analyzer by
+// importing it and listing it here; ids are unique.
+import type { Analyzer } from '../types.js';
+import { pickleAnalyzer } from './pickle/analyzer.js';
+
+const list: Analyzer[] = [pickleAnalyzer];
+
+const ids = new Set<string>();
+for (const a of list) {
+  if (ids.has(a.id)) throw new Error(`duplicate analyzer id ${a.id}`);
+  ids.add(a.id);
+}
+
+export const ANALYZERS: readonly Analyzer[] = Object.freeze(list);
