@@ -1,0 +1,298 @@
+// Streaming envelope encryption and decryption over any byte source: sets up the per-file keys
+// (fresh data key from the provider, random salt and nonce prefix), then seals or opens segments
+// block by block. Memory stays constant (two read blocks and one block of output), whatever the
+// input size. Consumers pull, so a slow consumer slows reading (backpressure).
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { Logger } from '../../core/logger.js';
+import { InternalError } from '../../core/errors.js';
+import { CryptoAadMismatchError, CryptoCorruptedError, CryptoTrailingDataError, CryptoTruncatedError, CryptoWrongKeyError } from '../errors.js';
+import { ProviderSet } from '../providers/provider-set.js';
+import { parseKeyRef } from '../providers/registry.js';
+import type { ProviderOptions } from '../providers/types.js';
+import { IterableByteReader, type ByteReader, type ByteSource } from './byte-reader.js';
+import {
+  DEFAULT_SEGMENT_SIZE,
+  deriveFileKeys,
+  encodeCore,
+  encodeKeyBlock,
+  headerMac,
+  MAX_SEGMENT_SIZE,
+  MIN_SEGMENT_SIZE,
+  NONCE_PREFIX_LENGTH,
+  readHeader,
+  SALT_LENGTH,
+  TAG_LENGTH,
+  verifyHeader,
+  WRAP_CONTEXT,
+  type ParsedHeader,
+} from './format.js';
+import { MAX_SEGMENTS, SegmentCipher } from './segments.js';
+import { UsageError } from '../../core/errors.js';
+
+/** Read granularity: about 1 MiB of whole segments, to keep per-call overheads small. */
+const BLOCK_TARGET = 1024 * 1024;
+
+export interface ProviderChoice {
+  /** Providers to use (shared across many files); created from providerOptions when absent. */
+  providers?: ProviderSet;
+  providerOptions?: ProviderOptions;
+  logger?: Logger;
+}
+
+export interface EncryptOptions extends ProviderChoice {
+  /** PROVIDER:KEY, e.g. `local:models` or `aws-kms:alias/models`. */
+  key: string;
+  /** Artifact id bound to the file as associated data (checked on decryption when given). */
+  artifactId?: string;
+  /** Plaintext bytes per segment (default 64 KiB). */
+  segmentSize?: number;
+}
+
+export interface DecryptOptions extends ProviderChoice {
+  /** When set, decryption fails unless the file was encrypted with this artifact id. */
+  artifactId?: string;
+}
+
+/** Everything needed to seal segments once the header is written. */
+export interface SealingState {
+  header: Buffer;
+  segmentSize: number;
+  cipher: SegmentCipher;
+}
+
+export interface OpeningState {
+  header: ParsedHeader;
+  cipher: SegmentCipher;
+}
+
+/** Runs `fn` with a ProviderSet, closing it afterwards only if this call created it. */
+export async function withProviders<T>(choice: ProviderChoice, fn: (p: ProviderSet) => Promise<T>): Promise<T> {
+  if (choice.providers) return fn(choice.providers);
+  const set = new ProviderSet({ ...choice.providerOptions, ...(choice.logger ? { logger: choice.logger } : {}) });
+  try {
+    return await fn(set);
+  } finally {
+    await set.close();
+  }
+}
+
+export interface SealInputs {
+  dataKey: Buffer;
+  wrappedKey: Buffer;
+  provider: string;
+  keyRef: string;
+  keyVersion: string;
+  salt: Buffer;
+  noncePrefix: Buffer;
+  segmentSize: number;
+  aad: Buffer;
+}
+
+/** Deterministic setup from explicit inputs (test vectors use this directly). */
+export function sealingStateFrom(i: SealInputs): SealingState {
+  const keys = deriveFileKeys(i.dataKey, i.salt);
+  const core = encodeCore({ segmentSize: i.segmentSize, salt: i.salt, noncePrefix: i.noncePrefix, commitment: keys.commitment, aad: i.aad });
+  const keyBlock = encodeKeyBlock(i);
+  const header = Buffer.concat([core, keyBlock, headerMac(keys.mac, core, keyBlock)]);
+  const coreHash = createHash('sha256').update(core).digest();
+  const cipher = new SegmentCipher(keys.payload, i.noncePrefix, coreHash);
+  keys.payload.fill(0);
+  keys.mac.fill(0);
+  return { header, segmentSize: i.segmentSize, cipher };
+}
+
+function checkSegmentSize(n: number): number {
+  if (!Number.isInteger(n) || n < MIN_SEGMENT_SIZE || n > MAX_SEGMENT_SIZE) throw new UsageError(`segment size must be an integer between ${MIN_SEGMENT_SIZE} and ${MAX_SEGMENT_SIZE}`);
+  return n;
+}
+
+/** Asks the provider for a fresh data key and builds the header. */
+export async function prepareSealing(opts: EncryptOptions, providers: ProviderSet): Promise<SealingState> {
+  const segmentSize = checkSegmentSize(opts.segmentSize ?? DEFAULT_SEGMENT_SIZE);
+  const ref = parseKeyRef(opts.key);
+  const aad = Buffer.from(opts.artifactId ?? '', 'utf8');
+  const dk = await providers.get(ref.provider).generateDataKey(ref.keyRef, WRAP_CONTEXT);
+  if (dk.plaintext.length !== 32) throw new InternalError(`provider ${ref.provider} returned a ${dk.plaintext.length}-byte data key`);
+  try {
+    return sealingStateFrom({
+      dataKey: dk.plaintext,
+      wrappedKey: dk.wrapped,
+      provider: ref.provider,
+      keyRef: ref.keyRef,
+      keyVersion: dk.keyVersion,
+      salt: randomBytes(SALT_LENGTH),
+      noncePrefix: randomBytes(NONCE_PREFIX_LENGTH),
+      segmentSize,
+      aad,
+    });
+  } finally {
+    dk.plaintext.fill(0);
+  }
+}
+
+/** Reads and authenticates the header; afterwards the reader is positioned at segment 0. */
+export async function prepareOpening(reader: ByteReader, opts: DecryptOptions, providers: ProviderSet): Promise<OpeningState> {
+  const header = await readHeader(
+    (n) => reader.read(n),
+    (where) => new CryptoTruncatedError(`the file ends inside the header (${where})`),
+  );
+  return openingStateFor(header, opts, providers);
+}
+
+export async function unwrapDataKey(header: ParsedHeader, providers: ProviderSet): Promise<Buffer> {
+  const dataKey = await providers.get(header.provider).unwrap(header.wrappedKey, header.keyRef, header.keyVersion, WRAP_CONTEXT);
+  if (dataKey.length !== 32) {
+    dataKey.fill(0);
+    throw new CryptoWrongKeyError('the provider returned a data key of the wrong size');
+  }
+  return dataKey;
+}
+
+export async function openingStateFor(header: ParsedHeader, opts: DecryptOptions, providers: ProviderSet): Promise<OpeningState> {
+  const dataKey = await unwrapDataKey(header, providers);
+  try {
+    return openingStateWithKey(header, dataKey, opts);
+  } finally {
+    dataKey.fill(0);
+  }
+}
+
+/** Verifies the header against a known data key (test vectors, rewrap). */
+export function openingStateWithKey(header: ParsedHeader, dataKey: Buffer, opts: Pick<DecryptOptions, 'artifactId'> = {}): OpeningState {
+  const keys = verifyHeader(header, dataKey);
+  keys.mac.fill(0);
+  if (opts.artifactId !== undefined && !header.aad.equals(Buffer.from(opts.artifactId, 'utf8'))) {
+    throw new CryptoAadMismatchError('the file was encrypted for a different artifact id', { details: { expected: opts.artifactId, found: header.aad.toString('utf8') } });
+  }
+  const cipher = new SegmentCipher(keys.payload, header.noncePrefix, header.coreHash);
+  keys.payload.fill(0);
+  return { header, cipher };
+}
+
+function blockSize(unit: number): number {
+  return Math.max(unit, Math.floor(BLOCK_TARGET / unit) * unit);
+}
+
+/**
+ * Seals all input into segments, yielding ciphertext a block at a time (header first). While one
+ * block is sealed the next is already being read.
+ */
+export async function* sealSegments(reader: ByteReader, state: SealingState): AsyncGenerator<Buffer[]> {
+  yield [state.header];
+  const seg = state.segmentSize;
+  const block = blockSize(seg);
+  let index = 0;
+  let cur = await reader.read(block, true);
+  for (;;) {
+    const full = cur.length === block;
+    const nextP = full ? reader.read(block, true) : null;
+    // Avoid an unhandled rejection if sealing throws before we await the read.
+    nextP?.catch(() => undefined);
+    const n = cur.length === 0 ? 1 : Math.ceil(cur.length / seg);
+    const out: Buffer[] = [];
+    let next: Buffer | null = null;
+    for (let s = 0; s < n; s++) {
+      let last = !full;
+      if (s < n - 1) last = false;
+      else if (full) {
+        next = await nextP!;
+        last = next.length === 0;
+      }
+      if (index > MAX_SEGMENTS) throw new UsageError('input too large for this segment size');
+      const [ct, tag] = state.cipher.seal(index++, last, cur.subarray(s * seg, (s + 1) * seg));
+      out.push(ct, tag);
+    }
+    yield out;
+    if (!full || !next || next.length === 0) return;
+    cur = next;
+  }
+}
+
+/**
+ * Opens all segments after the header, yielding plaintext a block at a time. Each segment is
+ * authenticated before its plaintext is yielded; the end of input must coincide with the segment
+ * flagged last.
+ */
+export async function* openSegments(reader: ByteReader, state: OpeningState): AsyncGenerator<Buffer[]> {
+  const unit = state.header.segmentSize + TAG_LENGTH;
+  const block = blockSize(unit);
+  let index = 0;
+  let cur = await reader.read(block, true);
+  if (cur.length === 0) throw new CryptoTruncatedError('the file has a header but no segments');
+  for (;;) {
+    const full = cur.length === block;
+    const nextP = full ? reader.read(block, true) : null;
+    nextP?.catch(() => undefined);
+    const n = Math.ceil(cur.length / unit);
+    const out: Buffer[] = [];
+    let next: Buffer | null = null;
+    for (let c = 0; c < n; c++) {
+      let last = !full;
+      if (c < n - 1) last = false;
+      else if (full) {
+        next = await nextP!;
+        last = next.length === 0;
+      }
+      const chunk = cur.subarray(c * unit, (c + 1) * unit);
+      const pt = state.cipher.open(index, last, chunk);
+      if (!pt) throw classifyFailure(state.cipher, index, last, chunk);
+      out.push(pt);
+      index++;
+    }
+    yield out;
+    if (!full || !next || next.length === 0) return;
+    cur = next;
+  }
+}
+
+/** Tells truncation and appended data apart from plain corruption, for a clearer error. */
+function classifyFailure(cipher: SegmentCipher, index: number, last: boolean, chunk: Buffer): Error {
+  const details = { segment: index };
+  if (chunk.length < TAG_LENGTH) return new CryptoTruncatedError(`the file ends inside segment ${index}`, { details });
+  const other = cipher.open(index, !last, chunk);
+  if (other) {
+    other.fill(0);
+    return last
+      ? new CryptoTruncatedError(`the file ends after segment ${index}, which is not the final segment`, { details })
+      : new CryptoTrailingDataError(`data follows the final segment ${index}`, { details });
+  }
+  return new CryptoCorruptedError(`segment ${index} failed authentication (corrupted, reordered or from another file)`, { details });
+}
+
+/**
+ * Encrypts a byte source to envelope bytes.
+ *
+ * @example
+ * for await (const chunk of encryptIterable(fs.createReadStream('model.bin'), { key: 'local:models' })) out.write(chunk);
+ */
+export async function* encryptIterable(source: ByteSource, opts: EncryptOptions): AsyncGenerator<Buffer> {
+  const reader = new IterableByteReader(source);
+  try {
+    const state = await withProviders(opts, (p) => prepareSealing(opts, p));
+    for await (const bufs of sealSegments(reader, state)) yield* bufs;
+  } finally {
+    await reader.cancel();
+  }
+}
+
+/** Decrypts envelope bytes from a byte source; throws a coded error on any tampering. */
+export async function* decryptIterable(source: ByteSource, opts: DecryptOptions = {}): AsyncGenerator<Buffer> {
+  const reader = new IterableByteReader(source);
+  try {
+    const state = await withProviders(opts, (p) => prepareOpening(reader, opts, p));
+    for await (const bufs of openSegments(reader, state)) yield* bufs;
+  } finally {
+    await reader.cancel();
+  }
+}
+
+/** Node stream form of encryptIterable: a Readable of envelope bytes, with backpressure. */
+export function encryptStream(source: ByteSource, opts: EncryptOptions): Readable {
+  return Readable.from(encryptIterable(source, opts), { objectMode: false });
+}
+
+/** Node stream form of decryptIterable. The stream errors with a coded RampartError on tampering. */
+export function decryptStream(source: ByteSource, opts: DecryptOptions = {}): Readable {
+  return Readable.from(decryptIterable(source, opts), { objectMode: false });
+}

@@ -1,0 +1,252 @@
+// File and directory encryption with atomic output: everything is written under a temporary name
+// beside the target and renamed into place only when complete, so a failure (wrong key, tampering,
+// a full disk, Ctrl-C) leaves nothing behind. Temporary paths are also removed on process exit.
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { lstat, mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { FileNotFoundError, UsageError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
+import { CryptoOutputExistsError } from '../errors.js';
+import { FileByteReader } from './byte-reader.js';
+import { openSegments, prepareOpening, prepareSealing, sealSegments, withProviders, type DecryptOptions, type EncryptOptions } from './envelope.js';
+
+export const ENCRYPTED_SUFFIX = '.enc';
+
+const inflight = new Set<string>();
+let exitHookInstalled = false;
+
+/** Registers a temporary path for removal if the process exits before it is renamed. */
+export function trackTemp(path: string): () => void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const p of inflight) rmSync(p, { recursive: true, force: true });
+    });
+  }
+  inflight.add(path);
+  return () => inflight.delete(path);
+}
+
+export function tempSibling(target: string): string {
+  return join(dirname(target), `.${basename(target)}.rampart-${randomBytes(6).toString('hex')}.tmp`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Writes blocks in order, keeping one writev in flight while the next block is produced. */
+async function writeBlocks(fh: FileHandle, blocks: AsyncIterable<Buffer[]>): Promise<number> {
+  let total = 0;
+  let pending: Promise<void> = Promise.resolve();
+  const writeAll = async (bufs: Buffer[]): Promise<void> => {
+    let rest = bufs;
+    while (rest.length > 0) {
+      const { bytesWritten } = await fh.writev(rest);
+      let n = bytesWritten;
+      // writev may write less than asked; resume from the first unwritten byte.
+      let i = 0;
+      while (i < rest.length && n >= rest[i]!.length) n -= rest[i++]!.length;
+      rest = rest.slice(i);
+      if (rest.length > 0 && n > 0) rest[0] = rest[0]!.subarray(n);
+    }
+  };
+  try {
+    for await (const bufs of blocks) {
+      await pending;
+      for (const b of bufs) total += b.length;
+      pending = writeAll(bufs);
+    }
+  } finally {
+    // Never leave a write running against a handle the caller is about to close.
+    await pending.catch(() => undefined);
+  }
+  await pending;
+  return total;
+}
+
+export interface FileResult {
+  input: string;
+  output: string;
+  bytesIn: number;
+  bytesOut: number;
+}
+
+export interface FileOptions {
+  /** Replace an existing output file. Directories are never merged. */
+  force?: boolean;
+  logger?: Logger;
+}
+
+/** Writes `target` atomically with the given mode: fn writes into a temp file that is renamed on success. */
+export async function writeFileAtomic<T>(target: string, mode: number, fn: (fh: FileHandle) => Promise<T>): Promise<T> {
+  const tmp = tempSibling(target);
+  const untrack = trackTemp(tmp);
+  let fh: FileHandle | null = null;
+  try {
+    fh = await open(tmp, 'wx', mode);
+    const result = await fn(fh);
+    await fh.close();
+    fh = null;
+    await rename(tmp, target);
+    return result;
+  } catch (err) {
+    await fh?.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    throw err;
+  } finally {
+    untrack();
+  }
+}
+
+async function openInput(path: string): Promise<FileHandle> {
+  try {
+    return await open(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new FileNotFoundError(`${path} does not exist`);
+    throw err;
+  }
+}
+
+async function checkOutput(output: string, force: boolean | undefined): Promise<void> {
+  const st = await lstat(output).catch(() => null);
+  if (!st) return;
+  if (st.isDirectory()) throw new CryptoOutputExistsError(`${output} exists and is a directory`);
+  if (!force) throw new CryptoOutputExistsError(`${output} already exists (use --force to replace it)`);
+}
+
+async function encryptOne(input: string, output: string, opts: EncryptOptions, providers: Parameters<typeof prepareSealing>[1]): Promise<FileResult> {
+  const fh = await openInput(input);
+  try {
+    const state = await prepareSealing(opts, providers);
+    const reader = new FileByteReader(fh);
+    const bytesOut = await writeFileAtomic(output, 0o644, (out) => writeBlocks(out, sealSegments(reader, state)));
+    return { input, output, bytesIn: reader.offset, bytesOut };
+  } finally {
+    await fh.close();
+  }
+}
+
+async function decryptOne(input: string, output: string, opts: DecryptOptions, providers: Parameters<typeof prepareOpening>[2]): Promise<FileResult> {
+  const fh = await openInput(input);
+  try {
+    const reader = new FileByteReader(fh);
+    const state = await prepareOpening(reader, opts, providers);
+    // Plaintext of a protected artifact: owner-only.
+    const bytesOut = await writeFileAtomic(output, 0o600, (out) => writeBlocks(out, openSegments(reader, state)));
+    return { input, output, bytesIn: reader.offset, bytesOut };
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Encrypts one file to `output` (atomic). */
+export async function encryptFile(input: string, output: string, opts: EncryptOptions & FileOptions): Promise<FileResult> {
+  await checkOutput(output, opts.force);
+  return withProviders(opts, (p) => encryptOne(input, output, opts, p));
+}
+
+/** Decrypts one file to `output` (atomic; nothing is left behind on any failure). */
+export async function decryptFile(input: string, output: string, opts: DecryptOptions & FileOptions = {}): Promise<FileResult> {
+  await checkOutput(output, opts.force);
+  return withProviders(opts, (p) => decryptOne(input, output, opts, p));
+}
+
+/** Regular files under `root`, relative paths, sorted; symlinks and special files are skipped. */
+export async function listTree(root: string, logger?: Logger): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true });
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      const full = join(dir, e.name);
+      if (e.isDirectory()) await walk(full);
+      else if (e.isFile()) out.push(relative(root, full));
+      // Following links could read files outside the tree the user named.
+      else logger?.warn({ path: full }, 'skipping a symbolic link or special file');
+    }
+  };
+  await walk(root);
+  return out;
+}
+
+export interface TreeResult {
+  files: FileResult[];
+}
+
+async function processTree(
+  input: string,
+  output: string,
+  rename_: (rel: string) => string,
+  one: (src: string, dst: string) => Promise<FileResult>,
+  logger?: Logger,
+): Promise<TreeResult> {
+  if (await exists(output)) throw new CryptoOutputExistsError(`${output} already exists (a directory output must not exist yet)`);
+  const rel = relative(input, output);
+  if (rel === '' || !(rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))) {
+    throw new UsageError('the output directory must not be inside the input directory');
+  }
+  const files = await listTree(input, logger);
+  await mkdir(dirname(output), { recursive: true });
+  const staging = tempSibling(output);
+  const untrack = trackTemp(staging);
+  try {
+    await mkdir(staging, { mode: 0o700 });
+    const results: FileResult[] = [];
+    for (const f of files) {
+      const dst = join(staging, rename_(f));
+      await mkdir(dirname(dst), { recursive: true, mode: 0o700 });
+      const r = await one(join(input, f), dst);
+      results.push({ ...r, output: join(output, rename_(f)) });
+    }
+    await rename(staging, output);
+    return { files: results };
+  } catch (err) {
+    await rm(staging, { recursive: true, force: true });
+    throw err;
+  } finally {
+    untrack();
+  }
+}
+
+async function inputKind(path: string): Promise<'file' | 'dir'> {
+  const st = await stat(path).catch(() => null);
+  if (!st) throw new FileNotFoundError(`${path} does not exist`);
+  if (st.isDirectory()) return 'dir';
+  if (st.isFile()) return 'file';
+  throw new UsageError(`${path} is neither a file nor a directory`);
+}
+
+/**
+ * Encrypts a file, or every file of a directory tree into `output` (a new directory, same tree,
+ * each file gaining the `.enc` suffix). One data key per file.
+ */
+export async function encryptPath(input: string, output: string, opts: EncryptOptions & FileOptions): Promise<TreeResult> {
+  const kind = await inputKind(input);
+  if (kind === 'file') return { files: [await encryptFile(input, output, opts)] };
+  return withProviders(opts, (p) =>
+    processTree(input, output, (f) => f + ENCRYPTED_SUFFIX, (src, dst) => encryptOne(src, dst, opts, p), opts.logger),
+  );
+}
+
+/**
+ * Decrypts a file, or every file of a directory tree into `output` (a new directory; a trailing
+ * `.enc` is removed from each name). All or nothing: any failure leaves no output at all.
+ */
+export async function decryptPath(input: string, output: string, opts: DecryptOptions & FileOptions = {}): Promise<TreeResult> {
+  const kind = await inputKind(input);
+  if (kind === 'file') return { files: [await decryptFile(input, output, opts)] };
+  return withProviders(opts, (p) =>
+    processTree(
+      input,
+      output,
+      (f) => (f.endsWith(ENCRYPTED_SUFFIX) && f.length > ENCRYPTED_SUFFIX.length ? f.slice(0, -ENCRYPTED_SUFFIX.length) : f),
+      (src, dst) => decryptOne(src, dst, opts, p),
+      opts.logger,
+    ),
+  );
+}
