@@ -82,8 +82,17 @@ function mutateJson(value: unknown, rand: () => number): unknown {
   const clone = structuredClone(value) as Record<string, unknown>;
   const paths: Array<[Record<string, unknown> | unknown[], string | number]> = [];
   const walk = (v: unknown): void => {
-    if (Array.isArray(v)) v.forEach((x, i) => (paths.push([v, i]), walk(x)));
-    else if (v && typeof v === 'object') for (const k of Object.keys(v)) (paths.push([v as Record<string, unknown>, k]), walk((v as Record<string, unknown>)[k]));
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => {
+        paths.push([v, i]);
+        walk(x);
+      });
+    } else if (v && typeof v === 'object') {
+      for (const k of Object.keys(v)) {
+        paths.push([v as Record<string, unknown>, k]);
+        walk((v as Record<string, unknown>)[k]);
+      }
+    }
   };
   walk(clone);
   const [parent, key] = paths[Math.floor(rand() * paths.length)]!;
