@@ -78,3 +78,28 @@ export async function exportAuditJsonlFile(store: AuditStore, file: string, filt
     throw e;
   }
 }
+
+/**
+ * Entries from `fromSeq` on, then every new entry as it is written, polling every `intervalMs`
+ * until `signal` aborts (`rampart audit tail --follow`).
+ */
+export async function* followAudit(store: AuditStore, fromSeq: number, intervalMs: number, signal: AbortSignal): AsyncGenerator<AuditEntry> {
+  let from = fromSeq;
+  while (!signal.aborted) {
+    const page = await store.readAudit(from, 500);
+    if (page.length) {
+      yield* page;
+      from = page[page.length - 1]!.seq + 1;
+      continue;
+    }
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(done, intervalMs);
+      signal.addEventListener('abort', done, { once: true });
+      function done() {
+        clearTimeout(t);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+    });
+  }
+}

@@ -4,4 +4,4 @@ export { createAuditLog, ChainedAuditLog, type AuditLogOptions } from './audit-l
 export { verifyAudit, type VerifyResult, type VerifyOptions, type TamperReason } from './verify.js';
 export { canonicalJson } from './canonical-json.js';
 export { entryHash, nextEntry, selfConsistent, CHAIN_DOMAIN, GENESIS_HASH } from './chain.js';
-export { iterateAudit, lastAuditEntries, entryToJsonl, writeAuditJsonl, exportAuditJsonlFile, type ExportFilter } from './export.js';
+export { iterateAudit, followAudit, lastAuditEntries, entryToJsonl, writeAuditJsonl, exportAuditJsonlFile, type ExportFilter } from './export.js';

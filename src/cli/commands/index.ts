@@ -1,11 +1,13 @@
 // The one list of CLI commands. Each module exports `register(program)`; add new commands here.
 import type { Command } from 'commander';
+import { register as registerAudit } from './audit.js';
 import { register as registerErrors } from './errors.js';
 import { register as registerSign } from './sign.js';
 import { register as registerVerify } from './verify.js';
 
 export function registerCommands(program: Command): void {
   registerErrors(program);
+  registerAudit(program);
   registerSign(program);
   registerVerify(program);
 }
