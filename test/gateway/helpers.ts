@@ -243,7 +243,10 @@ export async function startUpstream(): Promise<TestUpstream> {
     }
     if (url === '/v1/embeddings') {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ object: 'list', model: json.model, data: [{ object: 'embedding', index: 0, embedding: [0.1, 0.2, 0.3] }], usage: { prompt_tokens: 3, total_tokens: 3 } }));
+      const vec = [0.5, 0.25, 0.125];
+      // The official client asks for base64 (little-endian float32) by default.
+      const embedding = json.encoding_format === 'base64' ? Buffer.from(new Float32Array(vec).buffer).toString('base64') : vec;
+      res.end(JSON.stringify({ object: 'list', model: json.model, data: [{ object: 'embedding', index: 0, embedding }], usage: { prompt_tokens: 3, total_tokens: 3 } }));
       return;
     }
     if (url.startsWith('/v2/models/')) {
