@@ -13,6 +13,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Finding, Severity } from '../core/types.js';
 import { severityRank } from '../core/types.js';
+import { getRule } from '../scan/rules.js';
 import type { Rule, ScanReport } from '../scan/types.js';
 import { findingFingerprint, resolveRule, sortFindings, sortKeysDeep, splitMemberPath } from './common.js';
 import type { RenderOptions, Reporter } from './types.js';
@@ -92,7 +93,9 @@ function reportingDescriptor(rule: Rule, observed: Severity): Record<string, unk
     defaultConfiguration: { level: sarifLevel(sev) },
     properties: props,
   };
-  if (links[0]) d.helpUri = links[0];
+  // helpUri must be an absolute URI; relative doc links stay in the help text only.
+  const absolute = links.find((l) => /^https?:\/\//.test(l));
+  if (absolute) d.helpUri = absolute;
   return d;
 }
 
@@ -142,7 +145,7 @@ export function toSarif(report: ScanReport, opts: RenderOptions): Record<string,
   const rules = ruleIds.map((id) => {
     let observed: Severity = 'info';
     for (const f of findings) if (f.ruleId === id && severityRank(f.severity) > severityRank(observed)) observed = f.severity;
-    return reportingDescriptor(resolveRule(id, findings, opts.rules), observed);
+    return reportingDescriptor(resolveRule(id, findings, opts.rules ?? getRule), observed);
   });
   const incomplete = report.files.filter((r) => !r.complete).sort((a, b) => (a.file < b.file ? -1 : 1));
   const invocation: Record<string, unknown> = {

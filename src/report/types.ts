@@ -8,7 +8,7 @@ export type RuleLookup = (ruleId: string) => Rule | undefined;
 export interface RenderOptions {
   /** ANSI colour (table only). Callers pass true only when writing to a terminal. */
   color: boolean;
-  /** Rule metadata source; defaults to the scanner's rule registry. */
+  /** Rule metadata source; defaults to the scanner's rule registry (`getRule` of src/scan/rules.ts). */
   rules?: RuleLookup;
   /**
    * Directory that relative artifact URIs are computed against (SARIF only). Defaults to the

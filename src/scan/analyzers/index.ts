@@ -3,8 +3,10 @@
 // importing it and listing it here; ids are unique.
 import type { Analyzer } from '../types.js';
 import { pickleAnalyzer } from './pickle/analyzer.js';
+import { safetensorsAnalyzer } from './safetensors.js';
+import { ggufAnalyzer } from './gguf.js';
 
-const list: Analyzer[] = [pickleAnalyzer];
+const list: Analyzer[] = [pickleAnalyzer, safetensorsAnalyzer, ggufAnalyzer];
 
 const ids = new Set<string>();
 for (const a of list) {
