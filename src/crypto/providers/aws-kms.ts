@@ -23,6 +23,10 @@ function mapError(err: unknown, keyRef: string, op: string): RampartError {
     case 'InvalidCiphertextException':
     case 'IncorrectKeyException':
       return new CryptoWrongKeyError(`KMS could not unwrap the data key with "${keyRef}"`, { details });
+    case 'AccessDeniedException':
+      // Decrypt with a KeyId other than the blob's is refused this way by some KMS implementations.
+      if (op === 'Decrypt') return new CryptoWrongKeyError(`KMS refused to unwrap the data key with "${keyRef}" (wrong key, or no kms:Decrypt permission)`, { details });
+      return new CryptoProviderUnavailableError(`AWS KMS ${op} was denied for "${keyRef}" (check kms:${op} permission)`, { details });
     case 'DisabledException':
     case 'KMSInvalidStateException':
     case 'KeyUnavailableException':
@@ -38,6 +42,8 @@ export class AwsKmsProvider implements KeyProvider {
 
   constructor(options: ProviderOptions) {
     const env = options.env ?? process.env;
+    // The SDK warns on every CLI run that future versions need Node 22; that is for us, not users.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const region = options.awsRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
     const endpoint = options.kmsEndpoint ?? env.AWS_ENDPOINT_URL_KMS;
     this.client = new KMSClient({ ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}), maxAttempts: 3 });
