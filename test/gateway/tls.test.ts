@@ -1,6 +1,6 @@
 // TLS and mTLS end to end: real handshakes against certificates made in code, protocol version
 // limits, client-certificate refusal, and certificate reload without dropping an open connection.
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
 import { createGateway, type RunningGateway } from '../../src/gateway/index.js';
@@ -36,7 +36,7 @@ function tlsConfig(tls: Record<string, unknown>) {
   });
 }
 
-function open(url: string, opts: Parameters<typeof tlsConnect>[0] = {}): Promise<TLSSocket> {
+function open(url: string, opts: ConnectionOptions = {}): Promise<TLSSocket> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const s = tlsConnect({ host: u.hostname, port: Number(u.port), servername: 'localhost', ca: pki.ca.certPem, ...opts }, () => resolve(s));
@@ -113,7 +113,7 @@ describe('mTLS', () => {
     const gw = await createGateway(tlsConfig({ clientCa: caFile, requireClientCert: true }), deps, { logger: silentLogger(), processMetrics: false });
     try {
       // In TLS 1.3 the client finishes its side first; the refusal arrives as an alert on first use.
-      const attempt = async (opts: Parameters<typeof tlsConnect>[0]) => {
+      const attempt = async (opts: ConnectionOptions) => {
         try {
           const s = await open(gw.url, opts);
           return await exchange(s, '/healthz').then(
