@@ -3,12 +3,12 @@
 // evaluation. Decisions are cached under a key made of the principal, action, model and only the
 // context parts the policies read (see context-paths.ts), so repeated calls cost a map lookup.
 import { preparsePolicySet, statefulIsAuthorized, type Context, type EntityJson, type EntityUidJson } from '@cedar-policy/cedar-wasm/nodejs';
-import type { ModelConfig } from '../config/schema.js';
 import type { AuthzContext, AuthzDecision, AuthzRequest, Authorizer } from '../core/contracts.js';
 import type { Principal } from '../core/types.js';
 import { contextPathsUsed, valueAt, type ContextUse } from './context-paths.js';
 import { PolicyInvalidError } from './errors.js';
 import type { CompiledPolicy } from './load-policies.js';
+import type { PolicyModel } from './schema.js';
 import { actionUid, buildContext, GATEWAY_RESOURCE, modelEntity, modelUid, principalEntity, principalUid } from './request.js';
 
 export interface PolicyEngine extends Authorizer {
@@ -28,7 +28,7 @@ export class CedarPolicyEngine implements PolicyEngine {
   private readonly contextUse: ContextUse;
   private readonly cache = new Map<string, AuthzDecision>();
 
-  constructor(policies: readonly CompiledPolicy[], models: readonly ModelConfig[]) {
+  constructor(policies: readonly CompiledPolicy[], models: readonly PolicyModel[]) {
     this.psetId = `rampart-policies-${++instances}`;
     const staticPolicies: Record<string, string> = {};
     for (const p of policies) staticPolicies[p.id] = p.text;

@@ -1,16 +1,17 @@
 // Entry point of the Cedar policy layer: load, validate and compile the configured policies into
 // an Authorizer. A bad schema or policy stops start-up with a coded error naming file:line: reason.
-import type { GatewayConfig, ModelConfig } from '../config/schema.js';
+import type { GatewayConfig } from '../config/schema.js';
 import { CedarPolicyEngine, type PolicyEngine } from './engine.js';
 import { PolicyInvalidError, PolicySchemaInvalidError } from './errors.js';
 import { collectPolicyFiles, compilePolicies, formatProblem, type CompiledPolicy, type PolicyProblem } from './load-policies.js';
-import { loadSchema } from './schema.js';
+import { loadSchema, type PolicyModel } from './schema.js';
 
 export type { PolicyEngine } from './engine.js';
 export type { PolicyProblem } from './load-policies.js';
 export { formatProblem } from './load-policies.js';
-export { builtinSchemaText } from './schema.js';
+export { builtinSchemaText, type PolicyModel } from './schema.js';
 export * from './errors.js';
+export { loadModelsFile, loadPolicyTestFile, runPolicyTests, setupFromConfig, type PolicySetup, type PolicyTestCase, type PolicyTestResult } from './policy-tests.js';
 
 export interface PolicyCheck {
   policies: CompiledPolicy[];
@@ -24,7 +25,7 @@ export interface PolicyCheck {
  * Validates the policy files against the schema and returns every problem found (no throw for
  * invalid policies; missing files and conflicting model attribute types still throw).
  */
-export function checkPolicies(policy: GatewayConfig['policy'], models: readonly ModelConfig[]): PolicyCheck {
+export function checkPolicies(policy: GatewayConfig['policy'], models: readonly PolicyModel[]): PolicyCheck {
   const schema = loadSchema(policy.schema, models);
   const sources = collectPolicyFiles(policy.files);
   return compilePolicies(sources, schema);
@@ -38,7 +39,7 @@ export function checkPolicies(policy: GatewayConfig['policy'], models: readonly 
  * const authz = loadPolicyEngine(config.policy, config.models);
  * authz.authorize({ principal, action: 'invoke', model: 'gpt-small', context }).decision; // 'allow' | 'deny'
  */
-export function loadPolicyEngine(policy: GatewayConfig['policy'], models: readonly ModelConfig[]): PolicyEngine {
+export function loadPolicyEngine(policy: GatewayConfig['policy'], models: readonly PolicyModel[]): PolicyEngine {
   const check = checkPolicies(policy, models);
   const fail = (Err: typeof PolicyInvalidError, problems: PolicyProblem[]): never => {
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';

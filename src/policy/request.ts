@@ -3,10 +3,9 @@
 // (time, source address, route, method, request attributes).
 import { isIP } from 'node:net';
 import type { CedarValueJson, Context, EntityJson, EntityUidJson } from '@cedar-policy/cedar-wasm/nodejs';
-import type { ModelConfig } from '../config/schema.js';
 import type { AuthzContext } from '../core/contracts.js';
 import type { Action, Principal } from '../core/types.js';
-import { NAMESPACE } from './schema.js';
+import { NAMESPACE, type PolicyModel } from './schema.js';
 
 export const GATEWAY_RESOURCE: EntityUidJson = { type: `${NAMESPACE}::Gateway`, id: 'gateway' };
 
@@ -22,7 +21,7 @@ export function principalUid(p: Pick<Principal, 'id' | 'kind'>): EntityUidJson {
   return { type: `${NAMESPACE}::${p.kind === 'service' ? 'Service' : 'User'}`, id: p.id };
 }
 
-export function modelEntity(m: ModelConfig): EntityJson {
+export function modelEntity(m: PolicyModel): EntityJson {
   return { uid: modelUid(m.name), attrs: { ...m.attributes, name: m.name, protocol: m.protocol }, parents: [] };
 }
 

@@ -6,6 +6,9 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import type { Schema } from '@cedar-policy/cedar-wasm/nodejs';
 import type { ModelConfig } from '../config/schema.js';
+
+/** What the policy layer needs of a model: its name, protocol and attributes. */
+export type PolicyModel = Pick<ModelConfig, 'name' | 'protocol' | 'attributes'>;
 import { FileNotFoundError } from '../core/errors.js';
 import { PolicySchemaInvalidError } from './errors.js';
 
@@ -34,7 +37,7 @@ function quoted(name: string): string {
  * Derives Model attribute types from the config: an attribute every model sets is required,
  * one only some models set is optional (policies must test it with `has`).
  */
-export function modelAttributeTypes(models: readonly ModelConfig[]): Map<string, { type: CedarPrim; required: boolean }> {
+export function modelAttributeTypes(models: readonly PolicyModel[]): Map<string, { type: CedarPrim; required: boolean }> {
   const out = new Map<string, { type: CedarPrim; required: boolean; count: number; firstModel: string }>();
   for (const m of models) {
     for (const [k, v] of Object.entries(m.attributes)) {
@@ -56,7 +59,7 @@ export function modelAttributeTypes(models: readonly ModelConfig[]): Map<string,
 }
 
 /** The built-in schema in Cedar's schema syntax. */
-export function builtinSchemaText(models: readonly ModelConfig[]): string {
+export function builtinSchemaText(models: readonly PolicyModel[]): string {
   const attrs = [...modelAttributeTypes(models)]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, { type, required }]) => `    ${quoted(k)}${required ? '' : '?'}: ${type},`)
@@ -116,7 +119,7 @@ export interface LoadedSchema {
 }
 
 /** The user's schema file (Cedar syntax, or JSON when the file ends in .json) or the built-in one. */
-export function loadSchema(schemaFile: string | undefined, models: readonly ModelConfig[]): LoadedSchema {
+export function loadSchema(schemaFile: string | undefined, models: readonly PolicyModel[]): LoadedSchema {
   if (!schemaFile) {
     const text = builtinSchemaText(models);
     return { schema: text, label: '(built-in schema)', text };

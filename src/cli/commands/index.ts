@@ -2,11 +2,15 @@
 import type { Command } from 'commander';
 import { register as registerAudit } from './audit.js';
 import { register as registerErrors } from './errors.js';
+import { register as registerKeys } from './keys.js';
+import { register as registerPolicy } from './policy.js';
 import { register as registerSign } from './sign.js';
 import { register as registerVerify } from './verify.js';
 
 export function registerCommands(program: Command): void {
   registerErrors(program);
+  registerKeys(program);
+  registerPolicy(program);
   registerAudit(program);
   registerSign(program);
   registerVerify(program);
