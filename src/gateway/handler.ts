@@ -477,8 +477,8 @@ export class RequestHandler {
   }
 }
 
-/** Cedar resource id used for gateway-level admin actions (reading /metrics when protected). */
-export const ADMIN_RESOURCE = 'rampart:gateway';
+/** Model name meaning "the gateway itself" (Cedar resource Rampart::Gateway::"gateway") for admin actions such as reading a protected /metrics. */
+export const ADMIN_RESOURCE = '';
 
 function round3(n: number): number {
   return Math.round(n * 1000) / 1000;

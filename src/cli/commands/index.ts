@@ -1,7 +1,9 @@
 // The one list of CLI commands. Each module exports `register(program)`; add new commands here.
 import type { Command } from 'commander';
 import { register as registerAudit } from './audit.js';
+import { register as registerCerts } from './certs.js';
 import { register as registerErrors } from './errors.js';
+import { register as registerGateway } from './gateway.js';
 import { register as registerKeys } from './keys.js';
 import { register as registerPolicy } from './policy.js';
 import { register as registerSign } from './sign.js';
@@ -9,6 +11,8 @@ import { register as registerVerify } from './verify.js';
 
 export function registerCommands(program: Command): void {
   registerErrors(program);
+  registerGateway(program);
+  registerCerts(program);
   registerKeys(program);
   registerPolicy(program);
   registerAudit(program);
