@@ -2,7 +2,6 @@
 // interfaces (types.ts) only; which backend sits behind them is decided here and nowhere else.
 import type { GatewayConfig } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
-import { StoreOpenError } from './errors.js';
 import { openSqliteStore } from './sqlite.js';
 import type { Store } from './types.js';
 
@@ -22,12 +21,15 @@ export interface OpenStoreOptions {
  * @example
  * const store = await openStore({ type: 'sqlite', path: ':memory:' }, silentLogger());
  */
-export async function openStore(cfg: GatewayConfig['store'], logger: Logger, _opts: OpenStoreOptions = {}): Promise<Store> {
+export async function openStore(cfg: GatewayConfig['store'], logger: Logger, opts: OpenStoreOptions = {}): Promise<Store> {
   const log = logger.child({ component: 'store' });
   switch (cfg.type) {
     case 'sqlite':
       return openSqliteStore({ path: cfg.path }, log);
-    case 'postgres':
-      throw new StoreOpenError('the postgres store is not available yet');
+    case 'postgres': {
+      // Loaded on demand so the embedded default never loads the pg and ioredis drivers.
+      const { openPostgresStore } = await import('./postgres.js');
+      return openPostgresStore(cfg, log, opts);
+    }
   }
 }
