@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { policyToJson, type PolicyJson } from '@cedar-policy/cedar-wasm/nodejs';
@@ -227,5 +227,16 @@ describe('helpers', () => {
     expect(normalizeIp('::ffff:127.0.0.1')).toBe('127.0.0.1');
     expect(normalizeIp('fe80::1%eth0')).toBe('fe80::1');
     expect(normalizeIp('garbage')).toBe('0.0.0.0');
+  });
+});
+
+describe('docs/policies.md', () => {
+  it('has example policies that pass strict validation', () => {
+    const doc = readFileSync(new URL('../../docs/policies.md', import.meta.url), 'utf8');
+    const block = /```cedar\n([\s\S]*?)```/.exec(doc)![1]!;
+    const f = write('doc-examples.cedar', block);
+    const check = checkPolicies({ files: [f] }, models);
+    expect(check.problems).toEqual([]);
+    expect(check.policies.map((p) => p.id)).toContain('analysts-office-hours');
   });
 });
