@@ -267,7 +267,7 @@ export class RequestHandler {
     if (typeof body.model !== 'string' || body.model === '') throw new BadRequestError('the request names no model (field "model")');
     const m = this.lookup('openai', body.model, ctx);
     const attrs: Record<string, string | number | boolean> = { stream: body.stream === true };
-    for (const k of ['max_tokens', 'max_completion_tokens', 'max_output_tokens', 'n', 'temperature'] as const) {
+    for (const k of ['max_tokens', 'max_completion_tokens', 'max_output_tokens', 'n'] as const) {
       if (typeof body[k] === 'number' && Number.isFinite(body[k])) attrs[k] = body[k];
     }
     this.authorize(ctx, 'invoke', m.name, attrs);
