@@ -43,7 +43,7 @@ try {
     closeSync(fd);
   }
   // Warm the page cache so both contenders read from memory.
-  for (let f = 0; f < FILES; f++) readFileSync(path.join(model, `shard-${f}.bin`)).length;
+  for (let f = 0; f < FILES; f++) readFileSync(path.join(model, `shard-${f}.bin`));
 
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const privateKeyPem = Buffer.from(privateKey.export({ type: 'pkcs8', format: 'pem' }));

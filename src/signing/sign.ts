@@ -98,6 +98,9 @@ export async function signModel(opts: SignOptions): Promise<SignResult> {
     throw err;
   }
   if (walked.files.length === 0) throw new SignModelInvalidError('the model holds no regular files after applying exclusions');
+  const colon = method === 'shards' ? walked.files.find((f) => f.name.includes(':')) : undefined;
+  // Shard names are "path:start:end"; the format cannot express a path holding ':'.
+  if (colon) throw new SignModelInvalidError(`${colon.name} holds ':', which shard names cannot express; sign by files instead`);
   const recorded = walked.isFile ? undefined : recordableIgnores(root, ignoreAbs);
   const serialization: Serialization =
     method === 'files'
