@@ -19,13 +19,15 @@ function parsePort(v: string | undefined): number | undefined {
   return Number(v);
 }
 
-function banner(demo: RunningDemo): string {
+function banner(demo: RunningDemo, portGiven: boolean): string {
   const i = demo.info;
+  const port = Number(new URL(i.gatewayUrl).port);
   const lines = [
     '',
     'Rampart demo is running.',
     '',
     `  gateway     ${i.gatewayUrl}   (TLS; trust ${i.caCertFile})`,
+    ...(!portGiven && port !== DEFAULT_DEMO_PORT ? [`              port ${DEFAULT_DEMO_PORT} was taken, so a free port is used`] : []),
     `  config      ${i.configFile}`,
     `  demo.json   ${demo.infoFile}`,
     ...(i.logFile ? [`  logs        ${i.logFile}`] : []),
@@ -69,7 +71,7 @@ Without --check the demo runs until Ctrl-C or SIGTERM. See docs/demo.md.`,
       if (flags.check || flags.once) {
         let results: CheckResult[];
         try {
-          process.stdout.write(`${banner(demo)}\n`);
+          process.stdout.write(`${banner(demo, port !== undefined)}\n`);
           results = await demo.check();
         } finally {
           await demo.close();
@@ -78,7 +80,7 @@ Without --check the demo runs until Ctrl-C or SIGTERM. See docs/demo.md.`,
         if (!results.every((r) => r.ok)) throw new ExitCode(1);
         return;
       }
-      process.stdout.write(`${banner(demo)}\nPress Ctrl-C to stop.\n`);
+      process.stdout.write(`${banner(demo, port !== undefined)}\nPress Ctrl-C to stop.\n`);
       await new Promise<void>((resolveStop) => {
         const stop = (sig: NodeJS.Signals) => {
           process.off('SIGINT', stop);
