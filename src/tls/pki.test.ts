@@ -1,0 +1,68 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createDevPki, issueCert } from './pki.js';
+import { writeDevPki } from './write-pki.js';
+
+const dirs: string[] = [];
+function tmp(): string {
+  const d = mkdtempSync(join(tmpdir(), 'rampart-pki-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('dev PKI', () => {
+  it('issues a CA, a server certificate for the hosts and client certificates, all chaining to the CA', async () => {
+    const pki = await createDevPki({ hosts: ['gw.local', '10.1.2.3'], clients: ['svc-a'] });
+    const ca = new X509Certificate(pki.ca.certPem);
+    const server = new X509Certificate(pki.server.certPem);
+    const client = new X509Certificate(pki.clients['svc-a']!.certPem);
+    expect(ca.ca).toBe(true);
+    expect(server.ca).toBe(false);
+    expect(server.verify(ca.publicKey)).toBe(true);
+    expect(client.verify(ca.publicKey)).toBe(true);
+    expect(server.checkHost('gw.local')).toBe('gw.local');
+    expect(server.checkIP('10.1.2.3')).toBe('10.1.2.3');
+    expect(server.checkHost('other.local')).toBeUndefined();
+    expect(server.keyUsage).toContain('1.3.6.1.5.5.7.3.1');
+    expect(client.keyUsage).toContain('1.3.6.1.5.5.7.3.2');
+    expect(client.subject).toContain('CN=svc-a');
+    expect(server.checkPrivateKey(createPrivateKey(pki.server.keyPem))).toBe(true);
+    expect(server.serialNumber).not.toBe(client.serialNumber);
+  });
+
+  it('refuses a server certificate without hosts with a coded error', async () => {
+    const pki = await createDevPki();
+    await expect(issueCert(pki.ca, { commonName: 'x', usage: 'server' })).rejects.toMatchObject({ code: 'RAMPART_ERR_TLS_CERT_GENERATION' });
+  });
+
+  it('writes PEM files with private keys mode 0600 and never overwrites without force', async () => {
+    const dir = join(tmp(), 'certs');
+    const out = await writeDevPki({ dir, clients: ['alice', 'bob'] });
+    expect(readdirSync(dir).sort()).toEqual(
+      ['ca-key.pem', 'ca.pem', 'client-alice-key.pem', 'client-alice.pem', 'client-bob-key.pem', 'client-bob.pem', 'server-key.pem', 'server.pem'].sort(),
+    );
+    for (const key of [out.caKey, out.serverKey, out.clients.alice!.key]) expect(statSync(key).mode & 0o777).toBe(0o600);
+    expect(statSync(out.caCert).mode & 0o777).toBe(0o644);
+    const before = readFileSync(out.serverCert, 'utf8');
+    await expect(writeDevPki({ dir })).rejects.toMatchObject({ code: 'RAMPART_ERR_TLS_OUTPUT_EXISTS' });
+    expect(readFileSync(out.serverCert, 'utf8')).toBe(before);
+    await writeDevPki({ dir, force: true });
+    expect(readFileSync(out.serverCert, 'utf8')).not.toBe(before);
+    expect(readdirSync(dir).some((f) => f.endsWith('.tmp'))).toBe(false);
+  });
+
+  it('rejects client names that are not safe file names', async () => {
+    const dir = tmp();
+    for (const bad of ['../x', 'a/b', '', 'x'.repeat(70)]) {
+      await expect(writeDevPki({ dir, clients: [bad] })).rejects.toMatchObject({ code: 'RAMPART_ERR_USAGE' });
+    }
+    writeFileSync(join(dir, 'keep'), 'x');
+    expect(existsSync(join(dir, 'ca.pem'))).toBe(false);
+  });
+});
