@@ -11,6 +11,7 @@ import { torchLegacyAnalyzer } from './torch-legacy.js';
 import { safetensorsAnalyzer } from './safetensors.js';
 import { ggufAnalyzer } from './gguf.js';
 import { onnxAnalyzer } from './onnx.js';
+import { kerasConfigAnalyzer } from './keras-config.js';
 
 const list: Analyzer[] = [
   zipAnalyzer,
@@ -21,7 +22,7 @@ const list: Analyzer[] = [
   xzAnalyzer,
   npyAnalyzer,
   torchLegacyAnalyzer,
-  pickleAnalyzer, safetensorsAnalyzer, ggufAnalyzer, onnxAnalyzer];
+  pickleAnalyzer, safetensorsAnalyzer, ggufAnalyzer, onnxAnalyzer, kerasConfigAnalyzer];
 
 const ids = new Set<string>();
 for (const a of list) {
