@@ -200,6 +200,18 @@ describe('policy validation at load time', () => {
     expect(() => loadPolicyEngine({ files: [join(dir, 'empty')] }, reserved)).toThrowError(code('RAMPART_ERR_POLICY_SCHEMA_INVALID'));
   });
 
+  it('declares the request attributes the gateway passes', () => {
+    const f = write(
+      'request-attrs.cedar',
+      'permit (principal, action, resource) when { (context.request has version && context.request.version == "2") || (context.request has path && context.request.path like "/v1/*") || (context.request has n && context.request.n > 1) || (context.request has max_completion_tokens && context.request.max_completion_tokens < 10) };\n',
+    );
+    expect(checkPolicies({ files: [f] }, models).problems).toEqual([]);
+    const e = loadPolicyEngine({ files: [f] }, models);
+    expect(e.authorize({ principal: user('a', []), action: 'invoke', model: 'digits', context: ctx({ attributes: { version: '2' } }) }).decision).toBe('allow');
+    expect(e.authorize({ principal: user('a', []), action: 'invoke', model: 'digits', context: ctx({ attributes: { path: '/v1/x', n: 1.5 } }) }).decision).toBe('allow');
+    expect(e.authorize({ principal: user('a', []), action: 'invoke', model: 'digits', context: ctx({ attributes: { path: '/v2/x', n: 1 } }) }).decision).toBe('deny');
+  });
+
   it('refuses a missing policy path', () => {
     expect(() => loadPolicyEngine({ files: [join(dir, 'missing.cedar')] }, models)).toThrowError(code('RAMPART_ERR_FILE_NOT_FOUND'));
   });

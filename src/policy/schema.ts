@@ -18,9 +18,16 @@ export const NAMESPACE = 'Rampart';
 export const BUILTIN_MODEL_ATTRIBUTES = ['name', 'protocol'] as const;
 
 /** Request attributes (context.request) the built-in schema declares, with their Cedar types. */
+// Kept in step with what src/gateway/handler.ts passes: OpenAI body fields, the KServe model
+// version and the generic route's path.
 export const REQUEST_ATTRIBUTES: Readonly<Record<string, 'Bool' | 'Long' | 'String'>> = {
   stream: 'Bool',
   max_tokens: 'Long',
+  max_completion_tokens: 'Long',
+  max_output_tokens: 'Long',
+  n: 'Long',
+  version: 'String',
+  path: 'String',
 };
 
 type CedarPrim = 'String' | 'Long' | 'Bool';

@@ -94,3 +94,14 @@ describe('rampart keys', () => {
     expect(ran).toMatchObject({ keyring: 'k.json' });
   });
 });
+
+describe('rampart keys store selection', () => {
+  it('does not create a store when listing or revoking with a mistyped path', async () => {
+    const missing = join(dir, 'typo.db');
+    const r = await run('keys', 'list', '--store', missing);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('RAMPART_ERR_FILE_NOT_FOUND');
+    expect((await run('keys', 'revoke', 'ffffffffffffffff', '--store', missing)).code).toBe(2);
+    expect((await run('keys', 'create', '--principal', 'x', '--store', db, '--config', 'g.yaml')).code).toBe(2);
+  });
+});

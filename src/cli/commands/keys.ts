@@ -6,29 +6,17 @@
 // variants of `keys list` through `addKeysListVariant` (issue 4: create-kek, rotate, --keyring).
 import type { Command } from 'commander';
 import { createApiKey, listApiKeys, revokeApiKey, type PublicApiKey } from '../../auth/api-keys.js';
-import { loadConfig } from '../../config/load.js';
-import type { GatewayConfig } from '../../config/schema.js';
 import { UsageError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { parseDuration } from '../../core/units.js';
-import { openStore } from '../../store/index.js';
+import { openStoreFromCli, type StoreCliOptions } from '../../store/cli.js';
 import type { Store } from '../../store/types.js';
 
-export interface StoreFlags {
-  config?: string;
-  store?: string;
-}
+type StoreFlags = StoreCliOptions;
 
-/** The store named by --config (its `store` section) or --store (a SQLite file), else ./rampart.db. */
-export function storeConfigFrom(flags: StoreFlags): GatewayConfig['store'] {
-  if (flags.config && flags.store) throw new UsageError('give either --config or --store, not both');
-  if (flags.config) return loadConfig(flags.config).config.store;
-  return { type: 'sqlite', path: flags.store ?? 'rampart.db' };
-}
-
-async function withStore<T>(flags: StoreFlags, fn: (s: Store) => Promise<T>): Promise<T> {
-  const cfg = storeConfigFrom(flags);
-  const store = await openStore(cfg, createLogger({ level: 'warn', name: 'rampart-keys' }));
+/** Opens the store of --config / --store (default ./rampart.db); only `create` may create a new SQLite file. */
+async function withStore<T>(flags: StoreFlags, fn: (s: Store) => Promise<T>, create = false): Promise<T> {
+  const store = await openStoreFromCli(flags, { create, logger: createLogger({ level: 'warn', name: 'rampart-keys' }) });
   try {
     return await fn(store);
   } finally {
@@ -109,6 +97,7 @@ export function register(program: Command): void {
     const expiresInMs = o.expires === undefined ? null : parseDuration(o.expires);
     const created = await withStore(o, (s) =>
       createApiKey(s.keys, { principal: o.principal, roles, kind: o.kind as 'user' | 'service', expiresInMs, description: o.description ?? null }),
+      true,
     );
     if (o.format === 'json') {
       process.stdout.write(`${JSON.stringify({ key: created.key, ...created.record })}\n`);
