@@ -102,6 +102,9 @@ function makeContext(state: FileState, path: string, depth: number, hints: ScanH
       }
       await scanSource(state, source, childPath, depth + 1, childHints ?? {});
     },
+    noteFormat: (f) => {
+      if (!state.formats.includes(f)) state.formats.push(f);
+    },
     chargeDecompressed: (bytes) => {
       state.decompressed += bytes;
       if (state.decompressed > state.options.limits.maxTotalDecompressedBytes) {
@@ -123,10 +126,12 @@ function abortPromise(signal: AbortSignal): Promise<never> {
 async function scanSource(state: FileState, source: ByteSource, path: string, depth: number, hints: ScanHints): Promise<void> {
   if (state.signal.aborted) throw new ScanTimeoutError();
   const ctx = makeContext(state, path, depth, hints);
-  const head = await readRange(source, 0, Math.min(65536, source.size));
+  // Raw payload (tensor storages) is only checked for magic bytes: never read beyond its head.
+  const head = await readRange(source, 0, Math.min(hints.payload ? 512 : 65536, source.size));
   const name = basename(path.split('!').pop() ?? path);
-  const matched = [];
-  for (const a of ANALYZERS) {
+  // A parent's layout hint (PyTorch legacy tar members) goes to the analyzer that claims it alone.
+  const matched = ANALYZERS.filter((a) => a.claims?.(hints) === true);
+  for (const a of matched.length > 0 ? [] : ANALYZERS) {
     try {
       if (await a.detect(head, source, name)) matched.push(a);
     } catch (e) {

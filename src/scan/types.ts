@@ -76,6 +76,8 @@ export interface AnalyzeContext {
    * ScanLimitError (which the engine turns into an RMP-SCAN-003 finding) when one is exceeded.
    */
   chargeDecompressed?(bytes: number): void;
+  /** Adds a format name to the file's result (e.g. `pytorch` for a zip holding data.pkl). */
+  noteFormat?(format: string): void;
 }
 
 /** Facts a parent analyzer passes to the scan of a child. */
@@ -89,6 +91,8 @@ export interface ScanHints {
   loader?: 'torch' | 'joblib' | 'numpy';
   /** The parent already knows this child is a pickle (e.g. `archive/data.pkl`). */
   expectPickle?: boolean;
+  /** A layout only the parent knows how to read (PyTorch legacy tar members). */
+  layout?: 'torch-legacy-storages' | 'torch-legacy-tensors';
 }
 
 /** A format analyzer. Registered in analyzers/index.ts. */
@@ -103,6 +107,8 @@ export interface Analyzer {
    */
   detect(head: Uint8Array, source: ByteSource, name: string): boolean | Promise<boolean>;
   analyze(source: ByteSource, ctx: AnalyzeContext): Promise<void>;
+  /** Optional: claims a child whose parent passed a layout hint, whatever its content. */
+  claims?(hints: ScanHints): boolean;
 }
 
 export interface ScanOptions {

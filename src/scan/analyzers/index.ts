@@ -3,12 +3,26 @@
 // importing it and listing it here; ids are unique.
 import type { Analyzer } from '../types.js';
 import { pickleAnalyzer } from './pickle/analyzer.js';
+import { zipAnalyzer } from './archive/zip.js';
+import { tarAnalyzer } from './archive/tar.js';
+import { bzip2Analyzer, gzipAnalyzer, xzAnalyzer, zlibAnalyzer } from './archive/compressed.js';
+import { npyAnalyzer } from './numpy.js';
+import { torchLegacyAnalyzer } from './torch-legacy.js';
 import { safetensorsAnalyzer } from './safetensors.js';
 import { ggufAnalyzer } from './gguf.js';
 import { onnxAnalyzer } from './onnx.js';
 import { kerasConfigAnalyzer } from './keras-config.js';
 
-const list: Analyzer[] = [pickleAnalyzer, safetensorsAnalyzer, ggufAnalyzer, onnxAnalyzer, kerasConfigAnalyzer];
+const list: Analyzer[] = [
+  zipAnalyzer,
+  tarAnalyzer,
+  gzipAnalyzer,
+  zlibAnalyzer,
+  bzip2Analyzer,
+  xzAnalyzer,
+  npyAnalyzer,
+  torchLegacyAnalyzer,
+  pickleAnalyzer, safetensorsAnalyzer, ggufAnalyzer, onnxAnalyzer, kerasConfigAnalyzer];
 
 const ids = new Set<string>();
 for (const a of list) {

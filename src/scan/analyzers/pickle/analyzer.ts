@@ -9,7 +9,9 @@ import { runPickle, StreamReader, type MachineOptions, type PickleRun } from './
 import { reportRun } from './report-run.js';
 import { joblibHooks, type JoblibState } from './joblib.js';
 import { OPCODES } from './opcodes.js';
-import { looksLikeKnownContainer } from '../magic.js';
+import { looksLikeKnownContainer, startsWith } from '../magic.js';
+
+const TORCH_LEGACY_MAGIC = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e];
 import './rules.js';
 
 export interface PickleStreamOptions {
@@ -251,6 +253,8 @@ export const pickleAnalyzer: Analyzer = {
   id: 'pickle',
   format: 'pickle',
   detect(head, _source, _name) {
+    // PyTorch legacy files start with a pickled magic number; torch-legacy.ts reads them whole.
+    if (startsWith(head, TORCH_LEGACY_MAGIC)) return false;
     return probePickle(head);
   },
   async analyze(source: ByteSource, ctx: AnalyzeContext): Promise<void> {

@@ -1,0 +1,86 @@
+// Zip archives (and everything built on them: PyTorch checkpoints, NumPy .npz, Keras v3): reads
+// the directory with zip-reader.ts, reports its inconsistencies, and scans every member as a child.
+// In a PyTorch archive (`<folder>/data.pkl` next to `<folder>/data/`), the .pkl members are
+// scanned as PyTorch pickles and the tensor storages under data/ as raw payload: only their first
+// bytes are checked for an embedded container, the tensors themselves are never read.
+import type { Analyzer, AnalyzeContext, ByteSource, ScanHints } from '../../types.js';
+import { BufferByteSource, SliceByteSource } from '../../byte-source.js';
+import { readZipDirectory, type ZipIssue } from './zip-reader.js';
+import { inflateStream } from './decompress.js';
+import { isZipHead } from '../magic.js';
+import { findEocd } from './zip-reader.js';
+import './rules.js';
+
+const ISSUE_RULE: Record<ZipIssue['kind'], string> = {
+  duplicate: 'RMP-ARCHIVE-001',
+  mismatch: 'RMP-ARCHIVE-002',
+  prefix: 'RMP-ARCHIVE-003',
+  overlap: 'RMP-ARCHIVE-004',
+  bounds: 'RMP-ARCHIVE-005',
+  count: 'RMP-ARCHIVE-005',
+  structure: 'RMP-ARCHIVE-005',
+  traversal: 'RMP-ARCHIVE-006',
+  hidden: 'RMP-ARCHIVE-007',
+};
+
+async function memberSource(source: ByteSource, ctx: AnalyzeContext, e: { name: string; method: number; csize: number; dataStart: number }): Promise<ByteSource | undefined> {
+  if (e.method === 0) return new SliceByteSource(source, e.dataStart, e.csize);
+  if (e.method === 8) {
+    const out = await inflateStream('raw', source, e.dataStart, e.csize, ctx);
+    if (out.truncated) ctx.report({ ruleId: 'RMP-SCAN-003', message: `member ${e.name} decompresses to more than ${ctx.limits.maxDecompressedBytes} bytes; only the first part was scanned`, location: { record: e.name } });
+    if (out.error) ctx.report({ ruleId: 'RMP-ARCHIVE-008', message: `member ${e.name}: ${out.error}`, location: { record: e.name } });
+    return new BufferByteSource(out.data);
+  }
+  ctx.report({ ruleId: 'RMP-SCAN-006', message: `member ${e.name} uses compression method ${e.method}, which is not supported; not scanned`, location: { record: e.name } });
+  return undefined;
+}
+
+export const zipAnalyzer: Analyzer = {
+  id: 'zip',
+  format: 'zip',
+  async detect(head, source) {
+    if (isZipHead(head)) return true;
+    // A zip with data prepended: the end record is at the end of the file.
+    return (await findEocd(source)) !== undefined;
+  },
+  async analyze(source, ctx) {
+    const dir = await readZipDirectory(source, ctx.limits.maxArchiveEntries);
+    if (!dir) {
+      ctx.report({ ruleId: 'RMP-ARCHIVE-005', message: 'zip local header without an end-of-central-directory record (truncated archive?)' });
+      return;
+    }
+    for (const issue of dir.issues) {
+      const loc = issue.entry !== undefined ? { record: issue.entry, offset: issue.offset } : issue.offset !== undefined ? { offset: issue.offset } : undefined;
+      ctx.report({ ruleId: ISSUE_RULE[issue.kind], message: issue.message, location: loc });
+    }
+    if (dir.truncatedAt !== undefined) ctx.report({ ruleId: 'RMP-SCAN-003', message: `more than ${dir.truncatedAt} members; the rest were not scanned` });
+    if (dir.prefix > 0) await ctx.scanChild('<prefix>', new SliceByteSource(source, 0, dir.prefix));
+
+    const names = dir.entries.map((e) => e.name);
+    const torchRoots = new Set(names.filter((n) => /^(.*\/)?data\.pkl$/.test(n)).map((n) => n.slice(0, n.length - 'data.pkl'.length)));
+    const isTorch = torchRoots.size > 0;
+    if (isTorch) ctx.noteFormat?.('pytorch');
+    for (const e of dir.entries) {
+      if (ctx.signal.aborted) return;
+      if (e.name.endsWith('/') && e.usize === 0) continue;
+      if (e.encrypted) {
+        ctx.report({ ruleId: 'RMP-SCAN-006', message: `member ${e.name} is encrypted; not scanned`, location: { record: e.name } });
+        continue;
+      }
+      if (e.dataStart === undefined) continue;
+      const hints: ScanHints = {};
+      if (isTorch) {
+        const root = [...torchRoots].find((r) => e.name.startsWith(r));
+        if (e.name.endsWith('.pkl')) Object.assign(hints, { loader: 'torch', expectPickle: true });
+        else if (root !== undefined && e.name.startsWith(`${root}data/`)) hints.payload = true;
+      } else if (e.name.endsWith('.pkl')) hints.expectPickle = true;
+      const child = await memberSource(source, ctx, { name: e.name, method: e.method, csize: e.csize, dataStart: e.dataStart });
+      if (!child) continue;
+      await ctx.scanChild(e.hidden ? `<hidden>/${e.name}` : e.name, child, hints);
+    }
+  },
+};
+
+export function isTorchZipNames(names: string[]): boolean {
+  return names.some((n) => /^(.*\/)?data\.pkl$/.test(n));
+}
