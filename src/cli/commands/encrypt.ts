@@ -1,0 +1,144 @@
+// `rampart encrypt`, `rampart decrypt` (including `--to-temp -- CMD ...`, the serving mode) and
+// `rampart rewrap`: envelope encryption at rest (docs/encryption.md). Each calls one function of
+// src/crypto; this file only maps flags, prints results and runs the child process of --to-temp.
+import { spawn } from 'node:child_process';
+import type { Command } from 'commander';
+import { UsageError } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
+import { decryptPath, decryptToPrivateTemp, encryptPath, rewrapPath } from '../../crypto/index.js';
+import { ExitCode } from '../main.js';
+import { providerOptionsFrom, withKeyOptions, type KeyFlags } from './keys-kek.js';
+
+interface CommonFlags extends KeyFlags {
+  json?: boolean;
+  force?: boolean;
+}
+
+function parseSize(s: string): number {
+  const m = /^([0-9]+)\s*(k|ki|kib|kb|m|mi|mib|mb)?$/i.exec(s.trim());
+  if (!m) throw new UsageError(`invalid size "${s}" (e.g. 65536, 64KiB, 1MiB)`);
+  const unit = (m[2] ?? '').toLowerCase();
+  const mult = unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 * 1024 : 1;
+  return Number(m[1]) * mult;
+}
+
+/** Runs CMD with `{}` replaced by `path`; resolves to its exit code, forwarding termination signals. */
+function runWithPath(cmd: string[], path: string): Promise<number> {
+  const [file, ...args] = cmd.map((a) => a.replaceAll('{}', path));
+  return new Promise((resolve, reject) => {
+    const child = spawn(file!, args, { stdio: 'inherit', env: { ...process.env, RAMPART_DECRYPTED_PATH: path } });
+    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+    const forward = (sig: NodeJS.Signals): void => {
+      child.kill(sig);
+    };
+    for (const s of signals) process.on(s, forward);
+    const off = (): void => {
+      for (const s of signals) process.off(s, forward);
+    };
+    child.once('error', (err) => {
+      off();
+      reject(new UsageError(`cannot run ${file}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+    });
+    child.once('exit', (code, signal) => {
+      off();
+      resolve(code ?? (signal ? 128 + (signalNumber(signal) ?? 1) : 1));
+    });
+  });
+}
+
+function signalNumber(sig: NodeJS.Signals): number | undefined {
+  return ({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[sig];
+}
+
+export function register(program: Command): void {
+  withKeyOptions(
+    program
+      .command('encrypt')
+      .description('encrypt a file, or each file of a directory, with a fresh data key wrapped by a key-encryption key')
+      .argument('<path>', 'file or directory to encrypt')
+      .requiredOption('-o, --output <out>', 'output file, or a new directory (files gain the .enc suffix)')
+      .requiredOption('--key <keyref>', 'key-encryption key: local:NAME, aws-kms:alias/NAME, aws-kms:arn:...')
+      .option('--aad <artifact-id>', 'artifact id bound to the ciphertext (checked by decrypt --aad)')
+      .option('--segment-size <bytes>', 'plaintext bytes per authenticated segment (default 64KiB)')
+      .option('--force', 'replace an existing output file')
+      .option('--json', 'print a JSON summary'),
+  ).action(async (path: string, o: CommonFlags & { output: string; key: string; aad?: string; segmentSize?: string }) => {
+    const logger = createLogger({ level: 'warn', name: 'rampart-encrypt' });
+    const r = await encryptPath(path, o.output, {
+      key: o.key,
+      providerOptions: { ...providerOptionsFrom(o), logger },
+      logger,
+      ...(o.aad !== undefined ? { artifactId: o.aad } : {}),
+      ...(o.segmentSize !== undefined ? { segmentSize: parseSize(o.segmentSize) } : {}),
+      ...(o.force ? { force: true } : {}),
+    });
+    if (o.json) process.stdout.write(`${JSON.stringify(r.files, null, 2)}\n`);
+    else for (const f of r.files) process.stdout.write(`encrypted ${f.input} -> ${f.output} (${f.bytesIn} bytes)\n`);
+  });
+
+  withKeyOptions(
+    program
+      .command('decrypt')
+      .description('decrypt a file or directory (atomically), or decrypt to a private temp location and run a command on it')
+      .argument('<path>', 'encrypted file or directory')
+      .argument('[command...]', 'with --to-temp: the command to run after `--`; {} is replaced by the decrypted path')
+      .option('-o, --output <out>', 'output file or new directory')
+      .option('--to-temp', 'decrypt into a private 0700 directory (in /dev/shm when present), run the command, then wipe it')
+      .option('--aad <artifact-id>', 'refuse the file unless it was encrypted for this artifact id')
+      .option('--force', 'replace an existing output file')
+      .option('--json', 'print a JSON summary'),
+  ).action(async (path: string, command: string[], o: CommonFlags & { output?: string; toTemp?: boolean; aad?: string }) => {
+    const logger = createLogger({ level: 'warn', name: 'rampart-decrypt' });
+    const opts = {
+      providerOptions: { ...providerOptionsFrom(o), logger },
+      logger,
+      ...(o.aad !== undefined ? { artifactId: o.aad } : {}),
+      ...(o.force ? { force: true } : {}),
+    };
+    if (o.toTemp) {
+      if (o.output) throw new UsageError('--to-temp and --output are exclusive');
+      if (command.length === 0) throw new UsageError('--to-temp needs a command after `--`, e.g. rampart decrypt model.enc --to-temp -- python serve.py {}');
+      const t = await decryptToPrivateTemp(path, opts);
+      let code: number;
+      try {
+        code = await runWithPath(command, t.path);
+      } finally {
+        await t.cleanup();
+      }
+      if (code !== 0) throw new ExitCode(code);
+      return;
+    }
+    if (command.length > 0) throw new UsageError(`unexpected arguments: ${command.join(' ')} (a command is only run with --to-temp)`);
+    if (!o.output) throw new UsageError('decrypt needs -o OUT (or --to-temp -- CMD ...)');
+    const r = await decryptPath(path, o.output, opts);
+    if (o.json) process.stdout.write(`${JSON.stringify(r.files, null, 2)}\n`);
+    else for (const f of r.files) process.stdout.write(`decrypted ${f.input} -> ${f.output} (${f.bytesOut} bytes)\n`);
+  });
+
+  withKeyOptions(
+    program
+      .command('rewrap')
+      .description('re-wrap the data keys of encrypted files under the newest KEK version (or another KEK) without re-encrypting the payload')
+      .argument('<path>', 'encrypted file or directory')
+      .option('--key <keyref>', 'wrap under this key instead of the one each file names')
+      .option('--force', 'rewrap even files already under the current version')
+      .option('--json', 'print a JSON summary'),
+  ).action(async (path: string, o: CommonFlags & { key?: string }) => {
+    const logger = createLogger({ level: 'warn', name: 'rampart-rewrap' });
+    const rs = await rewrapPath(path, {
+      providerOptions: { ...providerOptionsFrom(o), logger },
+      logger,
+      ...(o.key !== undefined ? { key: o.key } : {}),
+      ...(o.force ? { force: true } : {}),
+    });
+    if (o.json) {
+      process.stdout.write(`${JSON.stringify(rs, null, 2)}\n`);
+      return;
+    }
+    for (const r of rs) {
+      const from = `${r.from.provider}:${r.from.keyRef}@${r.from.keyVersion}`;
+      const to = `${r.to.provider}:${r.to.keyRef}@${r.to.keyVersion}`;
+      process.stdout.write(r.changed ? `rewrapped ${r.path}: ${from} -> ${to}\n` : `unchanged ${r.path}: already ${from}\n`);
+    }
+  });
+}
