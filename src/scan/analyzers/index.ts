@@ -12,6 +12,7 @@ import { safetensorsAnalyzer } from './safetensors.js';
 import { ggufAnalyzer } from './gguf.js';
 import { onnxAnalyzer } from './onnx.js';
 import { kerasConfigAnalyzer } from './keras-config.js';
+import { kerasH5Analyzer } from './keras-h5.js';
 
 const list: Analyzer[] = [
   zipAnalyzer,
@@ -22,7 +23,7 @@ const list: Analyzer[] = [
   xzAnalyzer,
   npyAnalyzer,
   torchLegacyAnalyzer,
-  pickleAnalyzer, safetensorsAnalyzer, ggufAnalyzer, onnxAnalyzer, kerasConfigAnalyzer];
+  pickleAnalyzer, safetensorsAnalyzer, ggufAnalyzer, onnxAnalyzer, kerasConfigAnalyzer, kerasH5Analyzer];
 
 const ids = new Set<string>();
 for (const a of list) {
