@@ -61,7 +61,7 @@ describe('audit log', () => {
       sizes.push(e.length);
       return orig(e);
     };
-    const log = createAuditLog(spy, cfg({ flushEvery: 64 }), silentLogger());
+    const log = createAuditLog(spy, cfg({ flushEvery: 64 }), silentLogger(), { maxBatch: 64 });
     for (let i = 0; i < 1000; i++) {
       log.record(sampleRecord(i));
       if (i % 100 === 0) await new Promise((r) => setImmediate(r));
@@ -72,6 +72,24 @@ describe('audit log', () => {
     expect(Math.max(...sizes)).toBeLessThanOrEqual(64);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(1000);
     expect((await verifyAudit(store.audit)).ok).toBe(true);
+    await store.close();
+  });
+
+  it('writes a backlog in larger batches, up to maxBatch', async () => {
+    const store = openSqliteStore({ path: ':memory:' }, silentLogger());
+    const sizes: number[] = [];
+    const spy = new FaultyAuditStore(store.audit, () => 'ok');
+    const orig = spy.appendAudit.bind(spy);
+    spy.appendAudit = async (e) => {
+      sizes.push(e.length);
+      return orig(e);
+    };
+    const log = createAuditLog(spy, cfg({ flushEvery: 10 }), silentLogger(), { maxBatch: 300 });
+    for (let i = 0; i < 1000; i++) log.record(sampleRecord(i));
+    await log.close();
+    expect(sizes[0]).toBe(300);
+    expect(Math.max(...sizes)).toBe(300);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(1000);
     await store.close();
   });
 

@@ -19,7 +19,9 @@ export interface AuditLogOptions {
   /** First and longest pause between retries of a failed write. */
   retryMinMs?: number;
   retryMaxMs?: number;
-  /** How long close() keeps retrying before it gives up and reports what it could not write. */
+  /** Largest batch written at once when a backlog has built up (at least flushEvery). */
+  maxBatch?: number;
+  /** How long close() waits without any batch being written before it gives up and reports what it could not write. */
   closeTimeoutMs?: number;
   /** Clock for entry times (tests). */
   now?: () => number;
@@ -36,7 +38,7 @@ interface Waiter {
   reject: (e: unknown) => void;
 }
 
-const DEFAULTS = { flushIntervalMs: 200, retryMinMs: 50, retryMaxMs: 5000, closeTimeoutMs: 10_000 };
+const DEFAULTS = { flushIntervalMs: 200, retryMinMs: 50, retryMaxMs: 5000, closeTimeoutMs: 10_000, maxBatch: 2048 };
 
 /** Field names never written unless `includeBodies` is on. */
 const BODY_FIELDS = ['requestBody', 'responseBody'] as const;
@@ -59,6 +61,7 @@ export class ChainedAuditLog implements AuditLog {
   private giveUp = false;
   private wake: (() => void) | null = null;
   private failures = 0;
+  private checkpointChain: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: AuditStore,
@@ -71,6 +74,7 @@ export class ChainedAuditLog implements AuditLog {
       retryMinMs: options.retryMinMs ?? DEFAULTS.retryMinMs,
       retryMaxMs: options.retryMaxMs ?? DEFAULTS.retryMaxMs,
       closeTimeoutMs: options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs,
+      maxBatch: Math.max(cfg.flushEvery, options.maxBatch ?? DEFAULTS.maxBatch),
       now: options.now ?? Date.now,
     };
   }
@@ -123,15 +127,26 @@ export class ChainedAuditLog implements AuditLog {
       await Promise.race([
         this.flush(),
         new Promise<never>((_, reject) => {
-          deadline = setTimeout(() => {
-            this.giveUp = true;
-            this.wake?.();
-            reject(
-              new AuditFlushIncompleteError(`audit: ${this.queue.length} record(s) could not be written before close`, {
-                details: { unwritten: this.queue.length },
-              }),
-            );
-          }, this.opts.closeTimeoutMs);
+          // Gives up only when nothing could be written for closeTimeoutMs: a long backlog that
+          // is draining is waited for, a store that stays down is not.
+          const arm = () => {
+            deadline = setTimeout(() => {
+              if (this.persisted !== seen) {
+                seen = this.persisted;
+                arm();
+                return;
+              }
+              this.giveUp = true;
+              this.wake?.();
+              reject(
+                new AuditFlushIncompleteError(`audit: ${this.queue.length} record(s) could not be written before close`, {
+                  details: { unwritten: this.queue.length },
+                }),
+              );
+            }, this.opts.closeTimeoutMs);
+          };
+          let seen = this.persisted;
+          arm();
         }),
       ]);
     } catch (e) {
@@ -160,7 +175,7 @@ export class ChainedAuditLog implements AuditLog {
     let conflicts = 0;
     try {
       while (this.queue.length > 0 && !this.giveUp) {
-        const n = Math.min(this.queue.length, this.cfg.flushEvery);
+        let n = 0;
         try {
           if (this.head === undefined) {
             const last = await this.store.lastAudit();
@@ -179,6 +194,8 @@ export class ChainedAuditLog implements AuditLog {
             }
             this.uncertain = null;
           }
+          // Batches grow up to maxBatch while there is a backlog (after an outage, on close).
+          n = Math.min(this.queue.length, this.opts.maxBatch);
           const time = Math.floor(this.opts.now());
           const entries: AuditEntry[] = [];
           let prev = this.head;
@@ -238,7 +255,13 @@ export class ChainedAuditLog implements AuditLog {
     this.settleWaiters();
   }
 
-  private async saveCheckpoints(): Promise<void> {
+  /** Serialised: the writer and close() may both ask, and each checkpoint is saved once. */
+  private saveCheckpoints(): Promise<void> {
+    this.checkpointChain = this.checkpointChain.then(() => this.drainCheckpoints());
+    return this.checkpointChain;
+  }
+
+  private async drainCheckpoints(): Promise<void> {
     while (this.pendingCheckpoints.length) {
       const e = this.pendingCheckpoints[0]!;
       try {
