@@ -4,6 +4,8 @@
 // writes lives in one working folder (default `.rampart-demo/` in the current directory):
 //
 //   tls/            CA, server certificate and key (made fresh on every run)
+//   keys/           local keyring (one KEK) and its passphrase
+//   models/         the classifier's weights, encrypted; the model server decrypts them in memory
 //   policies/       demo.cedar, copied from examples/demo/
 //   gateway.yaml    the gateway config (usable with `rampart gateway --config`)
 //   rampart.db      the embedded SQLite store: API keys, audit chain, quota counters
@@ -28,6 +30,7 @@ import { writeDevPki } from '../tls/write-pki.js';
 import { examplesDir } from './classifier/digits.js';
 import { predictLabel } from './classifier/model.js';
 import { startClassifierServer, trainDigits } from './classifier/server.js';
+import { loadSealedWeights, sealWeights } from './encrypted-weights.js';
 import { DemoPortInUseError, DemoStartFailedError } from './errors.js';
 import { demoGatewayYaml } from './gateway-config.js';
 import type { RunningServer } from './http.js';
@@ -63,7 +66,7 @@ export interface DemoInfo {
   models: { name: string; protocol: string }[];
   /** Where the example model servers listen (behind the gateway; clients should not call them). */
   upstreams: { name: string; url: string }[];
-  classifier: { testAccuracy: number; trainMs: number; testRows: number };
+  classifier: { testAccuracy: number; trainMs: number; testRows: number; weightsFile: string; keyring: string; keyRef: string; passphraseFile: string };
   logFile: string | null;
   alertWebhook: string | null;
   pid: number;
@@ -218,12 +221,21 @@ export async function runDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
 
     const trained = await step('training the digits classifier', () => trainDigits());
     log.info({ testAccuracy: trained.testAccuracy, trainMs: Math.round(trained.trainMs), testRows: trained.test.n }, 'digits classifier trained');
+    // Encryption at rest: the model server loads its weights by decrypting the sealed file.
+    const weights = await step('encrypting the classifier weights', async () => {
+      const { sealed, providers } = await sealWeights(dir, trained.model, CLASSIFIER_MODEL);
+      try {
+        return { sealed, model: await loadSealedWeights(sealed, providers) };
+      } finally {
+        await providers.close();
+      }
+    });
     const servers: RunningServer[] = [];
     closers.push(async () => {
       await Promise.all(servers.map((s) => s.close()));
     });
     const classifier = await step('starting the KServe v2 classifier', () =>
-      startClassifierServer({ model: trained.model, name: CLASSIFIER_MODEL, tls, logger: logger.child({ component: 'kserve-classifier' }) }),
+      startClassifierServer({ model: weights.model, name: CLASSIFIER_MODEL, tls, logger: logger.child({ component: 'kserve-classifier' }) }),
     );
     servers.push(classifier);
     const chat = await step('starting the OpenAI-compatible stand-in', () =>
@@ -267,7 +279,15 @@ export async function runDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
         { name: CHAT_MODEL, url: chat.url },
         { name: CLASSIFIER_MODEL, url: classifier.url },
       ],
-      classifier: { testAccuracy: trained.testAccuracy, trainMs: Math.round(trained.trainMs), testRows: trained.test.n },
+      classifier: {
+        testAccuracy: trained.testAccuracy,
+        trainMs: Math.round(trained.trainMs),
+        testRows: trained.test.n,
+        weightsFile: weights.sealed.file,
+        keyring: weights.sealed.keyringPath,
+        keyRef: weights.sealed.keyRef,
+        passphraseFile: weights.sealed.passphraseFile,
+      },
       logFile,
       alertWebhook: opts.alertWebhook ?? null,
       pid: process.pid,

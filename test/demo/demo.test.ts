@@ -64,6 +64,8 @@ describe('rampart demo', () => {
       { name: 'digits', protocol: 'kserve-v2' },
     ]);
     expect(existsSync(join(tmp, 'demo', 'policies', 'demo.cedar'))).toBe(true);
+    const weights = readFileSync(demo.info.classifier.weightsFile);
+    expect(weights.includes(Buffer.from('rampart-dense-model'))).toBe(false);
   });
 
   it('lets alice chat, plain and streaming, with the openai client', async () => {

@@ -33,6 +33,7 @@ function banner(demo: RunningDemo, portGiven: boolean): string {
     ...(i.logFile ? [`  logs        ${i.logFile}`] : []),
     `  models      ${i.models.map((m) => `${m.name} (${m.protocol})`).join(', ')}`,
     `  classifier  softmax regression on 8x8 digits, held-out accuracy ${(i.classifier.testAccuracy * 100).toFixed(1)}% (${i.classifier.testRows} rows), trained in ${i.classifier.trainMs} ms`,
+    `  weights     ${i.classifier.weightsFile} (encrypted at rest under ${i.classifier.keyRef}; decrypted in memory at start-up)`,
     ...i.identities.map((id) => `  identity    ${id.name.padEnd(6)} roles ${id.roles.join(',').padEnd(12)} key ${id.apiKey}`),
     ...(i.alertWebhook ? [`  alerts      ${i.alertWebhook} (stored in demo.json; alert delivery is not built yet)`] : []),
     '',
