@@ -9,13 +9,15 @@ import { createApiKey, listApiKeys, revokeApiKey, type PublicApiKey } from '../.
 import { UsageError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { parseDuration } from '../../core/units.js';
-import { openStoreFromCli, type StoreCliOptions } from '../../store/cli.js';
+import type { StoreCliOptions } from '../../store/cli.js';
 import type { Store } from '../../store/types.js';
 
 type StoreFlags = StoreCliOptions;
 
 /** Opens the store of --config / --store (default ./rampart.db); only `create` may create a new SQLite file. */
 async function withStore<T>(flags: StoreFlags, fn: (s: Store) => Promise<T>, create = false): Promise<T> {
+  // Loaded on use: the store backends pull in database drivers other commands do not need.
+  const { openStoreFromCli } = await import('../../store/cli.js');
   const store = await openStoreFromCli(flags, { create, logger: createLogger({ level: 'warn', name: 'rampart-keys' }) });
   try {
     return await fn(store);

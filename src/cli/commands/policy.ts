@@ -3,9 +3,12 @@
 // `file:line: reason` otherwise; test exits 1 when any case gets a decision other than expected.
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
-import { builtinSchemaText, checkPolicies, formatProblem, loadPolicyEngine, type PolicyModel } from '../../policy/index.js';
-import { loadModelsFile, loadPolicyTestFile, runPolicyTests, setupFromConfig, type PolicySetup } from '../../policy/policy-tests.js';
+import type { PolicyModel, PolicySetup } from '../../policy/index.js';
 import { ExitCode } from '../main.js';
+
+// The policy layer (and the Cedar wasm module) is loaded only when a policy command runs, so
+// other commands do not pay for compiling it at start-up.
+const policyLib = () => import('../../policy/index.js');
 
 interface SetupFlags {
   config?: string;
@@ -15,7 +18,8 @@ interface SetupFlags {
 }
 
 /** --config FILE, or --policies PATH... [--schema FILE] [--models FILE]; null when neither is given. */
-function setupFrom(flags: SetupFlags): PolicySetup | null {
+async function setupFrom(flags: SetupFlags): Promise<PolicySetup | null> {
+  const { loadModelsFile, setupFromConfig } = await policyLib();
   if (flags.config) {
     if (flags.policies || flags.schema || flags.models) throw new UsageError('give either --config or --policies/--schema/--models, not both');
     return setupFromConfig(flags.config);
@@ -41,9 +45,10 @@ export function register(program: Command): void {
 
   setupOptions(policy.command('validate').description('validate policies against the schema: exit 0 valid, 1 invalid'))
     .option('--format <format>', 'text or json', 'text')
-    .action((o: SetupFlags & { format: string }) => {
+    .action(async (o: SetupFlags & { format: string }) => {
       if (o.format !== 'text' && o.format !== 'json') throw new UsageError('--format must be text or json');
-      const setup = setupFrom(o);
+      const { checkPolicies, formatProblem } = await policyLib();
+      const setup = await setupFrom(o);
       if (!setup) throw new UsageError('give --config FILE or --policies PATH...');
       const check = checkPolicies(setup.policy, setup.models);
       const problems = [...check.schemaProblems, ...check.problems];
@@ -61,10 +66,11 @@ export function register(program: Command): void {
   setupOptions(policy.command('test').description('run a YAML file of requests and expected decisions: exit 0 all pass, 1 any mismatch'))
     .argument('<file>', 'policy test file (YAML)')
     .option('--format <format>', 'text or json', 'text')
-    .action((file: string, o: SetupFlags & { format: string }) => {
+    .action(async (file: string, o: SetupFlags & { format: string }) => {
       if (o.format !== 'text' && o.format !== 'json') throw new UsageError('--format must be text or json');
+      const { loadPolicyEngine, loadPolicyTestFile, runPolicyTests } = await policyLib();
       const t = loadPolicyTestFile(file);
-      const setup = setupFrom(o) ?? t.setup;
+      const setup = (await setupFrom(o)) ?? t.setup;
       if (!setup) throw new UsageError(`${file} names no "config" or "policies"; give --config FILE or --policies PATH...`);
       const engine = loadPolicyEngine(setup.policy, setup.models);
       const results = runPolicyTests(engine, t.cases);
@@ -88,7 +94,8 @@ export function register(program: Command): void {
     .description('print the built-in Cedar schema for a config\'s models')
     .option('--config <file>', 'gateway config whose models give the Model attributes')
     .option('--models <file>', 'YAML list of models instead of --config')
-    .action((o: { config?: string; models?: string }) => {
+    .action(async (o: { config?: string; models?: string }) => {
+      const { builtinSchemaText, loadModelsFile, setupFromConfig } = await policyLib();
       const models = o.config ? setupFromConfig(o.config).models : o.models ? loadModelsFile(o.models) : [];
       process.stdout.write(builtinSchemaText(models));
     });
