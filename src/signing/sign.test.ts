@@ -302,3 +302,15 @@ function otherCa(): Buffer {
   otherCaPem = readFileSync(path.join(d, 'c.pem'));
   return otherCaPem;
 }
+
+describe('assertModelVerified', () => {
+  it('returns the success and throws the failure code', async () => {
+    const { assertModelVerified } = await import('./index.js');
+    const dir = makeModel();
+    const sig = path.join(tmp(), 'a.sig');
+    await signModel({ modelPath: dir, privateKeyPem: P256.priv, signaturePath: sig });
+    await expect(assertModelVerified({ modelPath: dir, signaturePath: sig, publicKey: P256.pub })).resolves.toMatchObject({ ok: true });
+    writeFileSync(path.join(dir, 'config.json'), 'tampered');
+    await expect(assertModelVerified({ modelPath: dir, signaturePath: sig, publicKey: P256.pub })).rejects.toMatchObject({ code: 'RAMPART_ERR_VERIFY_FILE_MISMATCH' });
+  });
+});
