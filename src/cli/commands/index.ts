@@ -9,6 +9,7 @@ import { register as registerGateway } from './gateway.js';
 import { register as registerKeys } from './keys.js';
 import { register as registerKeysKek } from './keys-kek.js';
 import { register as registerPolicy } from './policy.js';
+import { register as registerScan } from './scan.js';
 import { register as registerSign } from './sign.js';
 import { register as registerVerify } from './verify.js';
 
@@ -23,5 +24,6 @@ export function registerCommands(program: Command): void {
   registerAudit(program);
   registerSign(program);
   registerVerify(program);
+  registerScan(program);
   registerDemo(program);
 }

@@ -13,6 +13,7 @@ import { looksLikeKnownContainer, startsWith } from '../magic.js';
 
 const TORCH_LEGACY_MAGIC = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e];
 import './rules.js';
+import { ScanTimeoutError } from '../../errors.js';
 
 export interface PickleStreamOptions {
   start?: number;
@@ -154,6 +155,10 @@ export async function searchEmbeddedPickles(source: ByteSource, ctx: AnalyzeCont
     const buf = await source.read(chunkStart, len);
     const limit = Math.min(buf.length, CHUNK);
     for (let i = 0; i < limit; i++) {
+      if ((i & 0xffff) === 0xffff) {
+        await new Promise<void>((r) => setImmediate(r));
+        if (ctx.signal.aborted) throw new ScanTimeoutError();
+      }
       const abs = chunkStart + i;
       if (abs < skipUntil) continue;
       const c = buf[i]!;
@@ -162,6 +167,10 @@ export async function searchEmbeddedPickles(source: ByteSource, ctx: AnalyzeCont
       else if ((c === 0x63 || c === 0x69) && isGlobalLine(buf, i + 1)) candidate = abs;
       else if (c === 0x93) candidate = stackGlobalStart(buf, i, chunkStart);
       if (candidate < 0) continue;
+      if ((probes & 0xfff) === 0xfff) {
+        await new Promise<void>((r) => setImmediate(r));
+        if (ctx.signal.aborted) throw new ScanTimeoutError();
+      }
       if (++probes > MAX_PROBES) {
         ctx.report({ ruleId: 'RMP-SCAN-003', message: `more than ${MAX_PROBES} pickle-like sequences; search for embedded pickles stopped`, location: { offset: abs } });
         return found;
@@ -210,7 +219,7 @@ function isGlobalLine(buf: Uint8Array, i: number): boolean {
  * MEMOIZE/BINPUT between them); -1 when the preceding bytes are not such strings.
  */
 function stackGlobalStart(buf: Uint8Array, i: number, base: number): number {
-  for (let back = 2; back < 600 && i - back >= 0; back++) {
+  for (let back = 2; back < 300 && i - back >= 0; back++) {
     const j = i - back;
     const c = buf[j]!;
     if (c !== 0x8c && c !== 0x58 && c !== 0x55 && c !== 0x56 && c !== 0x53 && c !== 0x54) continue;

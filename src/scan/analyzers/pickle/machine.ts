@@ -244,7 +244,11 @@ export async function runPickle(reader: StreamReader, opts: MachineOptions): Pro
   try {
     for (;;) {
       if (run.ops++ >= opts.maxOps) throw new ScanLimitError(`pickle executes more than ${opts.maxOps} operations`);
-      if ((run.ops & 0xffff) === 0 && opts.signal?.aborted) throw new ScanTimeoutError();
+      if ((run.ops & 0xfffff) === 0) {
+        // Let timers run (the time budget is an AbortSignal fired by a timer).
+        await new Promise<void>((r) => setImmediate(r));
+        if (opts.signal?.aborted) throw new ScanTimeoutError();
+      }
       const off = reader.pos;
       if (!reader.has(1) && !(await reader.fill(1))) throw new Break(off, 'pickle exhausted before STOP');
       if (frameEnd >= 0 && off >= frameEnd) {
