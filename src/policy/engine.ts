@@ -50,15 +50,8 @@ export class CedarPolicyEngine implements PolicyEngine {
   }
 
   authorize(req: AuthzRequest): AuthzDecision {
-    let resource: EntityUidJson;
-    const entities: EntityJson[] = [principalEntity(req.principal)];
     const model = this.models.get(req.model);
-    if (model) {
-      resource = model.uid;
-      entities.push(model.entity);
-    } else if (req.action === 'admin' && req.model === '') {
-      resource = GATEWAY_RESOURCE;
-    } else {
+    if (!model && !(req.action === 'admin' && req.model === '')) {
       return { decision: 'deny', policyIds: [], errors: [`unknown model "${req.model}"`] };
     }
     const context = buildContext(req.context);
@@ -66,6 +59,12 @@ export class CedarPolicyEngine implements PolicyEngine {
     if (key !== null) {
       const hit = this.cache.get(key);
       if (hit) return hit;
+    }
+    const entities: EntityJson[] = [principalEntity(req.principal)];
+    let resource: EntityUidJson = GATEWAY_RESOURCE;
+    if (model) {
+      resource = model.uid;
+      entities.push(model.entity);
     }
     const answer = statefulIsAuthorized({
       principal: principalUid(req.principal),
