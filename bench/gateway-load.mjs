@@ -1,0 +1,66 @@
+// Open-loop load generator for bench/gateway.mjs: sends POST requests at a fixed rate over a pool
+// of keep-alive (TLS) connections with undici and prints latency percentiles as JSON. Latency is
+// measured from the moment each request was due, so a stall of the target is not hidden
+// (no coordinated omission). Runs in its own process.
+// Usage: node bench/gateway-load.mjs '{"url":..., "path":..., "rate":1000, "seconds":10, "ca":PEMFILE?, "headers":{}, "body":"..."}'
+import { readFileSync } from 'node:fs';
+import { Pool } from 'undici';
+
+const o = JSON.parse(process.argv[2]);
+const origin = new URL(o.url).origin;
+const pool = new Pool(origin, {
+  connections: o.connections ?? 32,
+  pipelining: 1,
+  connect: o.ca ? { ca: readFileSync(o.ca), servername: 'localhost' } : {},
+});
+const body = o.body;
+const headers = { 'content-type': 'application/json', ...o.headers };
+const lat = [];
+let errors = 0;
+let statusBad = 0;
+let inflight = 0;
+
+async function one(due) {
+  inflight++;
+  try {
+    const r = await pool.request({ path: o.path, method: 'POST', headers, body });
+    await r.body.dump();
+    if (r.statusCode !== 200) statusBad++;
+    lat.push(performance.now() - due);
+  } catch {
+    errors++;
+  } finally {
+    inflight--;
+  }
+}
+
+// Warm the connections first (TLS handshakes are not what we measure).
+await Promise.all(Array.from({ length: Math.min(o.connections ?? 32, 32) }, () => one(performance.now())));
+lat.length = 0;
+errors = statusBad = 0;
+
+const t0 = performance.now();
+const total = Math.round(o.rate * o.seconds);
+let sent = 0;
+await new Promise((resolve) => {
+  const tick = () => {
+    const now = performance.now();
+    const due = Math.min(total, Math.floor(((now - t0) / 1000) * o.rate));
+    while (sent < due) {
+      const when = t0 + (sent / o.rate) * 1000;
+      sent++;
+      void one(when);
+    }
+    if (sent >= total) resolve();
+    else setTimeout(tick, 1);
+  };
+  tick();
+});
+while (inflight > 0) await new Promise((r) => setTimeout(r, 5));
+const elapsed = (performance.now() - t0) / 1000;
+lat.sort((a, b) => a - b);
+const q = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
+process.stdout.write(
+  JSON.stringify({ sent, completed: lat.length, errors, statusBad, achievedRate: lat.length / elapsed, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: lat.at(-1) }) + '\n',
+);
+await pool.close();

@@ -1,0 +1,215 @@
+// Gateway benchmark (issue 2). With TLS, API-key auth, a Cedar policy, quotas and the audit log all
+// on, 1 KB JSON bodies and a local upstream, it measures in one run:
+//   1. latency at a fixed rate (default 1,000 req/s) straight to the upstream, through the gateway
+//      and through nginx `proxy_pass` (TLS): gateway-added latency = gateway − direct, per percentile;
+//   2. maximum throughput with wrk (closed loop) for the same three targets.
+// Upstream, gateway, nginx and load generator each run in their own process.
+// Usage (after `npm run build`): node bench/gateway.mjs [--rate 1000] [--seconds 10] [--connections 64] [--log-level warn]
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..');
+if (!existsSync(join(ROOT, 'dist', 'gateway', 'index.js'))) {
+  process.stderr.write('run `npm run build` first\n');
+  process.exit(2);
+}
+const { createDevPki } = await import('../dist/tls/pki.js');
+const { openStore } = await import('../dist/store/index.js');
+const { createApiKey } = await import('../dist/auth/index.js');
+const { silentLogger } = await import('../dist/core/logger.js');
+
+const args = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : def;
+};
+const RATE = Number(opt('rate', '1000'));
+const SECONDS = Number(opt('seconds', '10'));
+const CONNS = Number(opt('connections', '64'));
+const LOG_LEVEL = opt('log-level', 'warn');
+
+const tmp = mkdtempSync(join(tmpdir(), 'rampart-bench-gw-'));
+const children = [];
+function cleanup() {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  rmSync(tmp, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+
+/** Spawns a node script and resolves with its first stdout line. */
+function startNode(script, argv, nodeFlags = []) {
+  const c = spawn(process.execPath, [...nodeFlags, join(HERE, script), ...argv], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(c);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    c.stdout.on('data', (d) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve(out.slice(0, nl).trim());
+    });
+    c.on('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function runLoad(spec) {
+  const r = spawnSync(process.execPath, [join(HERE, 'gateway-load.mjs'), JSON.stringify(spec)], { encoding: 'utf8', timeout: (SECONDS + 60) * 1000 });
+  if (r.status !== 0) throw new Error(`load generator failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1));
+}
+
+function runWrk(url, luaFile) {
+  const r = spawnSync('wrk', ['-t1', `-c${CONNS}`, `-d${SECONDS}s`, '--latency', '-s', luaFile, url], { encoding: 'utf8', timeout: (SECONDS + 30) * 1000 });
+  if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1]);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1] ?? 0);
+  const errs = /Socket errors: (.*)/.exec(r.stdout)?.[1] ?? 'none';
+  const p50 = /50%\s+([\d.]+\w+)/.exec(r.stdout)?.[1];
+  const p99 = /99%\s+([\d.]+\w+)/.exec(r.stdout)?.[1];
+  return { rps, non2xx, socketErrors: errs, p50, p99 };
+}
+
+// --- set-up -------------------------------------------------------------------------------
+const pki = await createDevPki({ hosts: ['localhost', '127.0.0.1'] });
+const files = { ca: join(tmp, 'ca.pem'), cert: join(tmp, 'server.pem'), key: join(tmp, 'server-key.pem') };
+writeFileSync(files.ca, pki.ca.certPem);
+writeFileSync(files.cert, pki.server.certPem);
+writeFileSync(files.key, pki.server.keyPem, { mode: 0o600 });
+
+const upstreamPort = Number(await startNode('gateway-upstream.mjs', []));
+const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
+
+writeFileSync(
+  join(tmp, 'policy.cedar'),
+  `@id("bench-invoke")\npermit (principal in Rampart::Role::"bench", action == Rampart::Action::"invoke", resource)\nwhen { resource.environment == "bench" };\n` +
+    `@id("no-restricted")\nforbid (principal, action, resource) when { resource has sensitivity && resource.sensitivity == "restricted" };\n`,
+);
+const config = {
+  server: { listen: '127.0.0.1:0', tls: { cert: files.cert, key: files.key }, bodyLimit: '1mb' },
+  store: { type: 'sqlite', path: join(tmp, 'rampart.db') },
+  policy: { files: [join(tmp, 'policy.cedar')] },
+  quotas: { defaultPrincipal: { requestsPerMinute: 100000000, concurrent: 100000, tokensPerMinute: 1000000000000 } },
+  observability: { logLevel: LOG_LEVEL },
+  models: [{ name: 'chat', protocol: 'openai', upstream: { url: upstreamUrl, connections: 64 }, attributes: { environment: 'bench', sensitivity: 'internal' } }],
+};
+writeFileSync(join(tmp, 'rampart.json'), JSON.stringify(config));
+const store = await openStore(config.store, silentLogger());
+const { key } = await createApiKey(store.keys, { principal: 'bench-client', roles: ['bench'] });
+await store.close();
+
+const PROFILE = opt('cpu-prof', '');
+const gatewayUrl = await startNode('gateway-server.mjs', [join(tmp, 'rampart.json')], PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []);
+
+let nginxUrl = null;
+const nginxBin = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' }).stdout.trim();
+if (nginxBin) {
+  const port = await freePort();
+  for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi', 'logs']) mkdirSync(join(tmp, d), { recursive: true });
+  writeFileSync(
+    join(tmp, 'nginx.conf'),
+    `worker_processes 1;
+pid ${tmp}/nginx.pid;
+error_log ${tmp}/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${tmp}/body; proxy_temp_path ${tmp}/proxy; fastcgi_temp_path ${tmp}/fastcgi;
+  uwsgi_temp_path ${tmp}/uwsgi; scgi_temp_path ${tmp}/scgi;
+  upstream model { server 127.0.0.1:${upstreamPort}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${port} ssl;
+    ssl_certificate ${files.cert};
+    ssl_certificate_key ${files.key};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    location / { proxy_pass http://model; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+`,
+  );
+  const ng = spawn(nginxBin, ['-p', tmp, '-c', join(tmp, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'inherit' });
+  children.push(ng);
+  await new Promise((r) => setTimeout(r, 500));
+  nginxUrl = `https://127.0.0.1:${port}`;
+}
+
+const body = JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'x'.repeat(1024 - 60) }] });
+const headers = { authorization: `Bearer ${key}` };
+const path = '/v1/chat/completions';
+
+// --- 1. latency at a fixed rate -----------------------------------------------------------
+const targets = [
+  ['direct (HTTP, no gateway)', upstreamUrl, undefined],
+  ['rampart gateway (TLS + auth + Cedar + quotas + audit)', gatewayUrl, files.ca],
+  ...(nginxUrl ? [['nginx proxy_pass (TLS)', nginxUrl, files.ca]] : []),
+];
+const latency = {};
+for (const [name, url, ca] of targets) {
+  latency[name] = runLoad({ url, path, rate: RATE, seconds: SECONDS, ca, headers, body, connections: CONNS });
+  process.stderr.write(`latency ${name}: ${JSON.stringify(latency[name])}\n`);
+}
+
+// --- 2. maximum throughput ----------------------------------------------------------------
+const throughput = {};
+const haveWrk = spawnSync('sh', ['-c', 'command -v wrk'], { encoding: 'utf8' }).stdout.trim();
+if (haveWrk) {
+  const lua = join(tmp, 'post.lua');
+  writeFileSync(
+    lua,
+    `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\nwrk.headers["Content-Type"] = "application/json"\nwrk.headers["Authorization"] = "Bearer ${key}"\nwrk.path = "${path}"\n`,
+  );
+  for (const [name, url] of targets) {
+    throughput[name] = runWrk(url, lua);
+    process.stderr.write(`throughput ${name}: ${JSON.stringify(throughput[name])}\n`);
+  }
+}
+
+// --- report --------------------------------------------------------------------------------
+const f = (n) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a');
+const direct = latency[targets[0][0]];
+const gw = latency[targets[1][0]];
+const lines = [];
+lines.push(`date ${new Date().toISOString()}  node ${process.version}  cpus ${cpus().length} × ${cpus()[0]?.model}  load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+lines.push(`fixed rate ${RATE} req/s for ${SECONDS}s, ${CONNS} connections, 1 KB request and response bodies, gateway log level ${LOG_LEVEL}`);
+lines.push('');
+lines.push('| target | achieved req/s | p50 ms | p90 ms | p99 ms | errors |');
+lines.push('|---|---|---|---|---|---|');
+for (const [name] of targets) {
+  const l = latency[name];
+  lines.push(`| ${name} | ${f(l.achievedRate)} | ${f(l.p50)} | ${f(l.p90)} | ${f(l.p99)} | ${l.errors + l.statusBad} |`);
+}
+lines.push('');
+lines.push(`gateway-added latency: p50 ${f(gw.p50 - direct.p50)} ms, p99 ${f(gw.p99 - direct.p99)} ms`);
+if (nginxUrl) {
+  const ng = latency[targets[2][0]];
+  lines.push(`nginx-added latency:   p50 ${f(ng.p50 - direct.p50)} ms, p99 ${f(ng.p99 - direct.p99)} ms`);
+}
+if (haveWrk) {
+  lines.push('');
+  lines.push(`max throughput (wrk -t1 -c${CONNS} -d${SECONDS}s)`);
+  lines.push('| target | req/s | p50 | p99 | non-2xx | socket errors |');
+  lines.push('|---|---|---|---|---|---|');
+  for (const [name] of targets) {
+    const t = throughput[name];
+    lines.push(`| ${name} | ${f(t.rps)} | ${t.p50} | ${t.p99} | ${t.non2xx} | ${t.socketErrors} |`);
+  }
+  if (nginxUrl) lines.push(`\ngateway / nginx throughput: ${(throughput[targets[1][0]].rps / throughput[targets[2][0]].rps).toFixed(2)}`);
+}
+process.stdout.write(`${lines.join('\n')}\n`);
+mkdirSync(join(HERE, 'results'), { recursive: true });
+writeFileSync(join(HERE, 'results', `gateway-${Date.now()}.json`), JSON.stringify({ rate: RATE, seconds: SECONDS, latency, throughput }, null, 2));
+process.exit(0);
