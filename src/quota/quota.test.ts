@@ -166,3 +166,39 @@ describe('quotas', () => {
     await refusal(r2.acquire({ principal: 'shared', model: 'free', countsTokens: false }));
   });
 });
+
+describe('quotas across replicas on Redis counters', async () => {
+  const { serversAvailable, newNamespace, openTestPgStore, dropNamespace } = await import('../store/testing/servers.js');
+  const available = await serversAvailable();
+  it.runIf(available)('two gateway replicas never admit more than the shared request and token budgets', async () => {
+    const ns = newNamespace();
+    const a = await openTestPgStore({ redis: true, ns });
+    const b = await openTestPgStore({ redis: true, ns });
+    try {
+      const now = Date.UTC(2027, 1, 1, 10, 0, 5);
+      const cfg = quotasSchema.parse({ defaultPrincipal: { requestsPerMinute: 30, burst: 25, tokensPerMinute: 100 } });
+      const q1 = createQuotaManager(cfg, models, a.counters, { now: () => now });
+      const q2 = createQuotaManager(cfg, models, b.counters, { now: () => now });
+      const attempts = await Promise.allSettled(
+        Array.from({ length: 60 }, (_, i) => (i % 2 ? q1 : q2).acquire({ principal: 'replicated', model: 'free', countsTokens: false })),
+      );
+      const admitted = attempts.filter((r) => r.status === 'fulfilled');
+      expect(admitted).toHaveLength(25);
+      expect(attempts.filter((r) => r.status === 'rejected').every((r) => (r as PromiseRejectedResult).reason instanceof QuotaExceededError)).toBe(true);
+      for (const r of admitted) (r as PromiseFulfilledResult<{ release(): void }>).value.release();
+      // Usage recorded on one replica closes the token budget on the other.
+      (await q1.acquire({ principal: 'tok', model: 'free', countsTokens: true })).release({ promptTokens: 60, completionTokens: 40, totalTokens: 100 });
+      // release() records usage without blocking the request; wait until the write has landed.
+      for (let i = 0; i < 100 && (await b.counters.getWindow('tpm:p:tok', 60_000, now)) < 100; i++) await new Promise((r) => setTimeout(r, 20));
+      const e = await q2.acquire({ principal: 'tok', model: 'free', countsTokens: true }).then(
+        () => null,
+        (err: unknown) => err,
+      );
+      expect(e).toMatchObject({ code: 'RAMPART_ERR_QUOTA_EXCEEDED', limit: 'tokensPerMinute', retryAfterSeconds: 55 });
+    } finally {
+      await a.close();
+      await b.close();
+      await dropNamespace(ns);
+    }
+  });
+});
