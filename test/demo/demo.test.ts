@@ -10,6 +10,9 @@ import { Agent, fetch as undiciFetch, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDemo, type RunningDemo } from '../../src/demo/index.js';
 import { loadDigits } from '../../src/demo/classifier/digits.js';
+import { verifyAudit } from '../../src/audit/index.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { openStore } from '../../src/store/index.js';
 
 const execFileAsync = promisify(execFile);
 const hasCurl = spawnSync('curl', ['--version']).status === 0;
@@ -133,6 +136,19 @@ describe('rampart demo', () => {
     }
   });
 
+  it('shuts down cleanly, leaving a verifiable audit chain of every request', async () => {
+    await demo.close();
+    await expect(request(`${info.gatewayUrl}/v1/models`, { dispatcher: agent })).rejects.toThrow();
+    const store = await openStore({ type: 'sqlite', path: join(tmp, 'demo', 'rampart.db') }, silentLogger());
+    try {
+      const r = await verifyAudit(store.audit);
+      expect(r.ok).toBe(true);
+      expect(r.checked).toBeGreaterThanOrEqual(15);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('refuses to wipe a folder it did not make', async () => {
     const other = join(tmp, 'precious');
     mkdirSync(other);
@@ -159,5 +175,5 @@ describe.skipIf(!built)('rampart demo --check (CLI)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 120_000);
 });
