@@ -13,6 +13,7 @@ import { ggufAnalyzer } from './gguf.js';
 import { onnxAnalyzer } from './onnx.js';
 import { kerasConfigAnalyzer } from './keras-config.js';
 import { kerasH5Analyzer } from './keras-h5.js';
+import { tfSavedModelAnalyzer } from './tf-savedmodel.js';
 
 const list: Analyzer[] = [
   zipAnalyzer,
@@ -23,7 +24,7 @@ const list: Analyzer[] = [
   xzAnalyzer,
   npyAnalyzer,
   torchLegacyAnalyzer,
-  pickleAnalyzer, safetensorsAnalyzer, ggufAnalyzer, onnxAnalyzer, kerasConfigAnalyzer, kerasH5Analyzer];
+  pickleAnalyzer, safetensorsAnalyzer, ggufAnalyzer, onnxAnalyzer, kerasConfigAnalyzer, kerasH5Analyzer, tfSavedModelAnalyzer];
 
 const ids = new Set<string>();
 for (const a of list) {
