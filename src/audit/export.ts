@@ -6,6 +6,7 @@ import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { AuditEntry, AuditStore } from '../store/types.js';
 import { AuditBadEntryError } from './errors.js';
 
@@ -55,7 +56,10 @@ export async function writeAuditJsonl(store: AuditStore, out: Writable, filter: 
   let count = 0;
   for await (const e of iterateAudit(store)) {
     if (!keep(e, filter)) continue;
-    if (!out.write(`${entryToJsonl(e)}\n`)) await once(out, 'drain');
+    if (!out.write(`${entryToJsonl(e)}\n`)) {
+      if (out.errored) throw out.errored;
+      await once(out, 'drain');
+    }
     count++;
   }
   return count;
@@ -69,10 +73,13 @@ export async function exportAuditJsonlFile(store: AuditStore, file: string, filt
     await once(out, 'open');
     const count = await writeAuditJsonl(store, out, filter);
     out.end();
-    await once(out, 'finish');
+    // finished() also reports an error that happened before it was called.
+    await finished(out);
     await rename(tmp, file);
     return count;
   } catch (e) {
+    // Writes still buffered fail once destroyed; that is expected here, not a new error.
+    out.on('error', () => undefined);
     out.destroy();
     await rm(tmp, { force: true });
     throw e;

@@ -63,6 +63,9 @@ export async function verifyAudit(store: AuditStore, opts: VerifyOptions = {}): 
 
   // A checkpoint below seq 1 cannot belong to any chain.
   if (cps[0] && cps[0].seq < 1) return bad(cps[0].seq, 'checkpoint-mismatch', 'checkpoint before the first seq');
+  // Nor can an entry: the chain starts at 1, so anything below was added by hand.
+  const [below] = await store.readAudit(Number.MIN_SAFE_INTEGER, 1);
+  if (below && below.seq < 1) return bad(below.seq, 'inserted', `seq ${below.seq} is below the first seq of the chain`);
 
   for (;;) {
     const page = await store.readAudit(from, pageSize);
@@ -70,6 +73,8 @@ export async function verifyAudit(store: AuditStore, opts: VerifyOptions = {}): 
     for (const e of page) {
       const s = prev.seq + 1;
       if (e.seq !== s) return bad(s, 'deleted', `seq ${s}${e.seq > s + 1 ? `..${e.seq - 1}` : ''} missing`);
+      // A row whose fields have the wrong types (edited by hand) cannot be hashed: it was altered.
+      if (!wellFormed(e)) return bad(s, 'altered', `seq ${s} has malformed fields`);
       const self = selfConsistent(e);
       const linked = e.prevHash === prev.hash;
       if (!self || !linked) return diagnose(store, e, recent, self, bad);
@@ -94,8 +99,18 @@ export async function verifyAudit(store: AuditStore, opts: VerifyOptions = {}): 
   return { ok: true, checked, lastSeq, checkpoints };
 }
 
+function wellFormed(e: AuditEntry): boolean {
+  return (
+    Number.isSafeInteger(e.seq) &&
+    Number.isSafeInteger(e.time) &&
+    typeof e.prevHash === 'string' &&
+    typeof e.hash === 'string' &&
+    typeof e.body === 'string'
+  );
+}
+
 function belongsAt(e: AuditEntry, seq: number): boolean {
-  return seq >= 1 && entryHash(seq, e.time, e.prevHash, e.body) === e.hash;
+  return seq >= 1 && wellFormed(e) && entryHash(seq, e.time, e.prevHash, e.body) === e.hash;
 }
 
 /** The seq whose hash the entry carries, searched near where it is now. */
@@ -133,7 +148,7 @@ async function diagnose(
     // Not the hash of these fields at any seq nearby: the content was changed, unless the
     // original of this seq was pushed one further by an inserted entry.
     const next = after[0];
-    if (next && next.seq === s + 1 && !selfConsistent(next) && belongsAt(next, s)) {
+    if (next && next.seq === s + 1 && belongsAt(next, s)) {
       return bad(s, 'inserted', `seq ${s} is not part of the chain; the original seq ${s} now sits at seq ${s + 1}`);
     }
     if (recent.has(e.hash)) return bad(s, 'inserted', `seq ${s} is a copy of an earlier entry`);
@@ -143,7 +158,7 @@ async function diagnose(
     // This entry was written as seq `home`. If the original seq s shows up later, entries were
     // swapped; if it is nowhere, entries s..home-1 were removed and the rest renumbered.
     for (const r of after) {
-      if (r.seq !== s && !selfConsistent(r) && belongsAt(r, s)) {
+      if (r.seq !== s && belongsAt(r, s)) {
         return bad(s, 'reordered', `seq ${s} holds the entry written as seq ${home}; the original seq ${s} is at seq ${r.seq}`);
       }
     }
