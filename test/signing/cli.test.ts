@@ -28,27 +28,23 @@ mkdirSync(model);
 writeFileSync(path.join(model, 'weights.bin'), Buffer.alloc(4096, 7));
 writeFileSync(path.join(model, 'config.json'), '{}');
 
-describe.skipIf(!built)('rampart sign / verify CLI', () => {
-  it('signs to model.sig in the working directory by default and verifies (exit 0)', () => {
+// Each spawn loads the whole CLI (about a second, several on a loaded machine): keep them few.
+describe.skipIf(!built)('rampart sign / verify CLI', { timeout: 90_000 }, () => {
+  it('signs to model.sig in the working directory by default and verifies (exit 0), ignoring the signature file', () => {
     const s = rampart(['sign', 'model', '--key', 'key.pem']);
     expect(s.code, s.stderr).toBe(0);
     expect(existsSync(path.join(work, 'model.sig'))).toBe(true);
-    const v = rampart(['verify', 'model', '--signature', 'model.sig', '--key', 'pub.pem']);
-    expect(v.code, v.stderr).toBe(0);
-    expect(v.stdout).toMatch(/2 files match/);
-  });
-
-  it('signs into the model directory and ignores the signature file itself', () => {
-    expect(rampart(['sign', 'model', '--key', 'key.pem', '--signature', 'model/model.sig']).code).toBe(0);
+    // Put the signature inside the model, as the reference vectors do: it must be ignored.
+    writeFileSync(path.join(model, 'model.sig'), readFileSync(path.join(work, 'model.sig')));
     const v = rampart(['verify', 'model', '--signature', 'model/model.sig', '--key', 'pub.pem', '--format', 'json']);
-    expect(v.code).toBe(0);
-    expect(JSON.parse(v.stdout)).toMatchObject({ ok: true, items: 2 });
+    expect(v.code, v.stderr).toBe(0);
+    expect(JSON.parse(v.stdout)).toMatchObject({ ok: true, items: 2, mode: 'key' });
   });
 
   it('exit 1 with a one-line coded reason when a file changed', () => {
-    expect(rampart(['sign', 'model', '--key', 'key.pem', '--signature', 'm1.sig']).code).toBe(0);
+    if (!existsSync(path.join(work, 'model.sig'))) expect(rampart(['sign', 'model', '--key', 'key.pem']).code).toBe(0);
     writeFileSync(path.join(model, 'config.json'), '{"x":1}');
-    const v = rampart(['verify', 'model', '--signature', 'm1.sig', '--key', 'pub.pem']);
+    const v = rampart(['verify', 'model', '--signature', 'model.sig', '--key', 'pub.pem']);
     writeFileSync(path.join(model, 'config.json'), '{}');
     expect(v.code).toBe(1);
     expect(v.stderr.trim().split('\n')).toHaveLength(1);
@@ -56,31 +52,22 @@ describe.skipIf(!built)('rampart sign / verify CLI', () => {
     expect(v.stderr).toContain('config.json');
   });
 
-  it('exit 2 for a malformed bundle, a bad key file and a keyless bundle', () => {
+  it('exit 2 for a malformed bundle and for a bad key file, leaving no signature behind', () => {
     writeFileSync(path.join(work, 'bad.sig'), '{"mediaType": 5');
-    expect(rampart(['verify', 'model', '--signature', 'bad.sig', '--key', 'pub.pem'])).toMatchObject({ code: 2 });
-    expect(rampart(['verify', 'model', '--signature', 'bad.sig', '--key', 'pub.pem']).stderr).toContain('RAMPART_ERR_VERIFY_BUNDLE_MALFORMED');
+    const b = rampart(['verify', 'model', '--signature', 'bad.sig', '--key', 'pub.pem']);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toContain('RAMPART_ERR_VERIFY_BUNDLE_MALFORMED');
     writeFileSync(path.join(work, 'junk.pem'), 'junk');
-    const k = rampart(['verify', 'model', '--signature', 'model.sig', '--key', 'junk.pem']);
-    expect(k.code).toBe(2);
-    expect(k.stderr).toContain('RAMPART_ERR_VERIFY_KEY_INVALID');
     const s = rampart(['sign', 'model', '--key', 'junk.pem', '--signature', 'x.sig']);
     expect(s.code).toBe(2);
     expect(s.stderr).toContain('RAMPART_ERR_SIGN_KEY_INVALID');
     expect(existsSync(path.join(work, 'x.sig'))).toBe(false);
-    const dir = path.join(VECTORS, 'v1.1.0-sigstore');
-    const ks = rampart(['verify', dir, '--signature', path.join(dir, 'model.sig'), '--key', 'pub.pem']);
-    expect(ks.code).toBe(2);
-    expect(ks.stderr).toContain('RAMPART_ERR_VERIFY_KEYLESS_UNSUPPORTED');
   });
 
-  it('verifies the reference vectors from the command line', () => {
-    const key = path.join(VECTORS, 'v1.0.1-elliptic-key');
-    const k = rampart(['verify', key, '--signature', path.join(key, 'model.sig'), '--key', path.join(VECTORS, 'keys/certificate/signing-key-pub.pem'), '--ignore-paths', path.join(key, 'ignore-me')]);
-    expect(k.code, k.stderr).toBe(0);
+  it('verifies a reference certificate-mode vector from the command line', () => {
     const cert = path.join(VECTORS, 'v1.1.0-certificate');
     const c = rampart(['verify', cert, '--signature', path.join(cert, 'model.sig'), '--cert-chain', path.join(VECTORS, 'keys/certificate/ca-cert.pem')]);
     expect(c.code, c.stderr).toBe(0);
-    expect(readFileSync(path.join(cert, 'model.sig')).length).toBeGreaterThan(0);
+    expect(c.stdout).toContain('CN=root-ca');
   });
 });
