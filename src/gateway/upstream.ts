@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { ModelConfig } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
+import { ConfigInvalidError } from '../core/errors.js';
 import { TlsLoadError, UpstreamTimeoutError, UpstreamUnavailableError } from './errors.js';
 
 type UpstreamConfig = ModelConfig['upstream'];
@@ -45,7 +46,7 @@ function resolveHeaderValue(v: string): string {
   if (!v.startsWith('env:')) return v;
   const name = v.slice(4);
   const val = process.env[name];
-  if (val === undefined) throw new TlsLoadError(`upstream header refers to unset environment variable ${name}`);
+  if (val === undefined) throw new ConfigInvalidError(`an upstream header refers to the unset environment variable ${name}`);
   return val;
 }
 

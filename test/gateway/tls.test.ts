@@ -1,5 +1,7 @@
 // TLS and mTLS end to end: real handshakes against certificates made in code, protocol version
 // limits, client-certificate refusal, and certificate reload without dropping an open connection.
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
@@ -7,6 +9,7 @@ import { createGateway, type RunningGateway } from '../../src/gateway/index.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { createDevPki, type DevPki } from '../../src/tls/pki.js';
 import { makeConfig, startUpstream, tempDir, testDeps, writeFiles, type TestUpstream } from './helpers.js';
+import { parseConfig } from '../../src/config/load.js';
 
 let upstream: TestUpstream;
 let pki: DevPki;
@@ -207,3 +210,62 @@ async function waitForMetric(gw: RunningGateway, series: string): Promise<void> 
   }
   throw new Error(`metric ${series} never reached 1`);
 }
+
+describe('HTTPS upstreams', () => {
+  it('pins the upstream CA and presents a client certificate; a wrong pin is a 502', async () => {
+    const upstreamPki = await createDevPki({ clients: ['gateway'] });
+    const seenCn: string[] = [];
+    const server = createHttpsServer(
+      { cert: upstreamPki.server.certPem, key: upstreamPki.server.keyPem, ca: upstreamPki.ca.certPem, requestCert: true, rejectUnauthorized: true },
+      (req, res) => {
+        seenCn.push(String((req.socket as TLSSocket).getPeerCertificate().subject.CN));
+        req.resume();
+        req.on('end', () => {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end('{"object":"list","data":[],"usage":{"prompt_tokens":1,"total_tokens":1}}');
+        });
+      },
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const t = tempDir();
+    const f = writeFiles(t.dir, {
+      'up-ca.pem': upstreamPki.ca.certPem,
+      'wrong-ca.pem': other.ca.certPem,
+      'gw-client.pem': upstreamPki.clients.gateway!.certPem,
+      'gw-client-key.pem': upstreamPki.clients.gateway!.keyPem,
+    });
+    const url = `https://localhost:${(server.address() as AddressInfo).port}`;
+    const cfg = parseConfig(
+      {
+        server: { listen: '127.0.0.1:0', allowPlainHttp: true },
+        policy: { files: ['x.cedar'] },
+        observability: { logLevel: 'silent' },
+        models: [
+          { name: 'pinned', protocol: 'openai', upstream: { url, ca: f['up-ca.pem'], cert: f['gw-client.pem'], key: f['gw-client-key.pem'] } },
+          { name: 'wrong-pin', protocol: 'openai', upstream: { url, ca: f['wrong-ca.pem'], cert: f['gw-client.pem'], key: f['gw-client-key.pem'] } },
+          { name: 'no-client-cert', protocol: 'openai', upstream: { url, ca: f['up-ca.pem'] } },
+        ],
+      },
+      t.dir,
+    );
+    const gw = await createGateway(cfg, testDeps(), { logger: silentLogger(), processMetrics: false });
+    try {
+      const call = async (model: string) => {
+        const r = await request(`${gw.url}/v1/embeddings`, { method: 'POST', headers: { authorization: 'Bearer key-alice' }, body: JSON.stringify({ model, input: 'x' }) });
+        const j = (await r.body.json()) as { error?: { code: string } };
+        return { status: r.statusCode, code: j.error?.code };
+      };
+      expect(await call('pinned')).toEqual({ status: 200, code: undefined });
+      expect(seenCn).toEqual(['gateway']);
+      expect(await call('wrong-pin')).toEqual({ status: 502, code: 'RAMPART_ERR_GATEWAY_UPSTREAM_UNAVAILABLE' });
+      expect((await call('no-client-cert')).status).toBe(502);
+    } finally {
+      await gw.close();
+      await new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      });
+      t.cleanup();
+    }
+  });
+});
