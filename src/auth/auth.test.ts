@@ -126,11 +126,12 @@ describe('JWT bearer tokens', () => {
           rolesClaim: 'realm_access.roles',
           roleMap: { 'ml-admins': ['admin', 'analyst'] },
           clockSkew: '30s',
+          jwksCooldown: cooldown,
           ...extra,
         },
       ],
     });
-    return createAuthenticator(auth, store.keys, log, { jwksCooldownMs: cooldown });
+    return createAuthenticator(auth, store.keys, log);
   }
 
   it('accepts a valid token and maps claims to principal and roles', async () => {
@@ -217,6 +218,20 @@ describe('JWT bearer tokens', () => {
     await expect(a.authenticate({ authorization: `Bearer ${t2}`, sourceIp: '::1' })).resolves.toMatchObject({ id: 'r2' });
     expect(jwks.fetches()).toBeGreaterThan(before);
     jwks.setKeys([k1, ec]);
+    await a.close();
+  });
+
+  it('does not refetch the JWKS for unknown key ids within the cooldown', async () => {
+    const a = authn({}, 60_000);
+    const t1 = await signToken(k1, { iss: ISS, aud: AUD, sub: 'c' }, { expiresIn: '5m' });
+    await a.authenticate({ authorization: `Bearer ${t1}`, sourceIp: '::1' });
+    const before = jwks.fetches();
+    const stranger = await makeSigningKey('not-served');
+    for (let i = 0; i < 5; i++) {
+      const t = await signToken(stranger, { iss: ISS, aud: AUD, sub: 'c' }, { expiresIn: '5m' });
+      await expect(a.authenticate({ authorization: `Bearer ${t}`, sourceIp: '::1' })).rejects.toThrowError(code('RAMPART_ERR_AUTH_INVALID'));
+    }
+    expect(jwks.fetches()).toBe(before);
     await a.close();
   });
 

@@ -19,9 +19,9 @@ import { AuthExpiredError, AuthInvalidError, JwksUnavailableError } from './erro
 export type JwtProviderConfig = GatewayConfig['auth']['jwt'][number];
 
 export interface JwtOptions {
-  /** Minimum time between two JWKS refetches triggered by unknown key ids (default 30 s). */
+  /** Overrides every provider's `jwksCooldown` (tests). */
   jwksCooldownMs?: number;
-  /** How long a fetched key set is used before it is refetched (default 10 min). */
+  /** Overrides every provider's `jwksCacheMaxAge` (tests). */
   jwksCacheMaxAgeMs?: number;
   /** Timeout of one JWKS fetch (default 5 s). */
   jwksTimeoutMs?: number;
@@ -61,8 +61,8 @@ export class JwtVerifier {
     for (const cfg of providers) {
       const agent = cfg.jwksCa ? new Agent({ connect: { ca: readFileSync(cfg.jwksCa, 'utf8') } }) : undefined;
       const jwks = createRemoteJWKSet(new URL(cfg.jwksUrl), {
-        cooldownDuration: opts.jwksCooldownMs ?? 30_000,
-        cacheMaxAge: opts.jwksCacheMaxAgeMs ?? 600_000,
+        cooldownDuration: opts.jwksCooldownMs ?? cfg.jwksCooldown,
+        cacheMaxAge: opts.jwksCacheMaxAgeMs ?? cfg.jwksCacheMaxAge,
         timeoutDuration: opts.jwksTimeoutMs ?? 5_000,
         ...(agent
           ? {

@@ -126,6 +126,10 @@ export const jwtProviderSchema = z
     jwksCa: z.string().optional(),
     algorithms: z.array(z.string()).default(['RS256', 'ES256', 'PS256', 'EdDSA']),
     clockSkew: duration.default('30s'),
+    /** Least time between two JWKS refetches triggered by a token with an unknown `kid` (key rotation). */
+    jwksCooldown: duration.default('30s'),
+    /** Longest time a fetched JWKS is used before it is fetched again. */
+    jwksCacheMaxAge: duration.default('10m'),
     /** Claim holding the principal id. */
     principalClaim: z.string().default('sub'),
     /** Claim (dotted path) holding roles or groups, a list or a space-separated string. */
