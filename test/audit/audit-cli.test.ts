@@ -86,6 +86,28 @@ describe('rampart audit', () => {
     expect(r.out.trimEnd().split('\n')).toHaveLength(30);
   });
 
+  it('--config FILE finds the store through the gateway config (path relative to the config file)', async () => {
+    const cfgDir = mkdtempSync(join(dir, 'cfg-'));
+    writeFileSync(join(cfgDir, 'rampart.db'), readFileSync(db));
+    const cfgFile = join(cfgDir, 'gateway.yaml');
+    writeFileSync(
+      cfgFile,
+      [
+        'server: { allowPlainHttp: true }',
+        'store: { type: sqlite, path: rampart.db }',
+        'policy: { files: [policies] }',
+        'models: [{ name: m, protocol: generic, upstream: { url: "http://127.0.0.1:9" } }]',
+        '',
+      ].join('\n'),
+    );
+    const r = await run('audit', 'verify', '--config', cfgFile);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('30 entries');
+    const bad = await run('audit', 'verify', '--config', join(cfgDir, 'missing.yaml'));
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('[RAMPART_ERR_CONFIG_NOT_FOUND]');
+  });
+
   it('usage errors exit 2 with a coded one-line reason', async () => {
     expect((await run('audit', 'export', '--format', 'csv', '--store', db)).err).toContain('[RAMPART_ERR_USAGE]');
     expect((await run('audit', 'tail', '-n', 'x', '--store', db)).code).toBe(2);
@@ -108,9 +130,9 @@ describe('rampart audit', () => {
     expect(r.out).toMatch(/^audit chain TAMPERED: first bad seq 17: altered \(.*\)\n$/);
   });
 
-  it('the built CLI (bin/rampart.js) verifies too', { skip: !existsSync(new URL('../../dist/cli/commands/audit.js', import.meta.url)) }, () => {
+  it('the built CLI (bin/rampart.js) verifies too', { skip: !existsSync(new URL('../../dist/cli/commands/audit.js', import.meta.url)), timeout: 90_000 }, () => {
     const bin = new URL('../../bin/rampart.js', import.meta.url).pathname;
-    const r = spawnSync(process.execPath, [bin, 'audit', 'verify', '--store', db], { encoding: 'utf8', timeout: 20_000 });
+    const r = spawnSync(process.execPath, [bin, 'audit', 'verify', '--store', db], { encoding: 'utf8', timeout: 80_000 });
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('audit chain intact: 30 entries');
   });
