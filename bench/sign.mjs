@@ -2,13 +2,16 @@
 // in the same run. Generates FILES x SIZE_MB files in the OS temp dir, warms the page cache so
 // both tools read from memory, alternates the contenders for ROUNDS rounds, reports medians, and
 // deletes everything at the end. Run after `npm run build`:
-//   node bench/sign.mjs [--files 4] [--size-mb 512] [--rounds 3]
+//   node bench/sign.mjs [--files 4] [--size-mb 512] [--rounds 3] [--hash-only]
+// --hash-only compares the two hashing strategies (worker threads vs async streams on one thread)
+// directly through hashTasks(), without the rest of signing.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomFillSync } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { signModel } from '../dist/signing/sign.js';
+import { hashTasks } from '../dist/signing/hash-pool.js';
 
 function arg(name, def) {
   const i = process.argv.indexOf(`--${name}`);
@@ -49,7 +52,16 @@ try {
   const privateKeyPem = Buffer.from(privateKey.export({ type: 'pkcs8', format: 'pem' }));
   const sigPath = path.join(base, 'model.sig');
 
-  const contenders = {
+  const tasks = Array.from({ length: FILES }, (_, f) => ({ path: path.join(model, `shard-${f}.bin`), start: 0 }));
+  const hashOnly = {
+    'sha256sum (xargs -P2)': async () => {
+      const r = spawnSync('sh', ['-c', 'ls | xargs -P2 sha256sum > /dev/null'], { cwd: model });
+      if (r.status !== 0) throw new Error(`sha256sum failed: ${r.stderr}`);
+    },
+    'hashTasks: worker threads': () => hashTasks(tasks, { strategy: 'workers' }),
+    'hashTasks: async streams (1 thread)': () => hashTasks(tasks, { strategy: 'streams' }),
+  };
+  const full = {
     'sha256sum (xargs -P2)': async () => {
       const r = spawnSync('sh', ['-c', 'ls | xargs -P2 sha256sum > /dev/null'], { cwd: model });
       if (r.status !== 0) throw new Error(`sha256sum failed: ${r.stderr}`);
@@ -59,6 +71,7 @@ try {
     'rampart sign --shard-size 256MB': () =>
       signModel({ modelPath: model, privateKeyPem, signaturePath: sigPath, method: 'shards', shardSize: 256 * 1024 * 1024 }),
   };
+  const contenders = process.argv.includes('--hash-only') ? hashOnly : full;
   const times = Object.fromEntries(Object.keys(contenders).map((k) => [k, []]));
   for (let r = 0; r < ROUNDS; r++) {
     for (const [name, run] of Object.entries(contenders)) {
