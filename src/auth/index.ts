@@ -78,7 +78,10 @@ export function createAuthenticator(
         try {
           return await jwt.verify(token);
         } catch (e) {
-          log.debug({ err: { code: (e as { code?: string }).code } }, 'bearer token refused');
+          const code = (e as { code?: string }).code;
+          // An unreachable JWKS is an operational problem, not a bad client: make it visible.
+          if (code === 'RAMPART_ERR_AUTH_JWKS_UNAVAILABLE') log.warn({ err: { code, message: (e as Error).message } }, 'JWKS unavailable');
+          else log.debug({ err: { code } }, 'bearer token refused');
           throw e;
         }
       }
