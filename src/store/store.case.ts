@@ -206,6 +206,20 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
       });
     });
 
+    it('operations after close fail with a coded error, never a crash', async () => {
+      await store.close();
+      const codes = await Promise.all([
+        codeOf(store.keys.getApiKey('x')),
+        codeOf(store.keys.insertApiKey(key('x'))),
+        codeOf(store.audit.lastAudit()),
+        codeOf(store.audit.appendAudit(entries(1, 1))),
+        codeOf(store.counters.takeTokens('k', 1, 1, 1, 0)),
+        codeOf(store.counters.addToWindow('k', 1000, 1, 0)),
+      ]);
+      expect(codes).toEqual(Array(6).fill('RAMPART_ERR_STORE_UNAVAILABLE'));
+      store = await factory();
+    });
+
     it('close is idempotent', async () => {
       await store.close();
       await store.close();
