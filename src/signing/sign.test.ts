@@ -202,6 +202,47 @@ describe('bundle structure', () => {
   });
 });
 
+describe('certificate validity is judged at the signing certificate\'s notBefore (as the reference does)', () => {
+  // Builds a CA and a leaf with chosen validity windows through `openssl ca` (x509 -req cannot backdate).
+  function pki(caStart: string, caEnd: string, leafStart: string, leafEnd: string): { dir: string } {
+    const d = tmp();
+    const run = (...args: string[]) => execFileSync('openssl', args, { cwd: d, stdio: 'ignore' });
+    writeFileSync(
+      path.join(d, 'ca.cnf'),
+      [
+        '[ca]', 'default_ca = d', '[d]', 'database = index.txt', 'new_certs_dir = .', 'serial = serial', 'default_md = sha256',
+        'policy = p', 'unique_subject = no', '[p]', 'commonName = supplied',
+        '[v3_ca]', 'basicConstraints = critical,CA:TRUE', 'keyUsage = critical,keyCertSign',
+        '[leaf]', 'keyUsage = critical,digitalSignature', 'extendedKeyUsage = codeSigning', '',
+      ].join('\n'),
+    );
+    writeFileSync(path.join(d, 'index.txt'), '');
+    writeFileSync(path.join(d, 'serial'), '01\n');
+    run('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=dated-root', '-keyout', 'ca.key', '-out', 'ca.csr');
+    run('ca', '-batch', '-config', 'ca.cnf', '-selfsign', '-keyfile', 'ca.key', '-in', 'ca.csr', '-out', 'ca.pem', '-notext', '-extensions', 'v3_ca', '-startdate', caStart, '-enddate', caEnd);
+    run('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=dated-signer', '-keyout', 'leaf.key', '-out', 'leaf.csr');
+    run('ca', '-batch', '-config', 'ca.cnf', '-cert', 'ca.pem', '-keyfile', 'ca.key', '-in', 'leaf.csr', '-out', 'leaf.pem', '-notext', '-extensions', 'leaf', '-startdate', leafStart, '-enddate', leafEnd);
+    return { dir: d };
+  }
+
+  async function signAndVerify(d: string) {
+    const model = makeModel();
+    const sig = path.join(d, 'm.sig');
+    await signModel({ modelPath: model, privateKeyPem: readFileSync(path.join(d, 'leaf.key')), certChainPem: readFileSync(path.join(d, 'leaf.pem')), signaturePath: sig });
+    return verifyModel({ modelPath: model, signaturePath: sig, caPem: readFileSync(path.join(d, 'ca.pem')) });
+  }
+
+  it('a signing certificate that expired in 2025 still verifies', async () => {
+    const { dir } = pki('20240101000000Z', '20340101000000Z', '20250101000000Z', '20250102000000Z');
+    expect(await signAndVerify(dir)).toMatchObject({ ok: true });
+  });
+
+  it('a CA that was not yet valid when the signing certificate was issued fails', async () => {
+    const { dir } = pki('20250601000000Z', '20340101000000Z', '20250101000000Z', '20350102000000Z');
+    expect(await signAndVerify(dir)).toMatchObject({ ok: false, code: 'RAMPART_ERR_VERIFY_CHAIN_INVALID' });
+  });
+});
+
 describe('model shapes', () => {
   it('signs a single file as resource "."', async () => {
     const dir = makeModel();
