@@ -6,7 +6,7 @@
 // Upstream, gateway, nginx and load generator each run in their own process.
 // Usage (after `npm run build`): node bench/gateway.mjs [--rate 1000] [--seconds 10] [--connections 64] [--log-level warn]
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -83,6 +83,32 @@ function runWrk(url, luaFile) {
   const p99 = /99%\s+([\d.]+\w+)/.exec(r.stdout)?.[1];
   return { rps, non2xx, socketErrors: errs, p50, p99 };
 }
+
+/** How loaded the machine is: ms for a fixed JS loop (about 70-100 ms on an idle core of this VM class). */
+function calibrate() {
+  const t = performance.now();
+  let x = 0;
+  for (let i = 0; i < 1e8; i++) x += i;
+  return { ms: performance.now() - t, x };
+}
+
+/** The gateway's own CPU seconds and request count, from its /metrics. */
+async function gatewayCounters(url, ca) {
+  const { Agent, request } = await import('undici');
+  const dispatcher = new Agent({ connect: { ca } });
+  try {
+    const r = await request(`${url}/metrics`, { dispatcher });
+    const text = await r.body.text();
+    const cpu = Number(/^rampart_process_cpu_seconds_total (\S+)$/m.exec(text)?.[1]);
+    let requests = 0;
+    for (const m of text.matchAll(/^rampart_gateway_requests_total\{[^}]*route="openai.chat.completions"[^}]*\} (\S+)$/gm)) requests += Number(m[1]);
+    return { cpu, requests };
+  } finally {
+    await dispatcher.close();
+  }
+}
+
+const calibBefore = calibrate().ms;
 
 // --- set-up -------------------------------------------------------------------------------
 const pki = await createDevPki({ hosts: ['localhost', '127.0.0.1'] });
@@ -173,10 +199,17 @@ if (haveWrk) {
     `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\nwrk.headers["Content-Type"] = "application/json"\nwrk.headers["Authorization"] = "Bearer ${key}"\nwrk.path = "${path}"\n`,
   );
   for (const [name, url] of targets) {
+    const before = url === gatewayUrl ? await gatewayCounters(gatewayUrl, readFileSync(files.ca)) : null;
     throughput[name] = runWrk(url, lua);
+    if (before) {
+      const after = await gatewayCounters(gatewayUrl, readFileSync(files.ca));
+      throughput[name].gatewayCpuUsPerRequest = ((after.cpu - before.cpu) * 1e6) / Math.max(1, after.requests - before.requests);
+    }
     process.stderr.write(`throughput ${name}: ${JSON.stringify(throughput[name])}\n`);
   }
 }
+
+const calibAfter = calibrate().ms;
 
 // --- report --------------------------------------------------------------------------------
 const f = (n) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a');
@@ -184,6 +217,7 @@ const direct = latency[targets[0][0]];
 const gw = latency[targets[1][0]];
 const lines = [];
 lines.push(`date ${new Date().toISOString()}  node ${process.version}  cpus ${cpus().length} × ${cpus()[0]?.model}  load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+lines.push(`machine load check: a 1e8-iteration JS loop took ${calibBefore.toFixed(0)} ms before and ${calibAfter.toFixed(0)} ms after the run (about 70-100 ms on an idle core)`);
 lines.push(`fixed rate ${RATE} req/s for ${SECONDS}s, ${CONNS} connections, 1 KB request and response bodies, gateway log level ${LOG_LEVEL}`);
 lines.push('');
 lines.push('| target | achieved req/s | p50 ms | p90 ms | p99 ms | errors |');
@@ -207,9 +241,11 @@ if (haveWrk) {
     const t = throughput[name];
     lines.push(`| ${name} | ${f(t.rps)} | ${t.p50} | ${t.p99} | ${t.non2xx} | ${t.socketErrors} |`);
   }
+  const gwT = throughput[targets[1][0]];
+  if (gwT.gatewayCpuUsPerRequest) lines.push(`\ngateway process CPU per request during the throughput run: ${gwT.gatewayCpuUsPerRequest.toFixed(0)} µs`);
   if (nginxUrl) lines.push(`\ngateway / nginx throughput: ${(throughput[targets[1][0]].rps / throughput[targets[2][0]].rps).toFixed(2)}`);
 }
 process.stdout.write(`${lines.join('\n')}\n`);
 mkdirSync(join(HERE, 'results'), { recursive: true });
-writeFileSync(join(HERE, 'results', `gateway-${Date.now()}.json`), JSON.stringify({ rate: RATE, seconds: SECONDS, latency, throughput }, null, 2));
+writeFileSync(join(HERE, 'results', `gateway-${Date.now()}.json`), JSON.stringify({ rate: RATE, seconds: SECONDS, calibBefore, calibAfter, latency, throughput }, null, 2));
 process.exit(0);
