@@ -20,16 +20,12 @@ function rampart(...args: string[]) {
 
 // Few spawns on purpose: each one starts the whole CLI.
 describe.skipIf(!built)('rampart keys / policy CLI', { timeout: 120_000 }, () => {
-  it('creates a key in ./rampart.db that keys list shows without its secret', () => {
+  it('creates a key in ./rampart.db and prints it alone on stdout', () => {
     const c = rampart('keys', 'create', '--principal', 'alice', '--roles', 'analyst');
     expect(c.code, c.stderr).toBe(0);
-    const key = c.stdout.trim();
-    expect(key).toMatch(/^rk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
+    expect(c.stdout.trim()).toMatch(/^rk_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/);
+    expect(c.stderr).toContain('shown only this once');
     expect(existsSync(path.join(work, 'rampart.db'))).toBe(true);
-    const l = rampart('keys', 'list');
-    expect(l.code).toBe(0);
-    expect(l.stdout).toContain(key.split('_')[1]!);
-    expect(l.stdout).not.toContain(key.slice(20));
   });
 
   it('validates policies: exit 1 with file:line: reason', () => {
@@ -40,17 +36,16 @@ describe.skipIf(!built)('rampart keys / policy CLI', { timeout: 120_000 }, () =>
     expect(r.stdout).toContain(`${bad}:4: `);
   });
 
-  it('runs a policy test file: exit 0 when all pass, 1 on a mismatch', () => {
+  it('runs a policy test file and exits 1 naming the case whose decision differs', () => {
     writeFileSync(path.join(work, 'p.cedar'), 'permit (principal in Rampart::Role::"admin", action, resource);\n');
-    const cases = (expectAdmin: string) =>
-      `policies: [p.cedar]\nmodels: [{ name: chat }]\ntests:\n  - name: admin\n    principal: { id: a, roles: [admin] }\n    action: invoke\n    model: chat\n    expect: ${expectAdmin}\n  - name: other\n    principal: { id: b }\n    action: invoke\n    model: chat\n    expect: deny\n`;
-    writeFileSync(path.join(work, 't.yaml'), cases('allow'));
-    const ok = rampart('policy', 'test', 't.yaml');
-    expect(ok.code, ok.stderr).toBe(0);
-    expect(ok.stdout).toContain('2 passed, 0 failed');
-    writeFileSync(path.join(work, 't.yaml'), cases('deny'));
-    const fail = rampart('policy', 'test', 't.yaml');
-    expect(fail.code).toBe(1);
-    expect(fail.stdout).toContain('FAIL  admin: expected deny, got allow');
+    writeFileSync(
+      path.join(work, 't.yaml'),
+      'policies: [p.cedar]\nmodels: [{ name: chat }]\ntests:\n  - name: admin\n    principal: { id: a, roles: [admin] }\n    action: invoke\n    model: chat\n    expect: deny\n  - name: other\n    principal: { id: b }\n    action: invoke\n    model: chat\n    expect: deny\n',
+    );
+    const r = rampart('policy', 'test', 't.yaml');
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stdout).toContain('FAIL  admin: expected deny, got allow');
+    expect(r.stdout).toContain('PASS  other');
+    expect(r.stdout).toContain('1 passed, 1 failed');
   });
 });
