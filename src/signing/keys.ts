@@ -36,7 +36,8 @@ export function loadPrivateKey(pem: Buffer, passphrase?: string): KeyObject {
   try {
     key = createPrivateKey(passphrase === undefined ? { key: pem, format: 'pem' } : { key: pem, format: 'pem', passphrase });
   } catch (err) {
-    throw new KeyFormatError(`not a readable PEM private key (${(err as { code?: string }).code ?? 'parse error'})`);
+    if (passphrase === undefined && pem.includes('ENCRYPTED')) throw new KeyFormatError('the key is encrypted: give its passphrase (--passphrase-env VAR)');
+    throw new KeyFormatError(`not a readable PEM private key${passphrase === undefined ? '' : ' or wrong passphrase'} (${(err as { code?: string }).code ?? 'parse error'})`);
   }
   hashForKey(key);
   return key;

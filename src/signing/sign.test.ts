@@ -355,3 +355,17 @@ describe('assertModelVerified', () => {
     await expect(assertModelVerified({ modelPath: dir, signaturePath: sig, publicKey: P256.pub })).rejects.toMatchObject({ code: 'RAMPART_ERR_VERIFY_FILE_MISMATCH' });
   });
 });
+
+describe('encrypted private keys', () => {
+  it('sign with the passphrase; refuse without it or with a wrong one', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+    const enc = Buffer.from(privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'correct horse' }) as string);
+    const dir = makeModel();
+    const sig = path.join(tmp(), 'e.sig');
+    await expect(signModel({ modelPath: dir, privateKeyPem: enc, signaturePath: sig })).rejects.toMatchObject({ code: 'RAMPART_ERR_SIGN_KEY_INVALID' });
+    await expect(signModel({ modelPath: dir, privateKeyPem: enc, passphrase: 'wrong', signaturePath: sig })).rejects.toMatchObject({ code: 'RAMPART_ERR_SIGN_KEY_INVALID' });
+    await signModel({ modelPath: dir, privateKeyPem: enc, passphrase: 'correct horse', signaturePath: sig });
+    const pub = Buffer.from(publicKey.export({ type: 'spki', format: 'pem' }) as string);
+    expect(await verifyModel({ modelPath: dir, signaturePath: sig, publicKey: pub })).toMatchObject({ ok: true });
+  });
+});
