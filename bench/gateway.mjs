@@ -68,7 +68,7 @@ function freePort() {
 }
 
 function runLoad(spec) {
-  const r = spawnSync(process.execPath, [join(HERE, 'gateway-load.mjs'), JSON.stringify(spec)], { encoding: 'utf8', timeout: (SECONDS + 60) * 1000 });
+  const r = spawnSync(process.execPath, [join(HERE, 'gateway-load.mjs'), JSON.stringify(spec)], { encoding: 'utf8', timeout: (SECONDS * 10 + 60) * 1000 });
   if (r.status !== 0) throw new Error(`load generator failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').at(-1));
 }

@@ -405,11 +405,14 @@ export class RequestHandler {
     if (ctx.finished) return;
     ctx.finished = true;
     const clientClosed = !ctx.res.writableFinished;
-    if (clientClosed) {
-      ctx.abort?.abort();
-      ctx.errorCode ??= 'RAMPART_ERR_GATEWAY_CLIENT_CLOSED';
+    if (clientClosed) ctx.abort?.abort();
+    if (clientClosed && ctx.errorCode === null) {
+      ctx.errorCode = 'RAMPART_ERR_GATEWAY_CLIENT_CLOSED';
       // 499 (client closed request, as nginx logs it): the status line may have gone out already.
       ctx.status = 499;
+    } else if (ctx.res.headersSent) {
+      // What the client actually got (also for a stream cut by an upstream failure: its code says so).
+      ctx.status = ctx.res.statusCode;
     }
     try {
       ctx.lease?.release(ctx.usage);

@@ -35,8 +35,16 @@ async function get(path: string, headers: Record<string, string> = alice) {
   return { status: r.statusCode, headers: r.headers, text, json: (text.startsWith('{') ? JSON.parse(text) : null) as Record<string, any> };
 }
 
-function lastAudit() {
-  return deps.audit.records[deps.audit.records.length - 1]!;
+/** The audit record of a response (written when the server side of the response closes, which can trail the client by a tick). */
+async function auditOf(r: { headers: Record<string, unknown> }) {
+  const id = r.headers['x-request-id'];
+  const until = Date.now() + 3000;
+  for (;;) {
+    const rec = deps.audit.records.find((a) => a.id === id);
+    if (rec) return rec;
+    if (Date.now() > until) throw new Error(`no audit record for ${String(id)}`);
+    await new Promise((res) => setTimeout(res, 10));
+  }
 }
 
 beforeAll(async () => {
@@ -107,21 +115,21 @@ describe('OpenAI routes', () => {
   it('keeps the usage chunk when the client asked for it', async () => {
     const r = await post('/v1/chat/completions', { model: 'chat', stream: true, stream_options: { include_usage: true }, messages: [] });
     expect(r.text).toMatch(/"choices":\[\],"usage":\{"prompt_tokens":11/);
-    expect(lastAudit().usage?.totalTokens).toBe(18);
+    expect((await auditOf(r)).usage?.totalTokens).toBe(18);
   });
 
   it('proxies embeddings with usage', async () => {
     const r = await post('/v1/embeddings', { model: 'embed', input: 'x' });
     expect(r.status).toBe(200);
     expect(r.json.data[0].embedding).toHaveLength(3);
-    await deps.audit.waitFor(1);
-    expect(lastAudit().usage).toEqual({ promptTokens: 3, completionTokens: 0, totalTokens: 3 });
+    expect((await auditOf(r)).usage).toEqual({ promptTokens: 3, completionTokens: 0, totalTokens: 3 });
   });
 
   it('lists only the models the caller may list or invoke', async () => {
     const a = await get('/v1/models');
     expect(a.json.data.map((m: { id: string }) => m.id).sort()).toEqual(['chat', 'down', 'embed', 'slow']);
     expect(a.json.data.find((m: { id: string }) => m.id === 'chat').owned_by).toBe('team-a');
+    expect(await auditOf(a)).toMatchObject({ route: 'openai.models.list', action: 'list', status: 200, decision: 'allow', principal: 'alice' });
     const b = await get('/v1/models', bob);
     expect(b.json.data.map((m: { id: string }) => m.id)).toEqual(['chat']);
     expect((await get('/v1/models/chat', bob)).status).toBe(200);
@@ -136,7 +144,7 @@ describe('refusals in the protocol shape', () => {
     expect(r.status).toBe(401);
     expect(r.headers['www-authenticate']).toContain('Bearer');
     expect(r.json).toEqual({ error: { message: expect.any(String), type: 'authentication_error', param: null, code: 'RAMPART_ERR_AUTH_MISSING' } });
-    expect(lastAudit()).toMatchObject({ decision: 'deny', status: 401, errorCode: 'RAMPART_ERR_AUTH_MISSING', principal: null });
+    expect(await auditOf(r)).toMatchObject({ decision: 'deny', status: 401, errorCode: 'RAMPART_ERR_AUTH_MISSING', principal: null });
   });
 
   it('403 when the policy denies, with the decision audited', async () => {
@@ -146,7 +154,7 @@ describe('refusals in the protocol shape', () => {
     expect(r.json.error.code).toBe('RAMPART_ERR_POLICY_DENIED');
     expect(r.json.error.type).toBe('permission_error');
     expect(upstream.seen.length).toBe(n);
-    expect(lastAudit()).toMatchObject({ principal: 'bob', model: 'chat', decision: 'deny', status: 403 });
+    expect(await auditOf(r)).toMatchObject({ principal: 'bob', model: 'chat', decision: 'deny', status: 403 });
   });
 
   it('400 on malformed JSON and on a missing model', async () => {
@@ -266,7 +274,7 @@ describe('upstream failures', () => {
     expect(r.status).toBe(502);
     expect(r.json.error).toMatchObject({ code: 'RAMPART_ERR_GATEWAY_UPSTREAM_UNAVAILABLE', type: 'api_error' });
     expect(r.text).not.toContain('ECONNREFUSED');
-    expect(lastAudit()).toMatchObject({ decision: 'allow', status: 502, errorCode: 'RAMPART_ERR_GATEWAY_UPSTREAM_UNAVAILABLE' });
+    expect(await auditOf(r)).toMatchObject({ decision: 'allow', status: 502, errorCode: 'RAMPART_ERR_GATEWAY_UPSTREAM_UNAVAILABLE' });
   });
 
   it('504 when the upstream is slower than upstream.timeout', async () => {
