@@ -1,0 +1,108 @@
+// CLI-level tests of encrypt / decrypt / rewrap / keys *-kek: spawn the built `bin/rampart.js`
+// (the test script builds dist first; locally run `npm run build`).
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Keyring } from '../../crypto/keyring.js';
+import { makeKeyring, seededBytes, tempDir, TEST_PASSPHRASE } from '../../crypto/testing/fixtures.js';
+
+const bin = fileURLToPath(new URL('../../../bin/rampart.js', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function rampart(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+// Each spawn starts the whole CLI; on a loaded machine that takes seconds, hence the long timeout.
+describe('rampart encrypt / decrypt / rewrap / keys (CLI)', { timeout: 180_000 }, () => {
+  let t: { dir: string; cleanup: () => Promise<void> };
+  let env: Record<string, string>;
+  const data = seededBytes('cli', 150_000);
+
+  beforeAll(async () => {
+    t = await tempDir('rampart-crypto-cli-');
+    const kr = await makeKeyring(t.dir, ['models']);
+    await kr.providers.close();
+    env = { RAMPART_KEYRING: kr.path, RAMPART_KEYRING_PASSPHRASE: TEST_PASSPHRASE };
+    await writeFile(join(t.dir, 'model.bin'), data);
+  });
+  afterAll(async () => t.cleanup());
+
+  it('encrypts; decrypt refuses tampering and a wrong passphrase (exit 2, coded, nothing left, no secret echoed); --to-temp serves a private copy', async () => {
+    const enc = await rampart(['encrypt', join(t.dir, 'model.bin'), '-o', join(t.dir, 'model.bin.enc'), '--key', 'local:models', '--aad', 'clf-1'], env);
+    expect(enc.code, enc.stderr).toBe(0);
+
+    const bytes = await readFile(join(t.dir, 'model.bin.enc'));
+    bytes[bytes.length - 100]! ^= 1;
+    await writeFile(join(t.dir, 'bad.enc'), bytes);
+    const secret = 'Tr0ub4dor&3-wrong';
+    const script = [
+      'const fs = require("fs"); const p = process.argv[1];',
+      'const st = fs.statSync(require("path").dirname(p));',
+      'const h = require("crypto").createHash("sha256").update(fs.readFileSync(p)).digest("hex");',
+      'fs.writeFileSync(process.argv[2], JSON.stringify({ p, env: process.env.RAMPART_DECRYPTED_PATH, mode: st.mode & 0o777, h }));',
+      'process.exit(3);',
+    ].join(' ');
+    const report = join(t.dir, 'report.json');
+    // Independent runs in parallel: each spawn loads the whole CLI, which is slow on a busy machine.
+    const [bad, wrongPass, temp] = await Promise.all([
+      rampart(['decrypt', join(t.dir, 'bad.enc'), '-o', join(t.dir, 'bad.bin')], env),
+      rampart(['decrypt', join(t.dir, 'model.bin.enc'), '-o', join(t.dir, 'never.bin')], { ...env, RAMPART_KEYRING_PASSPHRASE: secret, RAMPART_LOG_LEVEL: 'debug' }),
+      rampart(['decrypt', join(t.dir, 'model.bin.enc'), '--aad', 'clf-1', '--to-temp', '--', process.execPath, '-e', script, '{}', report], env),
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/\[RAMPART_ERR_CRYPTO_CORRUPTED\]/);
+    expect(wrongPass.code).toBe(2);
+    expect(wrongPass.stderr).toMatch(/\[RAMPART_ERR_CRYPTO_WRONG_PASSPHRASE\]/);
+    expect(wrongPass.stderr + wrongPass.stdout).not.toContain(secret);
+    expect(wrongPass.stderr + wrongPass.stdout).not.toContain(TEST_PASSPHRASE);
+    expect((await readdir(t.dir)).filter((f) => f.startsWith('bad') || f.startsWith('never') || f.includes('.tmp'))).toEqual(['bad.enc']);
+
+    expect(temp.code, temp.stderr).toBe(3);
+    const seen = JSON.parse(await readFile(report, 'utf8'));
+    expect(seen).toMatchObject({ mode: 0o700, h: createHash('sha256').update(data).digest('hex') });
+    expect(seen.env).toBe(seen.p);
+    expect(seen.p.endsWith('/model.bin')).toBe(true);
+    await expect(readFile(seen.p)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('rewrap after a rotation, keys retire --key-version and keys list --keyring', async () => {
+    const kr = await Keyring.open(env.RAMPART_KEYRING!, TEST_PASSPHRASE);
+    await kr.rotate('models');
+    kr.close();
+    const rw = await rampart(['rewrap', join(t.dir, 'model.bin.enc'), '--json'], env);
+    expect(rw.code, rw.stderr).toBe(0);
+    expect(JSON.parse(rw.stdout)[0]).toMatchObject({ changed: true, from: { keyVersion: '1' }, to: { keyVersion: '2' } });
+    const ret = await rampart(['keys', 'retire', 'models', '--key-version', '1'], env);
+    expect(ret.code, ret.stderr).toBe(0);
+    const list = await rampart(['keys', 'list', '--keyring', env.RAMPART_KEYRING!, '--format', 'json']);
+    expect(list.code, list.stderr).toBe(0);
+    const kek = JSON.parse(list.stdout)[0];
+    expect(kek.name).toBe('models');
+    expect(kek.versions.map((v: { retired: string | null }) => v.retired !== null)).toEqual([true, false]);
+  });
+});
