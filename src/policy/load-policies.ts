@@ -123,17 +123,22 @@ export function compilePolicies(sources: readonly PolicySource[], schema: Loaded
       problems.push({ file: src.file, line: null, message: 'policy templates (with ?principal or ?resource slots) are not supported' });
       continue;
     }
+    let cursor = 0;
     parts.policies.forEach((ptext, index) => {
+      // Parts are verbatim slices of the file, so their position gives the line for messages.
+      const at = text.indexOf(ptext, cursor);
+      if (at >= 0) cursor = at + ptext.length;
+      const line = at >= 0 ? text.slice(0, at).split('\n').length : null;
       const j = policyToJson(ptext);
       if (j.type === 'failure') {
         problems.push(...problemsFrom(j.errors, src.file, ptext));
         return;
       }
       const id = j.json.annotations?.id ?? `${src.label}#${index}`;
-      const where = `${src.file} (policy ${index})`;
+      const where = line !== null ? `${src.file}:${line}` : `${src.file} (policy ${index})`;
       const prev = seen.get(id);
       if (prev !== undefined) {
-        problems.push({ file: src.file, line: null, message: `duplicate policy id "${id}" (also in ${prev})` });
+        problems.push({ file: src.file, line, message: `duplicate policy id "${id}" (also in ${prev})` });
         return;
       }
       seen.set(id, where);

@@ -170,8 +170,12 @@ describe('policy validation at load time', () => {
 
   it('refuses duplicate @id annotations and templates', () => {
     const a = write('dup-a.cedar', '@id("same")\npermit (principal, action, resource);\n');
-    const b = write('dup-b.cedar', '@id("same")\nforbid (principal, action, resource);\n');
-    expect(checkPolicies({ files: [a, b] }, models).problems).toEqual([expect.objectContaining({ file: b, message: expect.stringContaining('duplicate policy id "same"') as string })]);
+    const b = join(dir, 'dup-b.cedar');
+    const b2 = write('dup-b.cedar', 'permit (principal, action, resource);\n\n@id("same")\nforbid (principal, action, resource);\n');
+    expect(b2).toBe(b);
+    expect(checkPolicies({ files: [a, b] }, models).problems).toEqual([
+      { file: b, line: 3, message: `duplicate policy id "same" (also in ${a}:1)` },
+    ]);
     const t = write('tpl.cedar', 'permit (principal == ?principal, action, resource);\n');
     expect(() => loadPolicyEngine({ files: [t] }, models)).toThrowError(code('RAMPART_ERR_POLICY_INVALID'));
   });
