@@ -1,6 +1,6 @@
 // Export and follow: atomic file export (nothing left behind on failure), the JSON Lines format
 // re-verifiable from the file alone, and --follow picking up entries written later.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { canonicalJson } from './canonical-json.js';
 import { entryHash, GENESIS_HASH } from './chain.js';
 import { exportAuditJsonlFile, followAudit } from './export.js';
 import { sampleRecord } from './testing/records.js';
+import { verifyAuditExport } from './verify-export.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rampart-export-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -72,5 +73,57 @@ describe('followAudit', () => {
     expect(seen.map((e) => e.seq)).toEqual([1, 2, 3]);
     await log.close();
     await store.close();
+  });
+});
+
+describe('verifyAuditExport', () => {
+  async function exported(name: string, filter: { since?: number } = {}): Promise<{ file: string; lines: string[] }> {
+    const store = openSqliteStore({ path: ':memory:' }, silentLogger());
+    let clock = 1_000_000;
+    const log = createAuditLog(store.audit, { includeBodies: false, checkpointEvery: 100, flushEvery: 8 }, silentLogger(), { now: () => clock });
+    for (let i = 1; i <= 30; i++) {
+      clock = 1_000_000 + Math.floor((i - 1) / 10) * 1000;
+      log.record(sampleRecord(i));
+      if (i % 10 === 0) await log.flush();
+    }
+    await log.close();
+    const file = join(dir, name);
+    await exportAuditJsonlFile(store.audit, file, filter);
+    await store.close();
+    return { file, lines: readFileSync(file, 'utf8').trimEnd().split('\n') };
+  }
+  const rewrite = (file: string, lines: string[]) => writeFileSync(file, `${lines.join('\n')}\n`);
+
+  it('an untouched export verifies; a filtered one from its first line on', async () => {
+    const full = await exported('full.jsonl');
+    expect(await verifyAuditExport(full.file)).toMatchObject({ ok: true, checked: 30, firstSeq: 1 });
+    const part = await exported('part.jsonl', { since: 1_001_000 });
+    expect(await verifyAuditExport(part.file)).toMatchObject({ ok: true, checked: 20, firstSeq: 11 });
+  });
+
+  it('names edits to the file: a changed field, a removed line, a malformed line, a repeated line, an anchor past the end', async () => {
+    const { file, lines } = await exported('edit.jsonl');
+    const edited = [...lines];
+    edited[6] = edited[6]!.replace('"status":200', '"status":404');
+    rewrite(file, edited);
+    expect((await verifyAuditExport(file)).firstBad).toMatchObject({ seq: 7, reason: 'altered' });
+
+    rewrite(file, lines.filter((_, i) => i !== 11));
+    expect((await verifyAuditExport(file)).firstBad).toMatchObject({ seq: 12, reason: 'deleted' });
+
+    rewrite(file, [...lines.slice(0, 20), '{"seq": 21, oops', ...lines.slice(21)]);
+    expect((await verifyAuditExport(file)).firstBad).toMatchObject({ seq: 21, reason: 'altered' });
+
+    rewrite(file, [...lines.slice(0, 5), lines[4]!, ...lines.slice(5)]);
+    expect((await verifyAuditExport(file)).firstBad).toMatchObject({ seq: 5, reason: 'inserted' });
+
+    const last = JSON.parse(lines[29]!) as { hash: string };
+    rewrite(file, lines.slice(0, 25));
+    const r = await verifyAuditExport(file, { anchors: [{ seq: 30, hash: last.hash, time: 0 }] });
+    expect(r.firstBad).toMatchObject({ seq: 26, reason: 'truncated' });
+  });
+
+  it('a missing file is a coded error', async () => {
+    await expect(verifyAuditExport(join(dir, 'nope.jsonl'))).rejects.toMatchObject({ code: 'RAMPART_ERR_FILE_NOT_FOUND' });
   });
 });

@@ -5,3 +5,4 @@ export { verifyAudit, type VerifyResult, type VerifyOptions, type TamperReason }
 export { canonicalJson } from './canonical-json.js';
 export { entryHash, nextEntry, selfConsistent, CHAIN_DOMAIN, GENESIS_HASH } from './chain.js';
 export { iterateAudit, followAudit, lastAuditEntries, entryToJsonl, writeAuditJsonl, exportAuditJsonlFile, type ExportFilter } from './export.js';
+export { verifyAuditExport, type ExportVerifyResult } from './verify-export.js';

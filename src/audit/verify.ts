@@ -26,6 +26,11 @@ export interface VerifyOptions {
   /** Extra trusted checkpoints kept outside the store (e.g. from the logs: `audit: checkpoint`). */
   anchors?: AuditCheckpoint[];
   pageSize?: number;
+  /**
+   * Verify a chain that starts later than seq 1 (a filtered export): entries from `seq` on, the
+   * first one's link to `prevHash` taken on trust. Checkpoints before `seq` are ignored.
+   */
+  startAt?: { seq: number; prevHash: string };
 }
 
 /** How far from its current seq verify looks for the seq a moved entry belongs at. */
@@ -44,15 +49,18 @@ const RECENT = 8192;
  */
 export async function verifyAudit(store: AuditStore, opts: VerifyOptions = {}): Promise<VerifyResult> {
   const pageSize = opts.pageSize ?? 1000;
-  const cps = [...(await store.listCheckpoints()), ...(opts.anchors ?? [])].sort((a, b) => a.seq - b.seq);
+  const first = opts.startAt?.seq ?? 1;
+  const cps = [...(await store.listCheckpoints()), ...(opts.anchors ?? [])]
+    .filter((c) => first === 1 || c.seq >= first)
+    .sort((a, b) => a.seq - b.seq);
   const last = await store.lastAudit();
   const lastSeq = last?.seq ?? 0;
   let cpIdx = 0;
   let checkpoints = 0;
   const recent = new Map<string, number>();
-  let prev = { seq: 0, hash: GENESIS_HASH };
+  let prev = { seq: first - 1, hash: opts.startAt?.prevHash ?? GENESIS_HASH };
   let checked = 0;
-  let from = 1;
+  let from = first;
   const bad = (seq: number, reason: TamperReason, detail: string): VerifyResult => ({
     ok: false,
     checked,
@@ -65,7 +73,7 @@ export async function verifyAudit(store: AuditStore, opts: VerifyOptions = {}): 
   if (cps[0] && cps[0].seq < 1) return bad(cps[0].seq, 'checkpoint-mismatch', 'checkpoint before the first seq');
   // Nor can an entry: the chain starts at 1, so anything below was added by hand.
   const [below] = await store.readAudit(Number.MIN_SAFE_INTEGER, 1);
-  if (below && below.seq < 1) return bad(below.seq, 'inserted', `seq ${below.seq} is below the first seq of the chain`);
+  if (below && below.seq < first) return bad(below.seq, 'inserted', `seq ${below.seq} is below the first seq of the chain`);
 
   for (;;) {
     const page = await store.readAudit(from, pageSize);

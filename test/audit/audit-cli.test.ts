@@ -81,6 +81,19 @@ describe('rampart audit', () => {
     expect(readdirSync(join(dir, 'out'))).toEqual(['audit.jsonl']);
   });
 
+  it('verify --file checks an export without the store', async () => {
+    const out = join(dir, 'full.jsonl');
+    expect((await run('audit', 'export', '--format', 'jsonl', '-o', out, '--store', db)).code).toBe(0);
+    const ok = await run('audit', 'verify', '--file', out);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/^audit export intact: 30 entries/);
+    writeFileSync(out, readFileSync(out, 'utf8').replace('"req-9"', '"req-99"'));
+    const bad = await run('audit', 'verify', '--file', out);
+    expect(bad.code).toBe(1);
+    expect(bad.out).toMatch(/^audit export TAMPERED: first bad seq 9: altered/);
+    expect((await run('audit', 'verify', '--file', out, '--store', db)).code).toBe(2);
+  });
+
   it('export to stdout streams every record', async () => {
     const r = await run('audit', 'export', '--format', 'jsonl', '--store', db);
     expect(r.out.trimEnd().split('\n')).toHaveLength(30);

@@ -9,8 +9,10 @@ import {
   followAudit,
   lastAuditEntries,
   verifyAudit,
+  verifyAuditExport,
   writeAuditJsonl,
   type ExportFilter,
+  type VerifyResult,
 } from '../../audit/index.js';
 import { UsageError } from '../../core/errors.js';
 import { openStoreFromCli, type StoreCliOptions } from '../../store/cli.js';
@@ -87,18 +89,28 @@ export function register(program: Command): void {
     audit
       .command('verify')
       .description('check the hash chain and checkpoints: exit 0 intact, 1 tampered (first bad seq and reason), 2 could not check')
+      .option('--file <export.jsonl>', 'verify an exported JSON Lines file instead of a store')
       .option('--anchor <seq:hash>', 'a trusted checkpoint kept outside the store (repeatable)', parseAnchor)
       .option('--format <format>', 'text or json', 'text'),
-  ).action(async (flags: StoreCliOptions & { anchor?: AuditCheckpoint[]; format: string }) => {
+  ).action(async (flags: StoreCliOptions & { file?: string; anchor?: AuditCheckpoint[]; format: string }) => {
     if (flags.format !== 'text' && flags.format !== 'json') throw new UsageError('--format must be text or json');
-    const r = await withStore(flags, (store) => verifyAudit(store.audit, { anchors: flags.anchor ?? [] }));
+    if (flags.file !== undefined && (flags.config !== undefined || flags.store !== undefined)) {
+      throw new UsageError('give --file EXPORT or a store (--config FILE / --store PATH), not both');
+    }
+    const anchors = flags.anchor ?? [];
+    const r: VerifyResult & { firstSeq?: number } = flags.file
+      ? await verifyAuditExport(flags.file, { anchors })
+      : await withStore(flags, (store) => verifyAudit(store.audit, { anchors }));
+    const firstSeq = r.firstSeq ?? 1;
     if (flags.format === 'json') {
       await writeOut(`${JSON.stringify(r)}\n`);
     } else if (r.ok) {
-      await writeOut(`audit chain intact: ${r.checked} entries, ${r.checkpoints} checkpoint(s) matched, head seq ${r.lastSeq}\n`);
+      const what = flags.file ? 'audit export intact' : 'audit chain intact';
+      const partial = firstSeq > 1 ? ` (starts at seq ${firstSeq}; its link to earlier entries is taken on trust)` : '';
+      await writeOut(`${what}: ${r.checked} entries, ${r.checkpoints} checkpoint(s) matched, head seq ${r.lastSeq}${partial}\n`);
     } else {
       const b = r.firstBad!;
-      await writeOut(`audit chain TAMPERED: first bad seq ${b.seq}: ${b.reason} (${b.detail})\n`);
+      await writeOut(`audit ${flags.file ? 'export' : 'chain'} TAMPERED: first bad seq ${b.seq}: ${b.reason} (${b.detail})\n`);
     }
     if (!r.ok) throw new ExitCode(1);
   });
