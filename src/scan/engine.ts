@@ -169,7 +169,21 @@ async function scanSource(state: FileState, source: ByteSource, path: string, de
       if (state.timedOut) return;
     }
   }
+  // Formats whose analyzers do not account for every byte (metadata formats) may still carry a
+  // pickle after their header: search small files too.
+  if (!hints.payload && source.size <= EMBEDDED_SEARCH_MAX && !matched.some((a) => COVERS_ALL_BYTES.has(a.id))) {
+    try {
+      await Promise.race([searchEmbeddedPickles(source, ctx), aborted]);
+    } catch (e) {
+      handleError(state, path, e, 'embedded-pickle-search');
+    }
+  }
 }
+
+/** Analyzers that account for every byte of what they recognise (or scan it as children). */
+const COVERS_ALL_BYTES = new Set(['pickle', 'zip', 'tar', 'gzip', 'zlib', 'bzip2', 'xz', 'npy', 'torch-legacy']);
+/** Largest recognised non-container file also searched for embedded pickles. */
+const EMBEDDED_SEARCH_MAX = 64 * 1024 * 1024;
 
 /** Scans one in-memory buffer as if it were a file (tests, fuzzing, library callers). */
 export async function scanBuffer(bytes: Uint8Array, name: string, partial: Partial<EngineOptions> = {}, logger: Logger = silentLogger()): Promise<{ result: FileResult; findings: Finding[] }> {

@@ -51,7 +51,9 @@ function parseHeader(text: string): { descr: string; shape: number[]; structured
 
 async function readHeader(source: Parameters<Analyzer['analyze']>[0]): Promise<NpyHeader | string> {
   const pre = await readRange(source, 0, 12);
+  if (pre.length < 10) return 'file ends inside the .npy preamble';
   const major = pre[6]!;
+  if (major > 1 && pre.length < 12) return 'file ends inside the .npy preamble';
   if (major < 1 || major > 3) return `unsupported .npy version ${major}`;
   const dv = new DataView(pre.buffer, pre.byteOffset, pre.length);
   const hlen = major === 1 ? dv.getUint16(8, true) : dv.getUint32(8, true);

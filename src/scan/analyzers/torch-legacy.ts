@@ -66,7 +66,8 @@ export const torchLegacyAnalyzer: Analyzer = {
   async analyze(source, ctx) {
     if (ctx.hints?.layout) return analyzeTarMember(source, ctx, ctx.hints.layout);
     const res = await scanPickleStream(source, ctx, { loader: 'torch', maxPickles: 5, trailing: 'ignore' });
-    if (!res.ok || res.runs.length < 5) return; // the break is already a finding
+    if (!res.ok) return; // the break is already a finding, and what follows was searched
+    if (res.runs.filter((r) => r.ok).length < 5) return mismatch(source, ctx, res.end, 'fewer than the five pickles of a legacy PyTorch file');
     const storages = storagesOf(res.runs[3]);
     const keysVal = res.runs[4]!.result;
     const keys = keysVal?.t === 'list' && keysVal.n === keysVal.items.length ? keysVal.items : undefined;
