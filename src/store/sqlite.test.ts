@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../core/logger.js';
 import { openStore } from './index.js';
 import { openSqliteStore, type SqliteStore } from './sqlite.js';
+import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { runStoreConformance } from './store.case.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rampart-store-'));
@@ -24,11 +25,11 @@ describe('sqlite store specifics', () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
     const versions = store.db.prepare('SELECT version FROM schema_migrations').all();
-    expect(versions).toEqual([{ version: 1 }]);
+    expect(versions).toEqual(SQLITE_MIGRATIONS.map((m) => ({ version: m.version })));
     await store.close();
     // Re-opening applies nothing twice.
     const again = openSqliteStore({ path }, silentLogger());
-    expect(again.db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get()).toEqual({ n: 1 });
+    expect(again.db.prepare('SELECT COUNT(*) AS n FROM schema_migrations').get()).toEqual({ n: SQLITE_MIGRATIONS.length });
     await again.close();
   });
 

@@ -7,12 +7,15 @@ import type { Logger } from '../core/logger.js';
 import { bucketStep, checkBucketArgs, checkWindowArgs, windowStart } from './counter-math.js';
 import { StoreAuditConflictError, StoreDuplicateKeyError, StoreMigrationError, StoreOpenError, StoreUnavailableError } from './errors.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+import { SqliteAlertStore, SqliteEventStore } from './sqlite-monitoring.js';
 import type {
   ApiKeyRecord,
   AuditCheckpoint,
   AuditEntry,
+  AlertStore,
   AuditStore,
   CounterStore,
+  EventStore,
   KeyStore,
   Store,
   TakeResult,
@@ -260,6 +263,8 @@ export class SqliteStore implements Store {
   readonly keys: KeyStore;
   readonly audit: AuditStore;
   readonly counters: CounterStore;
+  readonly events: EventStore;
+  readonly alerts: AlertStore;
   /** The underlying connection, for tests and maintenance commands only. */
   readonly db: Db;
   private closed = false;
@@ -269,6 +274,8 @@ export class SqliteStore implements Store {
     this.keys = new SqliteKeyStore(db);
     this.audit = new SqliteAuditStore(db);
     this.counters = new SqliteCounterStore(db);
+    this.events = new SqliteEventStore(db);
+    this.alerts = new SqliteAlertStore(db);
   }
 
   async close(): Promise<void> {

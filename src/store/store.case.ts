@@ -2,7 +2,7 @@
 // Redis). Each backend's test file calls `runStoreConformance` with a factory; every case gets a
 // fresh, empty store and closes it afterwards (the factory's close may also drop test data).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ApiKeyRecord, AuditEntry, Store } from './types.js';
+import type { AlertDelivery, AlertRecord, ApiKeyRecord, AuditEntry, Store, StoredEvent } from './types.js';
 
 export type StoreFactory = () => Promise<Store>;
 
@@ -203,6 +203,89 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
         const c = store.counters;
         await Promise.all(Array.from({ length: 50 }, () => c.addToWindow('cw', 60_000, 2, 1_000)));
         expect(await c.getWindow('cw', 60_000, 1_000)).toBe(100);
+      });
+    });
+
+    describe('monitoring events and alerts (optional members)', () => {
+      const alert = (id: string, over: Partial<AlertRecord> = {}): AlertRecord => ({
+        id,
+        dedupKey: 'burst:alice',
+        detector: 'auth-burst',
+        severity: 'high',
+        status: 'open',
+        title: 'Burst of authentication failures',
+        details: JSON.stringify({ count: 20 }),
+        firstSeen: 1_000,
+        lastSeen: 1_000,
+        count: 1,
+        ackedBy: null,
+        ackedAt: null,
+        resolvedBy: null,
+        resolvedAt: null,
+        ...over,
+      });
+
+      it('events: append ignores repeated ids, reads filtered in time order, prunes by age', async (t) => {
+        if (!store.events) return t.skip();
+        const ev = (id: string, time: number, type: string, principal: string | null): StoredEvent => ({ id, time, type, principal, body: JSON.stringify({ id }) });
+        await store.events.appendEvents([ev('b', 20, 'auth.failure', null), ev('a', 10, 'gateway.request', 'alice'), ev('c', 30, 'gateway.request', 'bob')]);
+        await store.events.appendEvents([ev('a', 10, 'gateway.request', 'alice'), ev('d', 40, 'authz.deny', 'alice')]);
+        expect((await store.events.readEvents({ limit: 100 })).map((e) => e.id)).toEqual(['a', 'b', 'c', 'd']);
+        expect(await store.events.readEvents({ type: 'gateway.request', principal: 'alice', limit: 10 })).toEqual([ev('a', 10, 'gateway.request', 'alice')]);
+        expect((await store.events.readEvents({ fromTime: 20, toTime: 40, limit: 10 })).map((e) => e.id)).toEqual(['b', 'c']);
+        expect(await store.events.pruneEvents(25)).toBe(2);
+        expect((await store.events.readEvents({ limit: 10 })).map((e) => e.id)).toEqual(['c', 'd']);
+      });
+
+      it('alerts: insert, dedup lookup, touch, lifecycle only forward, list newest first', async (t) => {
+        if (!store.alerts) return t.skip();
+        const al = store.alerts;
+        await al.insertAlert(alert('a1'));
+        expect(await codeOf(al.insertAlert(alert('a1')))).toBe('RAMPART_ERR_STORE_DUPLICATE_KEY');
+        expect(await al.getAlert('a1')).toEqual(alert('a1'));
+        expect((await al.findActiveAlert('burst:alice'))!.id).toBe('a1');
+        await al.touchAlert('a1', 2_000, 'critical', '{"count":40}');
+        expect(await al.getAlert('a1')).toMatchObject({ count: 2, lastSeen: 2_000, severity: 'critical', details: '{"count":40}' });
+        expect(await al.transitionAlert('a1', 'acknowledged', 'ops@x', 3_000)).toMatchObject({ status: 'acknowledged', ackedBy: 'ops@x', ackedAt: 3_000 });
+        expect(await al.transitionAlert('a1', 'acknowledged', 'other', 3_500)).toBeNull();
+        expect(await al.transitionAlert('a1', 'resolved', 'ops@x', 4_000)).toMatchObject({ status: 'resolved', resolvedBy: 'ops@x', resolvedAt: 4_000, ackedBy: 'ops@x' });
+        expect(await al.transitionAlert('a1', 'resolved', 'ops@x', 5_000)).toBeNull();
+        expect(await al.transitionAlert('nope', 'resolved', 'ops@x', 5_000)).toBeNull();
+        expect(await al.findActiveAlert('burst:alice')).toBeNull();
+        await al.insertAlert(alert('a2', { firstSeen: 6_000, lastSeen: 6_000 }));
+        expect(await al.transitionAlert('a2', 'resolved', 'bot', 7_000)).toMatchObject({ status: 'resolved', ackedBy: null });
+        await al.insertAlert(alert('a3', { firstSeen: 8_000, dedupKey: 'other' }));
+        expect((await al.listAlerts({ limit: 10 })).map((a) => a.id)).toEqual(['a3', 'a2', 'a1']);
+        expect((await al.listAlerts({ status: 'open', limit: 10 })).map((a) => a.id)).toEqual(['a3']);
+        expect((await al.listAlerts({ status: 'resolved', limit: 1 })).map((a) => a.id)).toEqual(['a2']);
+      });
+
+      it('alert outbox: due order, retry scheduling, delivered once, prune', async (t) => {
+        if (!store.alerts) return t.skip();
+        const al = store.alerts;
+        const d = (id: string, createdAt: number, sink = 'hook'): AlertDelivery => ({
+          id,
+          alertId: 'a',
+          sink,
+          payload: `{"id":"${id}"}`,
+          createdAt,
+          attempts: 0,
+          nextAttemptAt: createdAt,
+          deliveredAt: null,
+          lastError: null,
+        });
+        await al.enqueueDeliveries([d('d2', 20), d('d1', 10), d('x', 5, 'slack')]);
+        await al.enqueueDeliveries([d('d1', 10)]);
+        expect((await al.dueDeliveries('hook', 100, 10)).map((x) => x.id)).toEqual(['d1', 'd2']);
+        expect(await al.dueDeliveries('hook', 15, 10)).toEqual([d('d1', 10)]);
+        await al.markDeliveryFailed('d1', 1, 500, 'HTTP 503');
+        expect((await al.dueDeliveries('hook', 100, 10)).map((x) => x.id)).toEqual(['d2']);
+        expect((await al.dueDeliveries('hook', 500, 10))[0]).toMatchObject({ id: 'd1', attempts: 1, lastError: 'HTTP 503' });
+        await al.markDelivered('d1', 600);
+        await al.markDeliveryFailed('d1', 9, 0, 'late failure report');
+        expect((await al.dueDeliveries('hook', 10_000, 10)).map((x) => x.id)).toEqual(['d2']);
+        expect(await al.pruneDeliveries(700)).toBe(1);
+        expect((await al.dueDeliveries('slack', 10_000, 10)).map((x) => x.id)).toEqual(['x']);
       });
     });
 

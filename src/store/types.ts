@@ -68,10 +68,104 @@ export interface CounterStore {
   getWindow(key: string, windowMs: number, now: number): Promise<number>;
 }
 
+/** One persisted monitoring event (src/events). `body` is the event's JSON. */
+export interface StoredEvent {
+  id: string;
+  time: number;
+  type: string;
+  principal: string | null;
+  body: string;
+}
+
+export interface EventQuery {
+  /** Inclusive lower bound on time (ms). */
+  fromTime?: number;
+  /** Exclusive upper bound on time (ms). */
+  toTime?: number;
+  type?: string;
+  principal?: string;
+  /** At most this many, oldest first. */
+  limit: number;
+}
+
+export interface EventStore {
+  /** Stores events; an id already stored is ignored (publishers may retry). */
+  appendEvents(events: StoredEvent[]): Promise<void>;
+  readEvents(q: EventQuery): Promise<StoredEvent[]>;
+  /** Deletes events older than `before` (retention); returns how many. */
+  pruneEvents(before: number): Promise<number>;
+}
+
+export type AlertStatus = 'open' | 'acknowledged' | 'resolved';
+
+/** One alert as stored (src/monitor). `details` is a JSON object text. */
+export interface AlertRecord {
+  id: string;
+  dedupKey: string;
+  detector: string;
+  severity: string;
+  status: AlertStatus;
+  title: string;
+  details: string;
+  firstSeen: number;
+  lastSeen: number;
+  /** How many detections were folded into this alert by its dedup key. */
+  count: number;
+  ackedBy: string | null;
+  ackedAt: number | null;
+  resolvedBy: string | null;
+  resolvedAt: number | null;
+}
+
+/** One pending or finished delivery of an alert notification to a sink (the outbox). */
+export interface AlertDelivery {
+  /** Unique per (alert notification, sink); also the idempotency id sent to receivers. */
+  id: string;
+  alertId: string;
+  sink: string;
+  /** The exact payload to send (JSON text), fixed when enqueued so retries send the same bytes. */
+  payload: string;
+  createdAt: number;
+  attempts: number;
+  nextAttemptAt: number;
+  deliveredAt: number | null;
+  lastError: string | null;
+}
+
+export interface AlertStore {
+  /** Inserts a new alert; RAMPART_ERR_STORE_DUPLICATE_KEY when the id exists. */
+  insertAlert(a: AlertRecord): Promise<void>;
+  getAlert(id: string): Promise<AlertRecord | null>;
+  /** The newest alert with this dedup key that is not resolved, if any. */
+  findActiveAlert(dedupKey: string): Promise<AlertRecord | null>;
+  /** Folds a repeat detection into an alert: count += 1, lastSeen, severity and details replaced. */
+  touchAlert(id: string, lastSeen: number, severity: string, details: string): Promise<void>;
+  /**
+   * Moves an alert to `acknowledged` or `resolved`, recording who and when. Only forward moves
+   * apply (open → acknowledged → resolved, open → resolved); returns the updated alert, or null
+   * when the id is unknown or the move is not allowed from its current status.
+   */
+  transitionAlert(id: string, to: 'acknowledged' | 'resolved', by: string, at: number): Promise<AlertRecord | null>;
+  /** Newest first. */
+  listAlerts(q: { status?: AlertStatus; limit: number }): Promise<AlertRecord[]>;
+  /** Adds deliveries to the outbox; ids already present are ignored. */
+  enqueueDeliveries(d: AlertDelivery[]): Promise<void>;
+  /** Undelivered deliveries of `sink` due at `now`, oldest first. */
+  dueDeliveries(sink: string, now: number, limit: number): Promise<AlertDelivery[]>;
+  markDelivered(id: string, at: number): Promise<void>;
+  markDeliveryFailed(id: string, attempts: number, nextAttemptAt: number, error: string): Promise<void>;
+  /** Deletes delivered deliveries older than `before`; returns how many. */
+  pruneDeliveries(before: number): Promise<number>;
+}
+
 export interface Store {
   readonly kind: string;
   readonly keys: KeyStore;
   readonly audit: AuditStore;
   readonly counters: CounterStore;
+  /** Monitoring events (optional: a backend without it runs the monitor without persistence). */
+  readonly events?: EventStore;
+  /** Alerts and their notification outbox (optional, like `events`). */
+  readonly alerts?: AlertStore;
   close(): Promise<void>;
 }
