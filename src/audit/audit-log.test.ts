@@ -149,6 +149,24 @@ describe('audit log', () => {
     await store.close();
   });
 
+  it('holds a large backlog while the store is down, warns once per tenfold, then writes it all in order', async () => {
+    const store = openSqliteStore({ path: ':memory:' }, silentLogger());
+    let down = true;
+    const faulty = new FaultyAuditStore(store.audit, () => (down ? 'before' : 'ok'));
+    const { logger, lines } = captureLogger();
+    const log = createAuditLog(faulty, cfg({ flushEvery: 100 }), logger, { retryMinMs: 5, retryMaxMs: 10 });
+    for (let i = 0; i < 12_000; i++) log.record(sampleRecord(i));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(lines.filter((l) => l.msg === 'audit: records are piling up in memory').map((l) => l.queued)).toEqual([10_000]);
+    down = false;
+    await log.close();
+    const all = await store.audit.readAudit(1, 20_000);
+    expect(all).toHaveLength(12_000);
+    expect(ids([all[0]!, all[10_001]!, all[11_999]!])).toEqual(['req-0', 'req-10001', 'req-11999']);
+    expect((await verifyAudit(store.audit)).ok).toBe(true);
+    await store.close();
+  });
+
   it('a write that failed after it committed is not written twice', async () => {
     const store = openSqliteStore({ path: ':memory:' }, silentLogger());
     const faulty = new FaultyAuditStore(store.audit, (n) => (n === 1 ? 'after-commit' : 'ok'));

@@ -45,7 +45,9 @@ const BODY_FIELDS = ['requestBody', 'responseBody'] as const;
 
 export class ChainedAuditLog implements AuditLog {
   private readonly opts: Required<Omit<AuditLogOptions, 'now'>> & { now: () => number };
+  /** Canonical bodies waiting to be written: queue[qStart..] (a moving start avoids O(n) shifts). */
   private queue: string[] = [];
+  private qStart = 0;
   /** undefined until read from the store (and again after a conflict with another writer). */
   private head: Head | null | undefined = undefined;
   private pendingCheckpoints: Head[] = [];
@@ -62,6 +64,8 @@ export class ChainedAuditLog implements AuditLog {
   private wake: (() => void) | null = null;
   private failures = 0;
   private checkpointChain: Promise<void> = Promise.resolve();
+  /** Queue length at which the next "piling up" warning is logged (10k, 100k, ...). */
+  private nextBacklogWarning = 10_000;
 
   constructor(
     private readonly store: AuditStore,
@@ -81,7 +85,7 @@ export class ChainedAuditLog implements AuditLog {
 
   /** Records queued and not yet written. */
   get pending(): number {
-    return this.queue.length;
+    return this.queue.length - this.qStart;
   }
 
   record(rec: AuditRecord): void {
@@ -102,7 +106,12 @@ export class ChainedAuditLog implements AuditLog {
     }
     this.queue.push(body);
     this.recorded++;
-    if (this.queue.length >= this.cfg.flushEvery) {
+    if (this.pending >= this.nextBacklogWarning) {
+      // The store has not kept up (or is down): records are held in memory, and say so.
+      this.logger.warn({ code: AuditWriteFailedError.code, queued: this.pending }, 'audit: records are piling up in memory');
+      this.nextBacklogWarning *= 10;
+    }
+    if (this.pending >= this.cfg.flushEvery) {
       this.kick();
     } else if (!this.timer && !this.running) {
       this.timer = setTimeout(() => this.kick(), this.opts.flushIntervalMs);
@@ -139,8 +148,8 @@ export class ChainedAuditLog implements AuditLog {
               this.giveUp = true;
               this.wake?.();
               reject(
-                new AuditFlushIncompleteError(`audit: ${this.queue.length} record(s) could not be written before close`, {
-                  details: { unwritten: this.queue.length },
+                new AuditFlushIncompleteError(`audit: ${this.pending} record(s) could not be written before close`, {
+                  details: { unwritten: this.pending },
                 }),
               );
             }, this.opts.closeTimeoutMs);
@@ -150,7 +159,7 @@ export class ChainedAuditLog implements AuditLog {
         }),
       ]);
     } catch (e) {
-      this.logger.error({ code: AuditFlushIncompleteError.code, unwritten: this.queue.length }, 'audit: closing with unwritten records');
+      this.logger.error({ code: AuditFlushIncompleteError.code, unwritten: this.pending }, 'audit: closing with unwritten records');
       throw e;
     } finally {
       clearTimeout(deadline);
@@ -174,7 +183,7 @@ export class ChainedAuditLog implements AuditLog {
     this.running = true;
     let conflicts = 0;
     try {
-      while (this.queue.length > 0 && !this.giveUp) {
+      while (this.pending > 0 && !this.giveUp) {
         let n = 0;
         try {
           if (this.head === undefined) {
@@ -195,12 +204,12 @@ export class ChainedAuditLog implements AuditLog {
             this.uncertain = null;
           }
           // Batches grow up to maxBatch while there is a backlog (after an outage, on close).
-          n = Math.min(this.queue.length, this.opts.maxBatch);
+          n = Math.min(this.pending, this.opts.maxBatch);
           const time = Math.floor(this.opts.now());
           const entries: AuditEntry[] = [];
           let prev = this.head;
           for (let i = 0; i < n; i++) {
-            const e = nextEntry(prev, time, this.queue[i]!);
+            const e = nextEntry(prev, time, this.queue[this.qStart + i]!);
             entries.push(e);
             prev = e;
           }
@@ -224,7 +233,7 @@ export class ChainedAuditLog implements AuditLog {
           this.failures++;
           const delay = Math.min(this.opts.retryMaxMs, this.opts.retryMinMs * 2 ** Math.min(this.failures - 1, 16));
           this.logger.error(
-            { err: e, code: AuditWriteFailedError.code, records: n, queued: this.queue.length, attempt: this.failures, retryInMs: delay },
+            { err: e, code: AuditWriteFailedError.code, records: n, queued: this.pending, attempt: this.failures, retryInMs: delay },
             'audit: write failed; retrying',
           );
           // The head may or may not have moved (a write that failed after commit): re-read it.
@@ -236,7 +245,7 @@ export class ChainedAuditLog implements AuditLog {
       this.running = false;
     }
     // A record may have arrived while the last batch was being written, without a timer.
-    if (this.queue.length > 0 && !this.giveUp && !this.timer) {
+    if (this.pending > 0 && !this.giveUp && !this.timer) {
       this.timer = setTimeout(() => this.kick(), this.opts.flushIntervalMs);
       this.timer.unref();
     }
@@ -246,7 +255,15 @@ export class ChainedAuditLog implements AuditLog {
   private accept(n: number, entries: AuditEntry[]): void {
     const last = entries[entries.length - 1]!;
     // Only record() pushes to the queue, at its end: the first n are the ones just written.
-    this.queue.splice(0, n);
+    this.qStart += n;
+    if (this.qStart === this.queue.length) {
+      this.queue = [];
+      this.qStart = 0;
+    } else if (this.qStart > 4096 && this.qStart * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.qStart);
+      this.qStart = 0;
+    }
+    if (this.pending < 1000) this.nextBacklogWarning = 10_000;
     this.head = { seq: last.seq, hash: last.hash };
     this.persisted += n;
     if (this.failures > 0) this.logger.info({ afterFailures: this.failures }, 'audit: writes resumed');
