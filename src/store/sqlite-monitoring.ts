@@ -98,10 +98,22 @@ export class SqliteEventStore implements EventStore {
   async readEvents(q: EventQuery): Promise<StoredEvent[]> {
     const where: string[] = [];
     const args: (string | number)[] = [];
-    if (q.fromTime !== undefined) (where.push('time >= ?'), args.push(q.fromTime));
-    if (q.toTime !== undefined) (where.push('time < ?'), args.push(q.toTime));
-    if (q.type !== undefined) (where.push('type = ?'), args.push(q.type));
-    if (q.principal !== undefined) (where.push('principal = ?'), args.push(q.principal));
+    if (q.fromTime !== undefined) {
+      where.push('time >= ?');
+      args.push(q.fromTime);
+    }
+    if (q.toTime !== undefined) {
+      where.push('time < ?');
+      args.push(q.toTime);
+    }
+    if (q.type !== undefined) {
+      where.push('type = ?');
+      args.push(q.type);
+    }
+    if (q.principal !== undefined) {
+      where.push('principal = ?');
+      args.push(q.principal);
+    }
     const sql = `SELECT id, time, type, principal, body FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY time, id LIMIT ?`;
     args.push(Math.max(0, Math.floor(q.limit)));
     return guard('read events', () => this.db.prepare(sql).all(...args) as StoredEvent[]);
