@@ -34,30 +34,35 @@ async function one(due) {
   }
 }
 
-// Warm the connections first (TLS handshakes are not what we measure).
-await Promise.all(Array.from({ length: Math.min(o.connections ?? 32, 32) }, () => one(performance.now())));
+/** Sends `total` requests at `rate`/s, each timed from when it was due. */
+async function phase(rate, seconds) {
+  const t0 = performance.now();
+  const total = Math.round(rate * seconds);
+  let sent = 0;
+  await new Promise((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      const due = Math.min(total, Math.floor(((now - t0) / 1000) * rate));
+      while (sent < due) {
+        const when = t0 + (sent / rate) * 1000;
+        sent++;
+        void one(when);
+      }
+      if (sent >= total) resolve();
+      else setTimeout(tick, 1);
+    };
+    tick();
+  });
+  while (inflight > 0) await new Promise((r) => setTimeout(r, 5));
+  return { sent, elapsed: (performance.now() - t0) / 1000 };
+}
+
+// Warm up at the same rate (connections, TLS handshakes, and the JIT of this process and of the
+// target), then measure.
+await phase(o.rate, o.warmupSeconds ?? 3);
 lat.length = 0;
 errors = statusBad = 0;
-
-const t0 = performance.now();
-const total = Math.round(o.rate * o.seconds);
-let sent = 0;
-await new Promise((resolve) => {
-  const tick = () => {
-    const now = performance.now();
-    const due = Math.min(total, Math.floor(((now - t0) / 1000) * o.rate));
-    while (sent < due) {
-      const when = t0 + (sent / o.rate) * 1000;
-      sent++;
-      void one(when);
-    }
-    if (sent >= total) resolve();
-    else setTimeout(tick, 1);
-  };
-  tick();
-});
-while (inflight > 0) await new Promise((r) => setTimeout(r, 5));
-const elapsed = (performance.now() - t0) / 1000;
+const { sent, elapsed } = await phase(o.rate, o.seconds);
 lat.sort((a, b) => a - b);
 const q = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
 process.stdout.write(

@@ -32,6 +32,7 @@ const RATE = Number(opt('rate', '1000'));
 const SECONDS = Number(opt('seconds', '10'));
 const CONNS = Number(opt('connections', '64'));
 const LOG_LEVEL = opt('log-level', 'warn');
+const WARMUP = Number(opt('warmup', '8'));
 
 const tmp = mkdtempSync(join(tmpdir(), 'rampart-bench-gw-'));
 const children = [];
@@ -73,8 +74,8 @@ function runLoad(spec) {
   return JSON.parse(r.stdout.trim().split('\n').at(-1));
 }
 
-function runWrk(url, luaFile) {
-  const r = spawnSync('wrk', ['-t1', `-c${CONNS}`, `-d${SECONDS}s`, '--latency', '-s', luaFile, url], { encoding: 'utf8', timeout: (SECONDS + 30) * 1000 });
+function runWrk(url, luaFile, seconds = SECONDS) {
+  const r = spawnSync('wrk', ['-t1', `-c${CONNS}`, `-d${seconds}s`, '--latency', '-s', luaFile, url], { encoding: 'utf8', timeout: (seconds + 60) * 1000 });
   if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1]);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1] ?? 0);
@@ -177,27 +178,31 @@ const body = JSON.stringify({ model: 'chat', messages: [{ role: 'user', content:
 const headers = { authorization: `Bearer ${key}` };
 const path = '/v1/chat/completions';
 
+const haveWrk = spawnSync('sh', ['-c', 'command -v wrk'], { encoding: 'utf8' }).stdout.trim();
+const lua = join(tmp, 'post.lua');
+writeFileSync(
+  lua,
+  `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\nwrk.headers["Content-Type"] = "application/json"\nwrk.headers["Authorization"] = "Bearer ${key}"\nwrk.path = "${path}"\n`,
+);
+
 // --- 1. latency at a fixed rate -----------------------------------------------------------
 const targets = [
   ['direct (HTTP, no gateway)', upstreamUrl, undefined],
   ['rampart gateway (TLS + auth + Cedar + quotas + audit)', gatewayUrl, files.ca],
   ...(nginxUrl ? [['nginx proxy_pass (TLS)', nginxUrl, files.ca]] : []),
 ];
+// --- 0. warm-up: the JIT of the gateway (and nginx's caches) before anything is measured --------
+if (haveWrk) for (const [, url] of targets) runWrk(url, lua, WARMUP);
+
 const latency = {};
 for (const [name, url, ca] of targets) {
-  latency[name] = runLoad({ url, path, rate: RATE, seconds: SECONDS, ca, headers, body, connections: CONNS });
+  latency[name] = runLoad({ url, path, rate: RATE, seconds: SECONDS, warmupSeconds: 3, ca, headers, body, connections: CONNS });
   process.stderr.write(`latency ${name}: ${JSON.stringify(latency[name])}\n`);
 }
 
 // --- 2. maximum throughput ----------------------------------------------------------------
 const throughput = {};
-const haveWrk = spawnSync('sh', ['-c', 'command -v wrk'], { encoding: 'utf8' }).stdout.trim();
 if (haveWrk) {
-  const lua = join(tmp, 'post.lua');
-  writeFileSync(
-    lua,
-    `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\nwrk.headers["Content-Type"] = "application/json"\nwrk.headers["Authorization"] = "Bearer ${key}"\nwrk.path = "${path}"\n`,
-  );
   for (const [name, url] of targets) {
     const before = url === gatewayUrl ? await gatewayCounters(gatewayUrl, readFileSync(files.ca)) : null;
     throughput[name] = runWrk(url, lua);
