@@ -136,6 +136,14 @@ describe('rampart demo', () => {
     }
   });
 
+  it('refuses a taken --port and a malformed --alert-webhook with coded errors', async () => {
+    const port = Number(new URL(info.gatewayUrl).port);
+    await expect(runDemo({ dir: join(tmp, 'second'), port })).rejects.toMatchObject({ code: 'RAMPART_ERR_DEMO_PORT_IN_USE' });
+    await expect(runDemo({ dir: join(tmp, 'third'), port: 0, alertWebhook: 'ftp://example.invalid/x' })).rejects.toMatchObject({ code: 'RAMPART_ERR_USAGE' });
+    expect(existsSync(join(tmp, 'third'))).toBe(false);
+    expect(info.gatewayUrl).toBe(demo.info.gatewayUrl);
+  });
+
   it('shuts down cleanly, leaving a verifiable audit chain of every request', async () => {
     await demo.close();
     await expect(request(`${info.gatewayUrl}/v1/models`, { dispatcher: agent })).rejects.toThrow();
