@@ -13,3 +13,4 @@ import './signing/errors.js';
 import './audit/errors.js';
 import './scan/errors.js';
 import './crypto/errors.js';
+import './dataset/errors.js';
