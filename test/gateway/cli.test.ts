@@ -17,7 +17,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin', 'rampart.js');
 
 function rampart(args: string[], cwd: string) {
-  return spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
+  return spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 60_000 });
 }
 
 let tmp: ReturnType<typeof tempDir>;
@@ -43,7 +43,7 @@ describe('rampart certs init / gateway', () => {
     const bad = rampart(['gateway', '--config', 'bad.yaml'], tmp.dir);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toMatch(/^rampart: .*\[RAMPART_ERR_CONFIG_INVALID\]\n$/);
-  });
+  }, 120_000);
 
   it('serves until SIGTERM, then drains an in-flight stream and exits 0 with its audit record written', async () => {
     writeFileSync(join(tmp.dir, 'p.cedar'), '@id("all") permit (principal, action, resource);\n');
@@ -75,7 +75,7 @@ describe('rampart certs init / gateway', () => {
         const m = /listening on (https:\/\/\S+)/.exec(stderr);
         if (m) resolve(m[1]!);
       });
-      setTimeout(() => reject(new Error(`no start-up line: ${stderr}`)), 25_000);
+      setTimeout(() => reject(new Error(`no start-up line: ${stderr}`)), 60_000);
     });
     const dispatcher = new Agent({ connect: { ca: readFileSync(join(tmp.dir, 'certs', 'ca.pem')) } });
     try {
@@ -108,5 +108,5 @@ describe('rampart certs init / gateway', () => {
     } finally {
       await store.close();
     }
-  });
+  }, 120_000);
 });
