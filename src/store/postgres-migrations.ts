@@ -44,4 +44,37 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'token bucket as one server-side call',
+    // One round trip instead of a five-statement transaction; the same arithmetic as
+    // counter-math.ts (bucketStep), which the conformance suite holds it to.
+    sql: `
+      CREATE FUNCTION rampart_take_tokens(
+        p_key TEXT, p_capacity DOUBLE PRECISION, p_rate DOUBLE PRECISION, p_cost DOUBLE PRECISION, p_now DOUBLE PRECISION,
+        OUT allowed BOOLEAN, OUT remaining DOUBLE PRECISION, OUT retry_after_ms DOUBLE PRECISION
+      ) LANGUAGE plpgsql AS $fn$
+      DECLARE
+        t DOUBLE PRECISION;
+        u DOUBLE PRECISION;
+        avail DOUBLE PRECISION;
+      BEGIN
+        INSERT INTO counter_buckets (key, tokens, updated_at) VALUES (p_key, p_capacity, p_now) ON CONFLICT (key) DO NOTHING;
+        SELECT b.tokens, b.updated_at INTO t, u FROM counter_buckets b WHERE b.key = p_key FOR UPDATE;
+        avail := LEAST(p_capacity, t + GREATEST(0, p_now - u) * p_rate);
+        u := GREATEST(u, p_now);
+        IF avail >= p_cost THEN
+          allowed := TRUE;
+          remaining := avail - p_cost;
+          retry_after_ms := 0;
+        ELSE
+          allowed := FALSE;
+          remaining := 0;
+          retry_after_ms := ceil((p_cost - avail) / p_rate);
+        END IF;
+        UPDATE counter_buckets SET tokens = CASE WHEN allowed THEN avail - p_cost ELSE avail END, updated_at = u WHERE key = p_key;
+      END
+      $fn$;
+    `,
+  },
 ];

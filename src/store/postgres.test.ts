@@ -8,6 +8,7 @@ import { verifyAudit } from '../audit/verify.js';
 import { silentLogger } from '../core/logger.js';
 import { openStore } from './index.js';
 import type { PostgresStore } from './postgres.js';
+import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { runStoreConformance } from './store.case.js';
 import { dropNamespace, newNamespace, openTestPgStore, PG_URL, reusableTestPgFactory, serversAvailable, type TestNamespace } from './testing/servers.js';
 import type { Store } from './types.js';
@@ -92,7 +93,7 @@ describe.runIf(available)('server-backed store', () => {
       const s1 = await openTestPgStore({ redis: false, ns });
       const s2 = await openTestPgStore({ redis: false, ns });
       const { rows } = await s1.pool.query('SELECT COUNT(*)::int AS n FROM schema_migrations');
-      expect(rows[0].n).toBe(1);
+      expect(rows[0].n).toBe(POSTGRES_MIGRATIONS.length);
       await s1.close();
       await s2.close();
       await dropNamespace(ns);

@@ -5,7 +5,7 @@
 import pg from 'pg';
 import type { GatewayConfig } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
-import { bucketStep, checkBucketArgs, checkWindowArgs, windowStart } from './counter-math.js';
+import { checkBucketArgs, checkWindowArgs, windowStart } from './counter-math.js';
 import {
   StoreAuditConflictError,
   StoreDuplicateKeyError,
@@ -211,20 +211,14 @@ class PgCounterStore implements CounterStore {
 
   async takeTokens(key: string, capacity: number, refillPerMs: number, cost: number, now: number): Promise<TakeResult> {
     checkBucketArgs(key, capacity, refillPerMs, cost, now);
-    return guard('take tokens', () =>
-      tx(this.pool, async (c) => {
-        // Create-if-missing, then lock the row: concurrent takers on one key serialise here.
-        await c.query('INSERT INTO counter_buckets (key, tokens, updated_at) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING', [key, capacity, now]);
-        const { rows } = await c.query<{ tokens: number; updated_at: number }>(
-          'SELECT tokens, updated_at FROM counter_buckets WHERE key = $1 FOR UPDATE',
-          [key],
-        );
-        const row = rows[0]!;
-        const { next, result } = bucketStep({ tokens: row.tokens, updatedAt: row.updated_at }, capacity, refillPerMs, cost, now);
-        await c.query('UPDATE counter_buckets SET tokens = $2, updated_at = $3 WHERE key = $1', [key, next.tokens, next.updatedAt]);
-        return result;
-      }),
+    const { rows } = await guard('take tokens', () =>
+      this.pool.query<{ allowed: boolean; remaining: number; retry_after_ms: number }>(
+        'SELECT allowed, remaining, retry_after_ms FROM rampart_take_tokens($1, $2, $3, $4, $5)',
+        [key, capacity, refillPerMs, cost, now],
+      ),
     );
+    const r = rows[0]!;
+    return { allowed: r.allowed, remaining: r.remaining, retryAfterMs: r.retry_after_ms };
   }
 
   async addToWindow(key: string, windowMs: number, amount: number, now: number): Promise<number> {
