@@ -2,13 +2,15 @@
 // `\x89HDF\r\n\x1a\n` at offset 0 (or 512, 1024, 2048… after a user block). tf.keras / Keras 2
 // store the architecture as JSON in the root attribute `model_config` and the compile settings in
 // `training_config`; both are rebuilt on load, so they get the same checks as a `.keras`
-// config.json (keras-config.ts). Attributes are read with h5wasm, which needs a file: the bytes
-// are copied to a private temporary file (files larger than the header limit are searched for the
+// config.json (keras-config.ts). Attributes are read with h5wasm (in a worker thread with a time
+// limit), which needs a file: the bytes are copied to a private temporary file (files larger than the header limit are searched for the
 // JSON instead of being copied). Nothing in the file is executed or deserialised into Python.
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type H5wasm from 'h5wasm/node';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { defineRules } from '../rules.js';
 import type { Analyzer, AnalyzeContext, ByteSource } from '../types.js';
 import { checkKerasConfig } from './keras-config.js';
@@ -38,21 +40,113 @@ export function isHdf5(head: Uint8Array): boolean {
   return [0, 512, 1024, 2048, 4096, 8192, 16384, 32768].some((o) => signatureAt(head, o));
 }
 
-type H5Lib = typeof H5wasm;
-// Loaded on first use: the WebAssembly module costs start-up time most scans do not need.
-let h5: Promise<H5Lib> | undefined;
-async function loadH5(): Promise<H5Lib> {
-  h5 ??= import('h5wasm/node').then(async (m) => {
-    await m.default.ready;
-    return m.default;
+// h5wasm runs the HDF5 C library synchronously, and the library can spin for minutes on a corrupt
+// file (found by the fuzz test), so it runs in a worker thread that is terminated when its time
+// is up. The worker is an inline script that imports h5wasm by absolute URL; its stderr (HDF5
+// diagnostics) is captured and dropped.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const ready = import(workerData.h5url).then(async (m) => { await m.default.ready; return m.default; });
+parentPort.on('message', async ({ id, file, names }) => {
+  try {
+    const h5 = await ready;
+    const f = new h5.File(file, 'r');
+    const attrs = {};
+    try {
+      for (const name of names) {
+        const a = f.attrs[name];
+        if (a === undefined) continue;
+        const v = a.value;
+        attrs[name] = typeof v === 'string' || v instanceof Uint8Array ? v : Array.isArray(v) && v.length === 1 && typeof v[0] === 'string' ? v[0] : null;
+      }
+    } finally {
+      f.close();
+    }
+    parentPort.postMessage({ id, ok: true, attrs });
+  } catch (e) {
+    parentPort.postMessage({ id, ok: false, error: String((e && e.message) || e) });
+  }
+});
+`;
+
+let h5url: string | undefined;
+/** Absolute URL of h5wasm's Node build, found next to this module (works from src/ and dist/). */
+function h5wasmUrl(): string {
+  if (h5url) return h5url;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = path.join(dir, 'node_modules', 'h5wasm', 'dist', 'node', 'hdf5_hl.js');
+    if (existsSync(candidate)) return (h5url = pathToFileURL(candidate).href);
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('h5wasm is not installed');
+    dir = up;
+  }
+}
+
+type AttrResult = { ok: true; attrs: Record<string, string | Uint8Array | null> } | { ok: false; error: string };
+
+// One long-lived worker (the WebAssembly module compiles once), used by one file at a time; it is
+// terminated and replaced when a file overruns its time, and unref'd so it never keeps the
+// process alive.
+let worker: Worker | undefined;
+let queue: Promise<unknown> = Promise.resolve();
+let nextId = 0;
+
+function getWorker(): Worker {
+  if (worker) return worker;
+  const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { h5url: h5wasmUrl() }, stderr: true, stdout: true });
+  w.stderr.resume();
+  w.stdout.resume();
+  w.unref();
+  w.on('exit', () => {
+    if (worker === w) worker = undefined;
   });
-  return h5;
+  w.on('error', () => {
+    if (worker === w) worker = undefined;
+  });
+  worker = w;
+  return w;
+}
+
+/** Reads root attributes in the worker, giving up (and killing the worker) after `timeoutMs`. */
+function readAttrsInWorker(file: string, names: string[], timeoutMs: number, signal: AbortSignal): Promise<AttrResult | 'timeout'> {
+  const run = async (): Promise<AttrResult | 'timeout'> => {
+    const w = getWorker();
+    const id = ++nextId;
+    let cleanup = (): void => {};
+    const result = await new Promise<AttrResult | 'timeout'>((resolve) => {
+      const timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      const onAbort = (): void => resolve('timeout');
+      const onMessage = (m: AttrResult & { id: number }): void => {
+        if (m.id === id) resolve(m);
+      };
+      const onExit = (code: number): void => resolve({ ok: false, error: `HDF5 worker exited with code ${code}` });
+      signal.addEventListener('abort', onAbort, { once: true });
+      w.on('message', onMessage);
+      w.once('exit', onExit);
+      cleanup = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        w.off('message', onMessage);
+        w.off('exit', onExit);
+      };
+      w.postMessage({ id, file, names });
+    });
+    cleanup();
+    if (result === 'timeout') {
+      worker = undefined;
+      await w.terminate();
+    }
+    return result;
+  };
+  const p = queue.then(run, run);
+  queue = p.catch(() => undefined);
+  return p;
 }
 
 function attrText(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
   if (v instanceof Uint8Array) return decodeUtf8(v);
-  if (Array.isArray(v) && v.length === 1) return attrText(v[0]);
   return undefined;
 }
 
@@ -71,35 +165,31 @@ function checkJson(text: string, attr: string, ctx: AnalyzeContext): void {
   }
 }
 
+/** Time one HDF5 file may take in the worker. */
+export const H5_TIMEOUT_MS = 15_000;
+
 async function viaH5wasm(source: ByteSource, ctx: AnalyzeContext): Promise<void> {
-  const lib = await loadH5();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'rampart-h5-'));
   const file = path.join(dir, 'model.h5');
   try {
-    const bytes = await readRange(source, 0, source.size);
-    await writeFile(file, bytes, { mode: 0o600 });
-    let f: InstanceType<typeof lib.File> | undefined;
-    try {
-      f = new lib.File(file, 'r');
-      const attrs = f.attrs as Record<string, { value: unknown } | undefined>;
-      for (const name of CONFIG_ATTRS) {
-        const a = attrs[name];
-        if (!a) continue;
-        const text = attrText(a.value);
-        if (text === undefined) {
-          ctx.report({ ruleId: 'RMP-KERAS-005', message: `${name} attribute is not a UTF-8 string`, location: { record: name } });
-          continue;
-        }
-        checkJson(text, name, ctx);
+    await writeFile(file, await readRange(source, 0, source.size), { mode: 0o600 });
+    const res = await readAttrsInWorker(file, CONFIG_ATTRS, Math.min(H5_TIMEOUT_MS, ctx.limits.timeoutMs), ctx.signal);
+    if (res === 'timeout') {
+      ctx.report({ ruleId: 'RMP-KERAS-006', message: 'HDF5 structure could not be read in time (the HDF5 library did not finish)', location: { offset: 0 } });
+      return;
+    }
+    if (!res.ok) {
+      ctx.report({ ruleId: 'RMP-KERAS-006', message: `HDF5 structure could not be read (${clip(res.error, 80)})`, location: { offset: 0 } });
+      return;
+    }
+    for (const name of CONFIG_ATTRS) {
+      if (!(name in res.attrs)) continue;
+      const text = attrText(res.attrs[name]);
+      if (text === undefined) {
+        ctx.report({ ruleId: 'RMP-KERAS-005', message: `${name} attribute is not a UTF-8 string`, location: { record: name } });
+        continue;
       }
-    } catch (e) {
-      ctx.report({ ruleId: 'RMP-KERAS-006', message: `HDF5 structure could not be read (${clip(e instanceof Error ? e.message : String(e), 80)})`, location: { offset: 0 } });
-    } finally {
-      try {
-        f?.close();
-      } catch {
-        // closing a file h5wasm failed to open fully: nothing more to release
-      }
+      checkJson(text, name, ctx);
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
