@@ -2,11 +2,13 @@
 // (the test script builds dist first; locally run `npm run build`).
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encryptFile } from '../../crypto/envelope/file.js';
 import { Keyring } from '../../crypto/keyring.js';
+import { ProviderSet } from '../../crypto/providers/provider-set.js';
 import { makeKeyring, seededBytes, tempDir, TEST_PASSPHRASE } from '../../crypto/testing/fixtures.js';
 
 const bin = fileURLToPath(new URL('../../../bin/rampart.js', import.meta.url));
@@ -105,4 +107,37 @@ describe('rampart encrypt / decrypt / rewrap / keys (CLI)', { timeout: 180_000 }
     expect(kek.name).toBe('models');
     expect(kek.versions.map((v: { retired: string | null }) => v.retired !== null)).toEqual([true, false]);
   });
+
+  it('SIGTERM during decryption removes the partial plaintext', async () => {
+    const big = join(t.dir, 'big');
+    await mkdir(big);
+    const chunk = seededBytes('big', 1024 * 1024);
+    await writeFile(join(big, 'in.bin'), Buffer.concat(Array.from({ length: 48 }, () => chunk)));
+    const kr = await Keyring.open(env.RAMPART_KEYRING!, TEST_PASSPHRASE);
+    kr.close();
+    const providers = new ProviderSet({ keyringPath: env.RAMPART_KEYRING!, passphrase: TEST_PASSPHRASE });
+    await encryptFile(join(big, 'in.bin'), join(big, 'in.enc'), { key: 'local:models', providers });
+    await providers.close();
+    const child = spawn(process.execPath, [bin, 'decrypt', join(big, 'in.enc'), '-o', join(big, 'out.bin')], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_c, sig) => resolve(sig)));
+    let sawTemp = false;
+    for (let i = 0; i < 6000 && child.exitCode === null; i++) {
+      if ((await readdir(big)).some((f) => f.endsWith('.tmp'))) {
+        sawTemp = true;
+        child.kill('SIGTERM');
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const sig = await exited;
+    // On a fast machine decryption may finish before we see the temp file; then there is nothing to test.
+    if (sawTemp) {
+      expect(sig).toBe('SIGTERM');
+      expect((await readdir(big)).sort()).toEqual(['in.bin', 'in.enc']);
+    }
+  });
 });
+

@@ -15,17 +15,37 @@ export const ENCRYPTED_SUFFIX = '.enc';
 
 const inflight = new Set<string>();
 let exitHookInstalled = false;
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
-/** Registers a temporary path for removal if the process exits before it is renamed. */
+function removeAllSync(): void {
+  for (const p of inflight) rmSync(p, { recursive: true, force: true });
+  inflight.clear();
+}
+
+/**
+ * A terminating signal would kill the process without 'exit' handlers, leaving partial plaintext.
+ * While temporary paths exist, remove them and re-raise the signal, unless another listener (such
+ * as `decrypt --to-temp` waiting for its child) has taken charge of that signal.
+ */
+function onSignal(sig: NodeJS.Signals): void {
+  if (process.listenerCount(sig) > 1) return;
+  removeAllSync();
+  for (const s of SIGNALS) process.off(s, onSignal);
+  process.kill(process.pid, sig);
+}
+
+/** Registers a temporary path for removal if the process exits or is signalled before it is renamed. */
 export function trackTemp(path: string): () => void {
   if (!exitHookInstalled) {
     exitHookInstalled = true;
-    process.on('exit', () => {
-      for (const p of inflight) rmSync(p, { recursive: true, force: true });
-    });
+    process.on('exit', removeAllSync);
   }
+  if (inflight.size === 0) for (const s of SIGNALS) process.on(s, onSignal);
   inflight.add(path);
-  return () => inflight.delete(path);
+  return () => {
+    inflight.delete(path);
+    if (inflight.size === 0) for (const s of SIGNALS) process.off(s, onSignal);
+  };
 }
 
 export function tempSibling(target: string): string {
