@@ -77,4 +77,48 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       $fn$;
     `,
   },
+  {
+    version: 3,
+    name: 'monitoring events, alerts, alert outbox',
+    sql: `
+      CREATE TABLE events (
+        id TEXT PRIMARY KEY,
+        time BIGINT NOT NULL,
+        type TEXT NOT NULL,
+        principal TEXT,
+        body TEXT NOT NULL
+      );
+      CREATE INDEX events_time ON events (time);
+      CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        dedup_key TEXT NOT NULL,
+        detector TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('open', 'acknowledged', 'resolved')),
+        title TEXT NOT NULL,
+        details TEXT NOT NULL,
+        first_seen BIGINT NOT NULL,
+        last_seen BIGINT NOT NULL,
+        count INTEGER NOT NULL,
+        acked_by TEXT,
+        acked_at BIGINT,
+        resolved_by TEXT,
+        resolved_at BIGINT
+      );
+      CREATE INDEX alerts_dedup ON alerts (dedup_key, status);
+      CREATE INDEX alerts_first_seen ON alerts (first_seen);
+      CREATE TABLE alert_outbox (
+        id TEXT PRIMARY KEY,
+        alert_id TEXT NOT NULL,
+        sink TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_attempt_at BIGINT NOT NULL,
+        delivered_at BIGINT,
+        last_error TEXT
+      );
+      CREATE INDEX alert_outbox_due ON alert_outbox (sink, delivered_at, next_attempt_at);
+    `,
+  },
 ];

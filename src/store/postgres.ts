@@ -17,7 +17,19 @@ import type { OpenStoreOptions } from './index.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { openRedisCounters, type RedisCounterStore } from './redis-counters.js';
 import { assertContinues } from './sqlite.js';
-import type { ApiKeyRecord, AuditCheckpoint, AuditEntry, AuditStore, CounterStore, KeyStore, Store, TakeResult } from './types.js';
+import { PgAlertStore, PgEventStore } from './postgres-monitoring.js';
+import type {
+  AlertStore,
+  ApiKeyRecord,
+  AuditCheckpoint,
+  AuditEntry,
+  AuditStore,
+  CounterStore,
+  EventStore,
+  KeyStore,
+  Store,
+  TakeResult,
+} from './types.js';
 
 type PgConfig = Extract<GatewayConfig['store'], { type: 'postgres' }>;
 
@@ -256,6 +268,8 @@ export class PostgresStore implements Store {
   readonly keys: KeyStore;
   readonly audit: AuditStore;
   readonly counters: CounterStore;
+  readonly events: EventStore;
+  readonly alerts: AlertStore;
   private closed = false;
 
   constructor(
@@ -267,6 +281,8 @@ export class PostgresStore implements Store {
     this.keys = new PgKeyStore(pool);
     this.audit = new PgAuditStore(pool);
     this.counters = redis ?? new PgCounterStore(pool);
+    this.events = new PgEventStore(pool);
+    this.alerts = new PgAlertStore(pool);
   }
 
   async close(): Promise<void> {
