@@ -18,7 +18,6 @@ const SEVERITY_STYLE: Record<Severity, string> = {
 
 /** Replaces control characters (C0, DEL, C1, and bidi overrides) with visible escapes. */
 export function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
     if (c === '\n') return '\\n';
     if (c === '\t') return '\\t';
