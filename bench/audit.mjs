@@ -80,12 +80,15 @@ try {
   rows.push(await run('sqlite (file, WAL)', { type: 'sqlite', path: join(dir, 'bench.db') }));
   if (values.pg) {
     const schema = `rampart_bench_${process.pid}`;
-    rows.push(await run('postgres', { type: 'postgres', url: values.pg }, { pgSchema: schema }));
-    const pg = (await import('pg')).default;
-    const c = new pg.Client({ connectionString: values.pg });
-    await c.connect();
-    await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await c.end();
+    try {
+      rows.push(await run('postgres', { type: 'postgres', url: values.pg }, { pgSchema: schema }));
+    } finally {
+      const pg = (await import('pg')).default;
+      const c = new pg.Client({ connectionString: values.pg });
+      await c.connect();
+      await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await c.end();
+    }
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
