@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import { detectBackdoor } from './backdoor.js';
+import { balanceShift, outOfRange, profileColumn } from './column-profile.js';
+import { exactDuplicates } from './duplicates.js';
+import { approximateKnn, exactKnn } from './knn.js';
+import { confidentLearning, knnProbabilities } from './label-noise.js';
+import { sourceStats } from './provenance.js';
+import { featureOutliers, robustMahalanobis, robustScale } from './robust-outliers.js';
+import { median, mulberry32, select } from './stats.js';
+
+function gauss(r: () => number): number {
+  return Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
+}
+
+/** c well-separated Gaussian blobs in d dims, m rows each. */
+function blobs(seed: number, c: number, m: number, d: number, spread = 8) {
+  const r = mulberry32(seed);
+  const centres = Array.from({ length: c }, () => Array.from({ length: d }, () => gauss(r) * spread));
+  const n = c * m;
+  const X = new Float64Array(n * d);
+  const y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    y[i] = i % c;
+    for (let j = 0; j < d; j++) X[i * d + j] = centres[y[i]!]![j]! + gauss(r);
+  }
+  return { X, y, n, d, r };
+}
+
+describe('stats', () => {
+  it('select and median agree with sorting', () => {
+    const r = mulberry32(3);
+    const a = Float64Array.from({ length: 1001 }, () => r());
+    const s = Float64Array.from(a).sort();
+    expect(select(Float64Array.from(a), 10)).toBe(s[10]);
+    expect(median(a)).toBe(s[500]);
+    expect(median([4, 1, NaN, 3, 2])).toBe(2.5);
+  });
+});
+
+describe('robust outliers', () => {
+  it('flags exactly the planted per-feature and multivariate outliers', () => {
+    const { X, n, d } = blobs(1, 1, 2000, 6, 0);
+    X[10 * d + 2] = 40; // one wild feature
+    // a row that is ordinary per feature but breaks the correlation structure: make features 0/1
+    // strongly correlated everywhere, then anti-correlate row 20.
+    for (let i = 0; i < n; i++) X[i * d + 1] = X[i * d]! + 0.05 * (X[i * d + 1]! - X[i * d]!);
+    X[20 * d] = 2.5;
+    X[20 * d + 1] = -2.5;
+    const s = robustScale(X, n, d);
+    expect(featureOutliers(X, n, d, s, 10).map((o) => o.row)).toEqual([10]);
+    const m = robustMahalanobis(X, n, d, s);
+    const flagged = [...m.score].flatMap((z, i) => (z > 6 ? [i] : []));
+    expect(flagged).toEqual([10, 20]);
+  });
+  it('treats any change in a constant column as an outlier', () => {
+    const X = new Float64Array(100).fill(1);
+    X[37] = 2;
+    expect(featureOutliers(X, 100, 1, robustScale(X, 100, 1)).map((o) => o.row)).toEqual([37]);
+  });
+});
+
+describe('duplicates', () => {
+  it('groups exact duplicates and reports conflicting labels', () => {
+    const X = Float64Array.from([1, 2, 3, 4, 1, 2, NaN, 0, NaN, 0, -0, 5, 0, 5]);
+    const labels = ['a', 'b', 'b', 'c', 'c', 'x', 'x'];
+    expect(exactDuplicates(X, 7, 2, labels)).toEqual([
+      { rows: [0, 2], labels: ['a', 'b'] },
+      { rows: [3, 4], labels: ['c'] },
+      { rows: [5, 6], labels: ['x'] },
+    ]);
+  });
+});
+
+describe('approximate k-NN', () => {
+  it('finds at least 95% of the exact 10 nearest neighbours', () => {
+    const { X, n, d } = blobs(2, 5, 300, 12, 3);
+    const a = approximateKnn(X, n, d, { k: 10, seed: 1 });
+    const e = exactKnn(X, n, d, 10);
+    let hit = 0;
+    for (let i = 0; i < n; i++) {
+      const s = new Set(e.idx.subarray(i * 10, i * 10 + 10));
+      for (let t = 0; t < 10; t++) if (s.has(a.idx[i * 10 + t]!)) hit++;
+    }
+    expect(hit / (n * 10)).toBeGreaterThan(0.95);
+  });
+});
+
+describe('confident learning', () => {
+  it('finds flipped labels with F1 ≥ 0.95 on separable classes', () => {
+    const { X, y, n, d, r } = blobs(3, 4, 250, 8, 4);
+    const flipped = new Set<number>();
+    for (let i = 0; i < n; i++) {
+      if (r() < 0.1) {
+        y[i] = (y[i]! + 1 + Math.floor(r() * 3)) % 4;
+        flipped.add(i);
+      }
+    }
+    const g = approximateKnn(X, n, d, { k: 10 });
+    const res = confidentLearning(knnProbabilities(g, y, 4), y, 4);
+    const found = new Set(res.issues.map((x) => x.row));
+    const tp = [...found].filter((i) => flipped.has(i)).length;
+    const f1 = (2 * tp) / (found.size + flipped.size);
+    expect(f1).toBeGreaterThan(0.95);
+    let off = 0;
+    for (let a = 0; a < 4; a++) for (let b = 0; b < 4; b++) if (a !== b) off += res.joint[a * 4 + b]!;
+    expect(off).toBeLessThanOrEqual(res.issues.length);
+  });
+});
+
+describe('backdoor detection', () => {
+  it('flags the trigger cluster of the target class and no clean class', () => {
+    const { X: E, y, n, d } = blobs(4, 3, 300, 10, 3);
+    const r = mulberry32(9);
+    const poisoned = new Set<number>();
+    for (let i = 0; i < n; i++) {
+      if (y[i] !== 0 && r() < 0.1) {
+        y[i] = 0;
+        poisoned.add(i);
+        for (let j = 0; j < d; j++) E[i * d + j] = (j === 0 ? 12 : 0) + 0.5 * gauss(r);
+      }
+    }
+    const res = detectBackdoor(E, n, d, y, 3);
+    expect(res.classes.filter((c) => c.suspicious).map((c) => c.label)).toEqual([0]);
+    const cl = new Set(res.classes[0]!.smallCluster);
+    expect([...poisoned].every((i) => cl.has(i))).toBe(true);
+    expect(cl.size).toBe(poisoned.size);
+  });
+});
+
+describe('provenance', () => {
+  it('scores the source with many flagged rows as suspicious', () => {
+    const n = 1000;
+    const sources = Array.from({ length: n }, (_, i) => `s${i % 5}`);
+    const flagged = new Uint8Array(n);
+    for (let i = 0; i < n; i++) flagged[i] = i % 5 === 3 ? (i % 3 === 0 ? 1 : 0) : i % 50 === 0 ? 1 : 0;
+    const st = sourceStats(sources, flagged, undefined, 0);
+    expect(st.filter((s) => s.suspicious).map((s) => s.source)).toEqual(['s3']);
+  });
+});
+
+describe('column profile', () => {
+  it('profiles, finds out-of-range rows and class balance shifts', () => {
+    const v = Float64Array.from({ length: 101 }, (_, i) => i);
+    const p = profileColumn(v);
+    expect([p.min, p.max, p.quantiles[4]]).toEqual([0, 100, 50]);
+    expect(outOfRange(Float64Array.from([5, 111, -11, 109, NaN]), p)).toEqual([{ row: 1, value: 111 }, { row: 2, value: -11 }]);
+    expect(balanceShift({ a: 500, b: 500 }, { a: 510, b: 490 }).pValue).toBeGreaterThan(0.01);
+    const s = balanceShift({ a: 500, b: 500 }, { a: 800, b: 200 });
+    expect(s.pValue).toBeLessThan(1e-6);
+    expect(s.maxAbsChange).toBeCloseTo(0.3);
+  });
+});

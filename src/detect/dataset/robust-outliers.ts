@@ -1,0 +1,176 @@
+// Outliers: robust per-feature scores and a robust multivariate distance.
+// Per feature: z = (x - median) / scale, scale = 1.4826·MAD, falling back to 1.2533·mean absolute
+// deviation when the MAD is 0 (sparse features), and to "any other value is an outlier" for a
+// constant column. Multivariate: a Mahalanobis distance on robustly standardised features with a
+// covariance estimated on the central rows (every |z| ≤ 3, a trimmed estimate, from at most
+// `maxCovRows` rows) and shrunk towards a multiple of the identity (Ledoit–Wolf style target,
+// fixed intensity), so it stays invertible with many or collinear features. Distances go through
+// the Wilson–Hilferty cube-root transform of χ²_d and are standardised by their own median/MAD, so
+// heavy-tailed but clean data is not flagged wholesale. Cost: O(n·d) + O(m·d²) + O(n·d²).
+import { column, median, mulberry32, select } from './stats.js';
+
+export interface FeatureScale {
+  center: Float64Array;
+  /** 0 for a constant column. */
+  scale: Float64Array;
+}
+
+export function robustScale(X: Float64Array, n: number, d: number): FeatureScale {
+  const center = new Float64Array(d);
+  const scale = new Float64Array(d);
+  const dev = new Float64Array(n);
+  for (let j = 0; j < d; j++) {
+    const c = column(X, n, d, j);
+    const m = median(c);
+    center[j] = Number.isFinite(m) ? m : 0;
+    let k = 0;
+    let sumAbs = 0;
+    for (let i = 0; i < n; i++) {
+      const v = c[i]!;
+      if (!Number.isFinite(v)) continue;
+      const a = Math.abs(v - center[j]!);
+      dev[k++] = a;
+      sumAbs += a;
+    }
+    if (k === 0) continue;
+    const mad = select(dev.subarray(0, k), k >>> 1);
+    scale[j] = mad > 0 ? 1.4826 * mad : sumAbs > 0 ? 1.2533 * (sumAbs / k) : 0;
+  }
+  return { center, scale };
+}
+
+export interface FeatureOutlier {
+  row: number;
+  /** Feature index with the largest |z|. */
+  feature: number;
+  z: number;
+  value: number;
+}
+
+/** Rows whose largest robust |z| exceeds `threshold` (Infinity for a change in a constant column). */
+export function featureOutliers(X: Float64Array, n: number, d: number, s: FeatureScale, threshold = 10): FeatureOutlier[] {
+  const out: FeatureOutlier[] = [];
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    let bj = -1;
+    for (let j = 0; j < d; j++) {
+      const v = X[i * d + j]!;
+      if (!Number.isFinite(v)) continue;
+      const diff = Math.abs(v - s.center[j]!);
+      const sc = s.scale[j]!;
+      const z = sc > 0 ? diff / sc : diff > 0 ? Infinity : 0;
+      if (z > best) {
+        best = z;
+        bj = j;
+      }
+    }
+    if (bj >= 0 && best > threshold) out.push({ row: i, feature: bj, z: best, value: X[i * d + bj]! });
+  }
+  return out;
+}
+
+export interface MahalanobisResult {
+  /** Squared robust distance of each row. */
+  d2: Float64Array;
+  /** Robust standard score of each row's distance (Wilson–Hilferty, then median/MAD). */
+  score: Float64Array;
+  /** Features used (non-constant). */
+  used: number;
+}
+
+export interface MahalanobisOptions {
+  shrinkage?: number;
+  maxCovRows?: number;
+  seed?: number;
+}
+
+export function robustMahalanobis(X: Float64Array, n: number, d: number, s: FeatureScale, o: MahalanobisOptions = {}): MahalanobisResult {
+  const cols: number[] = [];
+  for (let j = 0; j < d; j++) if (s.scale[j]! > 0) cols.push(j);
+  const p = cols.length;
+  const d2 = new Float64Array(n);
+  const score = new Float64Array(n);
+  if (p === 0 || n < 3) return { d2, score, used: p };
+  const z = (i: number, k: number) => {
+    const j = cols[k]!;
+    const v = X[i * d + j]!;
+    return Number.isFinite(v) ? (v - s.center[j]!) / s.scale[j]! : 0;
+  };
+  // Central rows for the covariance: every |z| ≤ 3, sampled down to maxCovRows.
+  const maxRows = o.maxCovRows ?? 50_000;
+  const rnd = mulberry32(o.seed ?? 1);
+  const central: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let ok = true;
+    for (let k = 0; k < p && ok; k++) if (Math.abs(z(i, k)) > 3) ok = false;
+    if (ok) central.push(i);
+  }
+  let rows = central.length >= Math.max(10, p + 1) ? central : Array.from({ length: n }, (_, i) => i);
+  if (rows.length > maxRows) {
+    for (let t = 0; t < maxRows; t++) {
+      const r = t + Math.floor(rnd() * (rows.length - t));
+      [rows[t], rows[r]] = [rows[r]!, rows[t]!];
+    }
+    rows = rows.slice(0, maxRows);
+  }
+  const m = rows.length;
+  const mean = new Float64Array(p);
+  const zi = new Float64Array(p);
+  for (const i of rows) for (let k = 0; k < p; k++) mean[k]! += z(i, k) / m;
+  const S = new Float64Array(p * p);
+  for (const i of rows) {
+    for (let k = 0; k < p; k++) zi[k] = z(i, k) - mean[k]!;
+    for (let a = 0; a < p; a++) {
+      const za = zi[a]!;
+      if (za === 0) continue;
+      for (let b = 0; b <= a; b++) S[a * p + b]! += za * zi[b]!;
+    }
+  }
+  let trace = 0;
+  for (let a = 0; a < p; a++) {
+    for (let b = 0; b <= a; b++) {
+      S[a * p + b]! /= Math.max(1, m - 1);
+      S[b * p + a] = S[a * p + b]!;
+    }
+    trace += S[a * p + a]!;
+  }
+  const lambda = o.shrinkage ?? 0.1;
+  const mu = trace / p || 1;
+  for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) S[a * p + b] = (1 - lambda) * S[a * p + b]! + (a === b ? lambda * mu : 0);
+  const L = cholesky(S, p);
+  const y = new Float64Array(p);
+  for (let i = 0; i < n; i++) {
+    // Solve L y = z_i - mean (forward substitution); d² = |y|².
+    let acc = 0;
+    for (let a = 0; a < p; a++) {
+      let v = z(i, a) - mean[a]!;
+      for (let b = 0; b < a; b++) v -= L[a * p + b]! * y[b]!;
+      v /= L[a * p + a]!;
+      y[a] = v;
+      acc += v * v;
+    }
+    d2[i] = acc;
+  }
+  // Wilson–Hilferty: (d²/p)^(1/3) is roughly normal with mean 1 − 2/(9p) and variance 2/(9p).
+  const wh = new Float64Array(n);
+  for (let i = 0; i < n; i++) wh[i] = Math.cbrt(d2[i]! / p);
+  const med = median(wh);
+  const dev = new Float64Array(n);
+  for (let i = 0; i < n; i++) dev[i] = Math.abs(wh[i]! - med);
+  const mad = 1.4826 * median(dev) || Math.sqrt(2 / (9 * p));
+  for (let i = 0; i < n; i++) score[i] = (wh[i]! - med) / mad;
+  return { d2, score, used: p };
+}
+
+function cholesky(A: Float64Array, p: number): Float64Array {
+  const L = new Float64Array(p * p);
+  for (let i = 0; i < p; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = A[i * p + j]!;
+      for (let k = 0; k < j; k++) s -= L[i * p + k]! * L[j * p + k]!;
+      if (i === j) L[i * p + i] = Math.sqrt(Math.max(s, 1e-12));
+      else L[i * p + j] = s / L[j * p + j]!;
+    }
+  }
+  return L;
+}
