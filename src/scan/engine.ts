@@ -22,6 +22,8 @@ export interface EngineOptions extends ScanOptions {
   jobs: number;
   /** Version written into the report. */
   version: string;
+  /** When given, bytes read from disk are added to `bytesRead` (benchmarks, tests). */
+  stats?: { bytesRead: number };
 }
 
 export function resolveScanOptions(partial: Partial<EngineOptions> = {}): EngineOptions {
@@ -31,6 +33,7 @@ export function resolveScanOptions(partial: Partial<EngineOptions> = {}): Engine
     limits: { ...DEFAULT_LIMITS, ...(partial.limits ?? {}) },
     jobs: Math.max(1, partial.jobs ?? Math.min(4, cpus().length)),
     version: partial.version ?? '0.0.0',
+    stats: partial.stats,
   };
 }
 
@@ -309,7 +312,14 @@ export async function scanPaths(paths: string[], partial: Partial<EngineOptions>
           const fh = await open(t.path, 'r');
           try {
             const st = await fh.stat();
-            return { source: new FileByteSource(fh, st.size), close: () => fh.close() };
+            const source = new FileByteSource(fh, st.size);
+            return {
+              source,
+              close: () => {
+                if (options.stats) options.stats.bytesRead += source.bytesRead;
+                return fh.close();
+              },
+            };
           } catch (e) {
             await fh.close();
             throw e;

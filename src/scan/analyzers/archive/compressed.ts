@@ -1,9 +1,11 @@
 // Compressed streams: gzip, zlib (joblib's zlib compressor and its older "ZF" variant), bzip2,
 // xz and lzma-alone. The stream is decompressed within the limits and the result scanned as a
-// child. xz and lzma have no decoder here yet: such streams are reported as not scanned (high,
-// incomplete), never as clean.
+// child. xz and lzma use the bounded decoder in lzma.ts (LZMA2 filter only; other xz filter chains
+// are reported as not scanned, never as clean).
 import type { Analyzer, AnalyzeContext, ByteSource } from '../../types.js';
-import { BufferByteSource } from '../../byte-source.js';
+import { BufferByteSource, readAll } from '../../byte-source.js';
+import { decodeLzmaAlone, decodeXz } from './lzma.js';
+import { searchEmbeddedPickles } from '../pickle/analyzer.js';
 import { bunzip, inflateStream, type Decompressed } from './decompress.js';
 import { isBzip2Head, isGzipHead, isLzmaAloneHead, isXzHead, isZlibHead, startsWith } from '../magic.js';
 import { inflateSync, constants } from 'node:zlib';
@@ -62,7 +64,26 @@ export const xzAnalyzer: Analyzer = {
   id: 'xz',
   format: 'xz',
   detect: (head) => isXzHead(head) || isLzmaAloneHead(head),
-  async analyze(_source, ctx) {
-    ctx.report({ ruleId: 'RMP-SCAN-006', message: 'xz/lzma-compressed stream: no decoder available, content not scanned' });
+  async analyze(source, ctx) {
+    const limit = ctx.limits.maxDecompressedBytes;
+    if (source.size > limit) {
+      ctx.report({ ruleId: 'RMP-SCAN-003', message: `xz/lzma stream of ${source.size} bytes is larger than the decompression limit; not scanned` });
+      return;
+    }
+    const input = await readAll(source);
+    const xz = isXzHead(input);
+    const out = xz ? decodeXz(input, limit) : decodeLzmaAlone(input, limit);
+    ctx.chargeDecompressed?.(out.data.length);
+    if (out.error && /unsupported xz filter/.test(out.error)) {
+      ctx.report({ ruleId: 'RMP-SCAN-006', message: `xz stream: ${out.error}; content after it not scanned` });
+      if (out.data.length > 0) await ctx.scanChild('<unxz>', new BufferByteSource(out.data));
+      return;
+    }
+    if (!xz && out.error && out.data.length === 0) {
+      // The lzma-alone header is weak evidence: undecodable data is treated as unknown content.
+      await searchEmbeddedPickles(source, ctx);
+      return;
+    }
+    await scanDecompressed(out, xz ? 'unxz' : 'unlzma', ctx);
   },
 };
