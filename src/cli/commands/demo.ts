@@ -40,6 +40,12 @@ function banner(demo: RunningDemo, portGiven: boolean): string {
     'Try it (each command is complete; paste one at a time):',
     '',
     demo.curlText,
+    'Then look at what the gateway recorded (in another terminal, while the demo runs):',
+    '',
+    `npx rampart audit tail --config '${i.configFile}'      # one audit record per request`,
+    `npx rampart audit verify --config '${i.configFile}'    # check the hash chain`,
+    `curl -s --cacert '${i.caCertFile}' '${i.gatewayUrl}/metrics' | grep '^rampart_'   # Prometheus metrics`,
+    '',
   ];
   return lines.join('\n');
 }
