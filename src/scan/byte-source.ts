@@ -21,6 +21,8 @@ export class BufferByteSource implements ByteSource {
   }
 }
 
+const WIDEN = 4096;
+
 /** Reads a file through an open handle; keeps the last block read to serve small adjacent reads. */
 export class FileByteSource implements ByteSource {
   private cacheOff = -1;
@@ -39,9 +41,9 @@ export class FileByteSource implements ByteSource {
     if (this.cacheOff >= 0 && start >= this.cacheOff && end <= this.cacheOff + this.cache.length) {
       return this.cache.subarray(start - this.cacheOff, end - this.cacheOff);
     }
-    // Small reads are widened to 64 KiB so that header walks (zip local headers, tar blocks) do
-    // not cost one system call each; large reads are served exactly.
-    const want = end - start < 65536 ? Math.min(65536, this.size - start) : end - start;
+    // Small reads are widened to 4 KiB so that header walks (zip local headers, tar blocks) do
+    // not cost one system call each, without pulling in tensor bytes; large reads are exact.
+    const want = end - start < WIDEN ? Math.min(WIDEN, this.size - start) : end - start;
     const buf = new Uint8Array(want);
     let got = 0;
     while (got < want) {
@@ -51,7 +53,7 @@ export class FileByteSource implements ByteSource {
     }
     this.bytesRead += got;
     const data = buf.subarray(0, got);
-    if (want <= 65536) {
+    if (want <= WIDEN) {
       this.cacheOff = start;
       this.cache = data;
     }

@@ -49,10 +49,14 @@ interface FileState {
   logger: Logger;
   closed: boolean;
   timedOut: boolean;
+  /** Rejects when the file's time budget is spent (one listener per file, not per child). */
+  aborted: Promise<never>;
 }
 
 function newState(file: string, options: EngineOptions, logger: Logger, signal: AbortSignal): FileState {
-  return { file, findings: [], keys: new Set(), formats: [], complete: true, decompressed: 0, signal, options, logger, closed: false, timedOut: false };
+  const aborted = abortPromise(signal);
+  aborted.catch(() => undefined);
+  return { file, findings: [], keys: new Set(), formats: [], complete: true, decompressed: 0, signal, options, logger, closed: false, timedOut: false, aborted };
 }
 
 function addFinding(state: FileState, path: string, f: FindingInput): void {
@@ -145,8 +149,7 @@ async function scanSource(state: FileState, source: ByteSource, path: string, de
   const addFormat = (f: string) => {
     if (!state.formats.includes(f)) state.formats.push(f);
   };
-  const aborted = abortPromise(state.signal);
-  aborted.catch(() => undefined);
+  const aborted = state.aborted;
   if (matched.length === 0) {
     if (source.size === 0) addFormat('empty');
     else {
