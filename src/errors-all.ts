@@ -14,3 +14,4 @@ import './audit/errors.js';
 import './scan/errors.js';
 import './crypto/errors.js';
 import './dataset/errors.js';
+import './monitor/errors.js';
