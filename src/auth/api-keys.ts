@@ -101,19 +101,72 @@ export async function revokeApiKey(keys: KeyStore, id: string, now: number = Dat
 // A fixed hash compared against when the id is unknown, so unknown ids cost the same as wrong secrets.
 const DUMMY_HASH = Buffer.from(hashSecret('rampart-no-such-key'), 'hex');
 
+/** Default lifetime of a cached key record: the longest a revocation made elsewhere can go unseen. */
+export const DEFAULT_KEY_CACHE_TTL_MS = 5_000;
+const KEY_CACHE_MAX = 10_000;
+
+/**
+ * A short-lived, bounded in-memory cache of stored key records, so a busy client does not cost a
+ * store lookup per request. Only records whose secret matched are cached, keyed by key id; every
+ * request still hashes its secret and compares it in constant time with the cached hash, and
+ * revocation and expiry are checked against the cached record. A key revoked in the store (by the
+ * CLI, another replica, ...) is therefore refused at most `ttlMs` after the revocation; a
+ * revocation through `invalidate()` (same process) takes effect at once.
+ */
+export class ApiKeyCache {
+  private readonly entries = new Map<string, { rec: ApiKeyRecord; hash: Buffer; until: number }>();
+
+  constructor(readonly ttlMs: number = DEFAULT_KEY_CACHE_TTL_MS) {}
+
+  get(id: string, now: number): { rec: ApiKeyRecord; hash: Buffer } | undefined {
+    const e = this.entries.get(id);
+    if (!e) return undefined;
+    if (e.until <= now) {
+      this.entries.delete(id);
+      return undefined;
+    }
+    return e;
+  }
+
+  set(rec: ApiKeyRecord, hash: Buffer, now: number): void {
+    if (this.ttlMs <= 0) return;
+    // Bounded: past the limit start again rather than track recency (a miss only costs a lookup).
+    if (this.entries.size >= KEY_CACHE_MAX) this.entries.clear();
+    this.entries.set(rec.id, { rec, hash, until: now + this.ttlMs });
+  }
+
+  invalidate(id?: string): void {
+    if (id === undefined) this.entries.clear();
+    else this.entries.delete(id);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
 /**
  * Checks a presented key. Throws RAMPART_ERR_AUTH_INVALID (malformed, unknown id, wrong secret),
  * RAMPART_ERR_AUTH_REVOKED or RAMPART_ERR_AUTH_EXPIRED. Revocation and expiry are only reported
  * once the secret has matched, so they reveal nothing to someone who merely knows a key id.
  */
-export async function verifyApiKey(keys: KeyStore, presented: string, now: number = Date.now()): Promise<ApiKeyRecord> {
+export async function verifyApiKey(keys: KeyStore, presented: string, now: number = Date.now(), cache?: ApiKeyCache): Promise<ApiKeyRecord> {
   const parsed = parseApiKey(presented);
   if (!parsed) throw new AuthInvalidError('malformed API key');
-  const rec = await keys.getApiKey(parsed.id);
   const given = createHash('sha256').update(parsed.secret, 'utf8').digest();
-  const stored = rec && /^[0-9a-f]{64}$/.test(rec.secretHash) ? Buffer.from(rec.secretHash, 'hex') : DUMMY_HASH;
+  const hit = cache?.get(parsed.id, now);
+  let rec: ApiKeyRecord | null;
+  let stored: Buffer;
+  if (hit) {
+    rec = hit.rec;
+    stored = hit.hash;
+  } else {
+    rec = await keys.getApiKey(parsed.id);
+    stored = rec && /^[0-9a-f]{64}$/.test(rec.secretHash) ? Buffer.from(rec.secretHash, 'hex') : DUMMY_HASH;
+  }
   const match = timingSafeEqual(given, stored);
   if (!rec || !match) throw new AuthInvalidError('invalid API key', { details: { keyId: parsed.id } });
+  if (!hit && cache) cache.set(rec, stored, now);
   if (rec.revokedAt !== null) throw new AuthRevokedError('the API key has been revoked', { details: { keyId: rec.id } });
   if (rec.expiresAt !== null && rec.expiresAt <= now) {
     throw new AuthExpiredError('the API key has expired', { details: { keyId: rec.id } });

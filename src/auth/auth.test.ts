@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authSchema } from '../config/schema.js';
 import { silentLogger } from '../core/logger.js';
 import { openStore } from '../store/index.js';
-import type { Store } from '../store/types.js';
+import type { KeyStore, Store } from '../store/types.js';
 import { createDevPki, issueCert, type DevPki } from '../tls/pki.js';
-import { createApiKey, hashSecret, listApiKeys, parseApiKey, revokeApiKey, verifyApiKey } from './api-keys.js';
+import { ApiKeyCache, createApiKey, hashSecret, listApiKeys, parseApiKey, revokeApiKey, verifyApiKey } from './api-keys.js';
 import { bearerToken, createAuthenticator } from './index.js';
 import { claimAt, mapRoles } from './jwt.js';
 import { parseSubjectAltName } from './mtls.js';
@@ -97,6 +97,85 @@ describe('authenticator with API keys', () => {
     expect(bearerToken('Bearer a b')).toBeNull();
     expect(bearerToken('Token abc')).toBeNull();
     expect(bearerToken(undefined)).toBeNull();
+  });
+});
+
+describe('API key cache', () => {
+  /** The real store, counting lookups. */
+  function counting(): { keys: KeyStore; lookups: () => number } {
+    let n = 0;
+    const keys: KeyStore = {
+      insertApiKey: (r) => store.keys.insertApiKey(r),
+      listApiKeys: () => store.keys.listApiKeys(),
+      revokeApiKey: (id, at) => store.keys.revokeApiKey(id, at),
+      getApiKey: (id) => {
+        n++;
+        return store.keys.getApiKey(id);
+      },
+    };
+    return { keys, lookups: () => n };
+  }
+
+  it('reuses a verified record within the TTL, still checking every secret', async () => {
+    let t = 1_800_000_000_000;
+    const { keys, lookups } = counting();
+    const { key } = await createApiKey(store.keys, { principal: 'cached', roles: ['r'] });
+    const authn = createAuthenticator(authSchema.parse({}), keys, log, { now: () => t, keyCacheTtlMs: 1000 });
+    for (let i = 0; i < 5; i++) await expect(authn.authenticate({ authorization: `Bearer ${key}`, sourceIp: '' })).resolves.toMatchObject({ id: 'cached' });
+    expect(lookups()).toBe(1);
+    // A wrong secret for a cached id is refused without a lookup.
+    const last = key.at(-1) === 'A' ? 'B' : 'A';
+    await expect(authn.authenticate({ apiKey: key.slice(0, -1) + last, sourceIp: '' })).rejects.toThrowError(code('RAMPART_ERR_AUTH_INVALID'));
+    expect(lookups()).toBe(1);
+    t += 1000;
+    await authn.authenticate({ apiKey: key, sourceIp: '' });
+    expect(lookups()).toBe(2);
+  });
+
+  it('sees a revocation made in the store at most one TTL later', async () => {
+    let t = Date.now();
+    const { keys } = counting();
+    const { key, record } = await createApiKey(store.keys, { principal: 'revoked-later', roles: [] });
+    const authn = createAuthenticator(authSchema.parse({}), keys, log, { now: () => t, keyCacheTtlMs: 5000 });
+    await authn.authenticate({ apiKey: key, sourceIp: '' });
+    await revokeApiKey(store.keys, record.id);
+    t += 4999;
+    await expect(authn.authenticate({ apiKey: key, sourceIp: '' })).resolves.toBeTruthy();
+    t += 1;
+    await expect(authn.authenticate({ apiKey: key, sourceIp: '' })).rejects.toThrowError(code('RAMPART_ERR_AUTH_REVOKED'));
+  });
+
+  it('checks expiry against the cached record, caches no failures, and can be disabled', async () => {
+    const t0 = 1_800_000_000_000;
+    let t = t0;
+    const { keys, lookups } = counting();
+    const { key } = await createApiKey(store.keys, { principal: 'short', roles: [], expiresInMs: 100, now: t0 });
+    const authn = createAuthenticator(authSchema.parse({}), keys, log, { now: () => t, keyCacheTtlMs: 60_000 });
+    await authn.authenticate({ apiKey: key, sourceIp: '' });
+    t = t0 + 100;
+    await expect(authn.authenticate({ apiKey: key, sourceIp: '' })).rejects.toThrowError(code('RAMPART_ERR_AUTH_EXPIRED'));
+    expect(lookups()).toBe(1);
+    const unknown = `rk_0123456789abcdef_${'A'.repeat(43)}`;
+    for (let i = 0; i < 3; i++) await expect(authn.authenticate({ apiKey: unknown, sourceIp: '' })).rejects.toThrowError(code('RAMPART_ERR_AUTH_INVALID'));
+    expect(lookups()).toBe(4);
+
+    const off = counting();
+    const { key: k2 } = await createApiKey(store.keys, { principal: 'uncached', roles: [] });
+    const plain = createAuthenticator(authSchema.parse({}), off.keys, log, { keyCacheTtlMs: 0 });
+    await plain.authenticate({ apiKey: k2, sourceIp: '' });
+    await plain.authenticate({ apiKey: k2, sourceIp: '' });
+    expect(off.lookups()).toBe(2);
+  });
+
+  it('is bounded and invalidates by id', () => {
+    const c = new ApiKeyCache(1000);
+    const rec = { id: 'a', principal: 'p', kind: 'user' as const, roles: [], secretHash: '', description: null, createdAt: 0, expiresAt: null, revokedAt: null };
+    c.set(rec, Buffer.alloc(32), 0);
+    expect(c.get('a', 999)).toBeDefined();
+    c.invalidate('a');
+    expect(c.get('a', 1)).toBeUndefined();
+    for (let i = 0; i < 10_001; i++) c.set({ ...rec, id: String(i) }, Buffer.alloc(32), 0);
+    expect(c.size).toBeLessThanOrEqual(10_000);
   });
 });
 

@@ -10,17 +10,23 @@ import type { AuthnInput, Authenticator } from '../core/contracts.js';
 import type { Logger } from '../core/logger.js';
 import type { Principal } from '../core/types.js';
 import type { KeyStore } from '../store/types.js';
-import { looksLikeApiKey, verifyApiKey } from './api-keys.js';
+import { ApiKeyCache, DEFAULT_KEY_CACHE_TTL_MS, looksLikeApiKey, verifyApiKey } from './api-keys.js';
 import { AuthInvalidError, AuthMissingError } from './errors.js';
 import { JwtVerifier, type JwtOptions } from './jwt.js';
 import { principalFromCertificate } from './mtls.js';
 
-export { createApiKey, listApiKeys, revokeApiKey, parseApiKey, verifyApiKey, type CreateApiKeyOptions, type CreatedApiKey, type PublicApiKey } from './api-keys.js';
+export { ApiKeyCache, DEFAULT_KEY_CACHE_TTL_MS, createApiKey, listApiKeys, revokeApiKey, parseApiKey, verifyApiKey, type CreateApiKeyOptions, type CreatedApiKey, type PublicApiKey } from './api-keys.js';
 export * from './errors.js';
 
 export interface AuthenticatorOptions extends JwtOptions {
   /** Clock, for tests. */
   now?: () => number;
+  /**
+   * How long a verified API key's stored record is reused without asking the store again
+   * (default 5,000 ms; 0 disables the cache). This is the bound on how long a key revoked by
+   * another process (`rampart keys revoke`, another replica) keeps working here.
+   */
+  keyCacheTtlMs?: number;
 }
 
 /** Extracts the token of an `Authorization: Bearer <token>` header; null for other schemes. */
@@ -46,10 +52,11 @@ export function createAuthenticator(
   const log = logger.child({ component: 'auth' });
   const jwt = new JwtVerifier(auth.jwt, options);
   const now = options.now ?? Date.now;
+  const keyCache = new ApiKeyCache(options.keyCacheTtlMs ?? DEFAULT_KEY_CACHE_TTL_MS);
 
   async function fromApiKey(key: string): Promise<Principal> {
     if (!auth.apiKeys.enabled) throw new AuthInvalidError('API keys are not accepted by this gateway');
-    const rec = await verifyApiKey(keys, key, now());
+    const rec = await verifyApiKey(keys, key, now(), keyCache);
     return {
       id: rec.principal,
       kind: rec.kind,
