@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../limits.js';
 import type { Analyzer, ScanLimits } from '../types.js';
+import { chatTemplateAnalyzer } from './chat-template.js';
 import { ggufAnalyzer } from './gguf.js';
 import { kerasConfigAnalyzer } from './keras-config.js';
 import { kerasH5Analyzer } from './keras-h5.js';
@@ -155,6 +156,12 @@ describe('fuzzing the model-format analyzers', () => {
   it('Keras config', async () => {
     const r = await fuzz(kerasConfigAnalyzer, [json(keras3Config([KERAS_LAMBDA_KERAS3])), json(keras2Config())], N(800), 4);
     expect(r.withFindings).toBeGreaterThan(r.runs / 2);
+    expect(r.slowestMs).toBeLessThan(2000);
+  });
+
+  it('chat templates (tokenizer_config.json)', async () => {
+    const cfg = (t: string) => json({ bos_token: '<s>', eos_token: '</s>', tokenizer_class: 'LlamaTokenizer', chat_template: t });
+    const r = await fuzz(chatTemplateAnalyzer, [cfg(BENIGN_TEMPLATES.llama31Tools!), cfg(MALICIOUS_TEMPLATES.formatChars!.template)], N(800), 7);
     expect(r.slowestMs).toBeLessThan(2000);
   });
 

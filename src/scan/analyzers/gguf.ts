@@ -8,12 +8,11 @@
 // for template injection (jinja-template.ts). Tensor data is never read.
 import { defineRules } from '../rules.js';
 import type { Analyzer, AnalyzeContext, ByteSource } from '../types.js';
-import { analyzeTemplate } from './jinja-template.js';
+import { reportTemplate } from './jinja-template.js';
 import { clip, decodeUtf8, readRange } from './model-io.js';
 
 const DOCS = 'docs/rules.md#gguf';
 const SPEC = 'https://github.com/ggml-org/ggml/blob/master/docs/gguf.md';
-const CVE = 'https://nvd.nist.gov/vuln/detail/CVE-2024-34359';
 
 export const GGUF_RULES = defineRules([
   {
@@ -40,33 +39,6 @@ export const GGUF_RULES = defineRules([
     description: 'A tensor\'s offset and size (dims × ggml type size) reach past the end of the file, or its dimensions overflow.',
     remediation: 'Do not load the file; obtain it again from a trusted source.',
     links: [DOCS, SPEC],
-  },
-  {
-    id: 'RMP-JINJA-001',
-    severity: 'critical',
-    title: 'Chat template reaches Python internals (template injection)',
-    description:
-      'The Jinja chat template accesses dunder attributes or Python internals (`__class__`, `__globals__`, `__subclasses__`, `__builtins__`, `popen`, `_TemplateReference__context`, ...). Rendered by a non-sandboxed Jinja environment (llama-cpp-python before 0.2.72, CVE-2024-34359) this runs arbitrary code when the model is loaded and chatted with.',
-    remediation: 'Do not use the model with this template; replace the template with a known-good one and render templates only in a sandboxed environment.',
-    links: [DOCS, CVE],
-  },
-  {
-    id: 'RMP-JINJA-002',
-    severity: 'high',
-    title: 'Chat template hides names or loads other templates',
-    description:
-      'The template builds names at run time (escape sequences spelling underscores, joined underscore fragments, `%c` formatting, `dict(...)|join`, the `attr` filter with a computed or private name), reads private attributes, or loads other templates (`import`, `include`, `extends`). Real chat templates never need this; it is how filters on injection payloads are evaded.',
-    remediation: 'Review the template by hand; replace it with a known-good template.',
-    links: [DOCS, CVE],
-  },
-  {
-    id: 'RMP-JINJA-003',
-    severity: 'medium',
-    title: 'Chat template uses gadget objects or exhausts resources',
-    description:
-      'The template references objects that only serve as stepping stones to Python internals (`cycler`, `joiner`, `lipsum`, `self`, `request`, `config`, ...), uses the attr filter, or loops/repeats over millions of items.',
-    remediation: 'Review the template; real chat templates only iterate over messages and tools.',
-    links: [DOCS],
   },
 ] as const);
 
@@ -325,18 +297,4 @@ async function walk(source: ByteSource, ctx: AnalyzeContext, h: Header): Promise
     }
   }
   if (reported > 20) ctx.report({ ruleId: 'RMP-GGUF-003', message: `${reported - 20} more tensor(s) out of bounds`, location: { offset: 8 } });
-}
-
-const SEVERITY_RULE = { critical: 'RMP-JINJA-001', high: 'RMP-JINJA-002', medium: 'RMP-JINJA-003' } as const;
-
-function reportTemplate(ctx: AnalyzeContext, key: string, template: string, offset: number): void {
-  const issues = analyzeTemplate(template);
-  for (const issue of issues.slice(0, 20)) {
-    ctx.report({
-      ruleId: SEVERITY_RULE[issue.severity],
-      message: `${key}: ${issue.message}: ${issue.excerpt}`,
-      location: { offset, record: key },
-      details: { kind: issue.kind, templateIndex: issue.index },
-    });
-  }
 }

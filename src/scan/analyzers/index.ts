@@ -14,6 +14,7 @@ import { onnxAnalyzer } from './onnx.js';
 import { kerasConfigAnalyzer } from './keras-config.js';
 import { kerasH5Analyzer } from './keras-h5.js';
 import { tfSavedModelAnalyzer } from './tf-savedmodel.js';
+import { chatTemplateAnalyzer } from './chat-template.js';
 
 const list: Analyzer[] = [
   zipAnalyzer,
@@ -24,7 +25,7 @@ const list: Analyzer[] = [
   xzAnalyzer,
   npyAnalyzer,
   torchLegacyAnalyzer,
-  pickleAnalyzer, safetensorsAnalyzer, ggufAnalyzer, onnxAnalyzer, kerasConfigAnalyzer, kerasH5Analyzer, tfSavedModelAnalyzer];
+  pickleAnalyzer, safetensorsAnalyzer, ggufAnalyzer, onnxAnalyzer, kerasConfigAnalyzer, kerasH5Analyzer, tfSavedModelAnalyzer, chatTemplateAnalyzer];
 
 const ids = new Set<string>();
 for (const a of list) {

@@ -13,6 +13,42 @@
 // - medium: objects that only serve as gadgets in templates (`cycler`, `joiner`, `lipsum`,
 //   `self`, `request`, `config`, `url_for`, ...) and resource exhaustion (huge ranges/repeats).
 import type { Severity } from '../../core/types.js';
+import { defineRules } from '../rules.js';
+import type { AnalyzeContext } from '../types.js';
+
+const DOCS = 'docs/rules.md#jinja';
+const CVE = 'https://nvd.nist.gov/vuln/detail/CVE-2024-34359';
+
+export const JINJA_RULES = defineRules([
+  {
+    id: 'RMP-JINJA-001',
+    severity: 'critical',
+    title: 'Chat template reaches Python internals (template injection)',
+    description:
+      'The Jinja chat template accesses dunder attributes or Python internals (`__class__`, `__globals__`, `__subclasses__`, `__builtins__`, `popen`, `_TemplateReference__context`, ...). Rendered by a non-sandboxed Jinja environment (llama-cpp-python before 0.2.72, CVE-2024-34359) this runs arbitrary code when the model is loaded and chatted with.',
+    remediation: 'Do not use the model with this template; replace the template with a known-good one and render templates only in a sandboxed environment.',
+    links: [DOCS, CVE],
+  },
+  {
+    id: 'RMP-JINJA-002',
+    severity: 'high',
+    title: 'Chat template hides names or loads other templates',
+    description:
+      'The template builds names at run time (escape sequences spelling underscores, joined underscore fragments, `%c` formatting, `dict(...)|join`, the `attr` filter with a computed or private name), reads private attributes, or loads other templates (`import`, `include`, `extends`). Real chat templates never need this; it is how filters on injection payloads are evaded.',
+    remediation: 'Review the template by hand; replace it with a known-good template.',
+    links: [DOCS, CVE],
+  },
+  {
+    id: 'RMP-JINJA-003',
+    severity: 'medium',
+    title: 'Chat template uses gadget objects or exhausts resources',
+    description:
+      'The template references objects that only serve as stepping stones to Python internals (`cycler`, `joiner`, `lipsum`, `self`, `request`, `config`, ...), uses the attr filter, or loops/repeats over millions of items.',
+    remediation: 'Review the template; real chat templates only iterate over messages and tools.',
+    links: [DOCS],
+  },
+] as const);
+
 
 export interface TemplateIssue {
   severity: Extract<Severity, 'critical' | 'high' | 'medium'>;
@@ -299,4 +335,19 @@ export function analyzeTemplate(template: string): TemplateIssue[] {
   }
   const rank = { critical: 3, high: 2, medium: 1 } as const;
   return issues.sort((a, b) => rank[b.severity] - rank[a.severity] || a.index - b.index);
+}
+
+const SEVERITY_RULE = { critical: 'RMP-JINJA-001', high: 'RMP-JINJA-002', medium: 'RMP-JINJA-003' } as const;
+
+/** Checks one template and reports its issues (at most 20) under `record` at `offset`. */
+export function reportTemplate(ctx: AnalyzeContext, record: string, template: string, offset?: number): void {
+  const issues = analyzeTemplate(template);
+  for (const issue of issues.slice(0, 20)) {
+    ctx.report({
+      ruleId: SEVERITY_RULE[issue.severity],
+      message: `${record}: ${issue.message}: ${issue.excerpt}`,
+      location: offset === undefined ? { record } : { offset, record },
+      details: { kind: issue.kind, templateIndex: issue.index },
+    });
+  }
 }

@@ -3,8 +3,9 @@
 // store the architecture as JSON in the root attribute `model_config` and the compile settings in
 // `training_config`; both are rebuilt on load, so they get the same checks as a `.keras`
 // config.json (keras-config.ts). Attributes are read with h5wasm (in a worker thread with a time
-// limit), which needs a file: the bytes are copied to a private temporary file (files larger than the header limit are searched for the
-// JSON instead of being copied). Nothing in the file is executed or deserialised into Python.
+// limit), which needs a file: the bytes are copied to a private temporary file (files larger than
+// the header limit are searched for the JSON instead of being copied). Nothing in the file is
+// executed or deserialised into Python.
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -121,6 +122,7 @@ function readAttrsInWorker(file: string, names: string[], timeoutMs: number, sig
         if (m.id === id) resolve(m);
       };
       const onExit = (code: number): void => resolve({ ok: false, error: `HDF5 worker exited with code ${code}` });
+      if (signal.aborted) resolve('timeout');
       signal.addEventListener('abort', onAbort, { once: true });
       w.on('message', onMessage);
       w.once('exit', onExit);
