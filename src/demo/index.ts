@@ -193,6 +193,10 @@ export async function runDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
 
   const logFile = opts.logger ? null : join(dir, 'rampart.log');
   const fileDest = logFile ? pino.destination({ dest: logFile, sync: false, mkdir: true }) : null;
+  let logReady = false;
+  fileDest?.once('ready', () => {
+    logReady = true;
+  });
   const logger = opts.logger ?? (fileDest ? createLogger({ destination: fileDest, level: process.env.RAMPART_LOG_LEVEL ?? 'info' }) : silentLogger());
   const log = logger.child({ component: 'demo' });
 
@@ -203,8 +207,13 @@ export async function runDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
       for (const c of closers.reverse()) await c().catch((err: unknown) => log.warn({ err }, 'demo shutdown step failed'));
       if (fileDest) {
         await new Promise<void>((r) => {
-          fileDest.once('close', () => r());
-          fileDest.end();
+          // Ending a destination that has not opened its file yet throws; wait for it first.
+          const end = () => {
+            fileDest.once('close', () => r());
+            fileDest.end();
+          };
+          if (logReady) end();
+          else fileDest.once('ready', end);
         });
       }
     })();
