@@ -5,6 +5,7 @@
 // Every key is documented in docs/config.md; keep the two in step.
 import { z } from 'zod';
 import { parseDuration, parseSize } from '../core/units.js';
+import { monitoringSchema } from '../monitor/config.js';
 
 const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
   try {
@@ -233,6 +234,8 @@ export const gatewayConfigSchema = z
     quotas: quotasSchema.default({}),
     audit: auditSchema,
     observability: observabilitySchema,
+    /** Security monitoring and alerting (src/monitor; docs/monitoring.md). */
+    monitoring: monitoringSchema,
   })
   .strict()
   .superRefine((cfg, ctx) => {

@@ -8,6 +8,8 @@ import { createAuthenticator } from '../auth/index.js';
 import { loadPolicyEngine } from '../policy/index.js';
 import { createQuotaManager } from '../quota/index.js';
 import { openStore } from '../store/index.js';
+import { tapAuditLog } from '../events/audit-tap.js';
+import { createMonitor, type Monitor } from '../monitor/monitor.js';
 import type { Store } from '../store/types.js';
 import type { GatewayDeps } from './server.js';
 
@@ -22,14 +24,19 @@ export async function wireLayers(config: GatewayConfig, logger: Logger, store: S
   const s = store ?? (await openStore(config.store, logger));
   try {
     const quotas = overrides.quotas ?? createQuotaManager(config.quotas, config.models, s.counters);
-    const audit = overrides.audit ?? createAuditLog(s.audit, config.audit, logger);
+    // Security monitoring: every audit record is also published as events (never blocking).
+    const monitor: Monitor | null = config.monitoring.enabled ? createMonitor({ config: config.monitoring, store: s, logger }) : null;
+    const baseAudit = overrides.audit ?? createAuditLog(s.audit, config.audit, logger);
+    const audit = monitor ? tapAuditLog(baseAudit, monitor.bus) : baseAudit;
     const authenticator = overrides.authenticator ?? createAuthenticator(config.auth, s.keys, logger);
     return {
       authenticator,
       authorizer,
       quotas,
       audit,
+      ...(monitor ? { monitor } : {}),
       onClose: async () => {
+        await monitor?.close();
         await overrides.onClose?.();
         if (ownStore) await s.close();
       },
