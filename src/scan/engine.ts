@@ -140,7 +140,7 @@ async function scanSource(state: FileState, source: ByteSource, path: string, de
   const matched = ANALYZERS.filter((a) => a.claims?.(hints) === true);
   for (const a of matched.length > 0 ? [] : ANALYZERS) {
     try {
-      if (await a.detect(head, source, name)) matched.push(a);
+      if (await a.detect(head, source, name, hints)) matched.push(a);
     } catch (e) {
       handleError(state, path, e, a.id);
     }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { runScan, type RunScanOptions } from './run-scan.js';
 import { scanPaths } from './engine.js';
 import { callPickle, torchStateDictPickle } from './testing/pickle-builder.js';
-import { buildTorchZip } from './testing/zip-builder.js';
+import { buildTorchZip, writeSparseTorchZip } from './testing/zip-builder.js';
 
 let dir: string;
 const base: RunScanOptions = { format: 'json', allowGlobals: [], denyGlobals: [], color: false, version: 'test' };
@@ -84,6 +84,16 @@ describe('runScan', () => {
     const r = await scanPaths([f], { limits: { timeoutMs: 50 } as never });
     expect(r.files[0]?.complete).toBe(false);
     expect(r.findings.some((x) => x.ruleId === 'RMP-SCAN-002')).toBe(true);
+  });
+  it('a 512 MiB PyTorch checkpoint is scanned without reading its tensors', async () => {
+    const f = join(dir, 'big.pt');
+    writeSparseTorchZip(f, 64, 8 * 1024 * 1024, torchStateDictPickle([{ name: 'w', key: '0', shape: [2] }]));
+    const stats = { bytesRead: 0 };
+    const r = await scanPaths([f], { stats });
+    expect(r.files[0]?.formats).toEqual(expect.arrayContaining(['zip', 'pytorch', 'pickle']));
+    expect(r.files[0]?.complete).toBe(true);
+    expect(stats.bytesRead).toBeLessThan(2 * 1024 * 1024);
+    rmSync(f);
   });
   it('SARIF output renders', async () => {
     const r = await runScan([join(dir, 'bad')], { ...base, format: 'sarif' });

@@ -105,7 +105,7 @@ export interface Analyzer {
    * Decides from content whether this analyzer handles the source. `head` is the first bytes of
    * the file (up to 64 KiB). Never decides by extension alone; `name` is only a hint.
    */
-  detect(head: Uint8Array, source: ByteSource, name: string): boolean | Promise<boolean>;
+  detect(head: Uint8Array, source: ByteSource, name: string, hints?: ScanHints): boolean | Promise<boolean>;
   analyze(source: ByteSource, ctx: AnalyzeContext): Promise<void>;
   /** Optional: claims a child whose parent passed a layout hint, whatever its content. */
   claims?(hints: ScanHints): boolean;

@@ -1,6 +1,7 @@
 // A minimal zip writer for tests and benchmarks, with switches for the header tricks hostile
 // archives use (names that differ between local and central headers, hidden entries, prepended
 // data, encryption flags).
+import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
 import { deflateRawSync, crc32 } from 'node:zlib';
 
 export interface ZipMember {
@@ -61,4 +62,35 @@ export function buildTorchZip(dataPkl: Uint8Array, storages: Record<string, Uint
   for (const [k, v] of Object.entries(storages)) members.push({ name: `${folder}/data/${k}`, data: v });
   members.push({ name: `${folder}/version`, data: new TextEncoder().encode('3\n') }, { name: `${folder}/.data/serialization_id`, data: new TextEncoder().encode('1234567890\n') });
   return buildZip(members);
+}
+
+/**
+ * Writes a PyTorch-format zip of `count` stored storages of `bytes` each to `path`, with the
+ * storage data left as holes (a sparse file): large checkpoints for tests and benchmarks in no time.
+ */
+export function writeSparseTorchZip(path: string, count: number, bytes: number, dataPkl?: Uint8Array): void {
+  const enc = new TextEncoder();
+  const pkl = dataPkl ?? new Uint8Array([0x80, 0x02, 0x7d, 0x2e]);
+  const members: { name: string; data: Uint8Array | null; size: number }[] = [{ name: 'archive/data.pkl', data: pkl, size: pkl.length }];
+  for (let i = 0; i < count; i++) members.push({ name: `archive/data/${i}`, data: null, size: bytes });
+  const fd = openSync(path, 'w');
+  try {
+    let off = 0;
+    const central: number[] = [];
+    for (const m of members) {
+      const name = enc.encode(m.name);
+      const local = Uint8Array.from([...u32(0x04034b50), ...u16(20), ...u16(0x800), ...u16(0), 0, 0, 0, 0, ...u32(0), ...u32(m.size), ...u32(m.size), ...u16(name.length), ...u16(0), ...name]);
+      writeSync(fd, local, 0, local.length, off);
+      if (m.data) writeSync(fd, m.data, 0, m.data.length, off + local.length);
+      central.push(...u32(0x02014b50), ...u16(20), ...u16(20), ...u16(0x800), ...u16(0), 0, 0, 0, 0, ...u32(0), ...u32(m.size), ...u32(m.size), ...u16(name.length), ...u16(0), ...u16(0), ...u16(0), ...u16(0), ...u32(0), ...u32(off), ...name);
+      off += local.length + m.size;
+    }
+    ftruncateSync(fd, off);
+    const cd = Uint8Array.from(central);
+    writeSync(fd, cd, 0, cd.length, off);
+    const eocd = Uint8Array.from([...u32(0x06054b50), ...u16(0), ...u16(0), ...u16(members.length), ...u16(members.length), ...u32(cd.length), ...u32(off), ...u16(0)]);
+    writeSync(fd, eocd, 0, eocd.length, off + cd.length);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -38,8 +38,10 @@ async function memberSource(source: ByteSource, ctx: AnalyzeContext, e: { name: 
 export const zipAnalyzer: Analyzer = {
   id: 'zip',
   format: 'zip',
-  async detect(head, source) {
+  async detect(head, source, _name, hints) {
     if (isZipHead(head)) return true;
+    // Raw payload (tensor storages) is only checked by its first bytes.
+    if (hints?.payload) return false;
     // A zip with data prepended: the end record is at the end of the file.
     return (await findEocd(source)) !== undefined;
   },
