@@ -105,13 +105,19 @@ export class RequestHandler {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
+    // The per-request child logger is made only when something is logged (most requests log nothing
+    // at the default level, and pino's child() costs a few µs per request).
+    const parent = this.logger;
+    let log: Logger | undefined;
     const ctx: Ctx = {
       id,
       t0,
       time: new Date().toISOString(),
       req,
       res,
-      log: this.logger.child({ reqId: id }),
+      get log(): Logger {
+        return (log ??= parent.child({ reqId: id }));
+      },
       path,
       query: q < 0 ? '' : url.slice(q),
       protocol: protocolOfPath(path),
@@ -344,7 +350,8 @@ export class RequestHandler {
     const resp = await callUpstream(up, { method, path, headers, body: method === 'POST' ? body : undefined, signal: abort.signal }, ctx.log).catch(
       (e: unknown) => {
         ctx.upstreamMs = performance.now() - tUp;
-        throw e;
+        // Aborted because the client went away: finish() records that, nothing failed.
+        throw abort.signal.aborted ? new ClientClosedError() : e;
       },
     );
     const ct = String(resp.headers['content-type'] ?? '');
@@ -422,8 +429,8 @@ export class RequestHandler {
     const latencyMs = performance.now() - ctx.t0;
     const routeId = ctx.route?.id ?? 'unknown';
     const modelLabel = ctx.model !== null && this.upstreams.has(ctx.model) ? ctx.model : '';
-    this.metrics.requests.inc({ route: routeId, model: modelLabel, decision: ctx.decision, status: String(ctx.status) });
-    this.metrics.duration.observe({ route: routeId, model: modelLabel }, latencyMs / 1000);
+    this.metrics.requestsFor(routeId, modelLabel, ctx.decision, ctx.status).inc();
+    this.metrics.durationFor(routeId, modelLabel).observe(latencyMs / 1000);
     if (ctx.upstreamMs !== null && modelLabel) this.metrics.upstreamDuration.observe({ model: modelLabel }, ctx.upstreamMs / 1000);
     this.metrics.inflight.dec();
     if (ctx.audited) {

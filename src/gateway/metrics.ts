@@ -12,26 +12,56 @@ export interface GatewayMetrics {
   inflight: Gauge;
   tokens: Counter<'model' | 'kind'>;
   certReloads: Counter<'result'>;
+  /** The requests counter's child for these labels, memoised (prom-client re-hashes label objects on every call). */
+  requestsFor(route: string, model: string, decision: string, status: number): { inc(): void };
+  /** The duration histogram's child for these labels, memoised. */
+  durationFor(route: string, model: string): { observe(v: number): void };
 }
+
+/** Label combinations memoised per metric; past this many, children are looked up each time. */
+const MAX_MEMO = 4096;
 
 export function createMetrics(withProcessMetrics: boolean): GatewayMetrics {
   const registry = new Registry();
   if (withProcessMetrics) collectDefaultMetrics({ register: registry, prefix: 'rampart_' });
-  return {
-    registry,
-    requests: new Counter({
+  const requests = new Counter({
       name: 'rampart_gateway_requests_total',
       help: 'Requests handled, by route, model, policy decision and HTTP status.',
       labelNames: ['route', 'model', 'decision', 'status'],
       registers: [registry],
-    }),
-    duration: new Histogram({
+    });
+  const duration = new Histogram({
       name: 'rampart_gateway_request_duration_seconds',
       help: 'Total time from request arrival to the end of the response.',
       labelNames: ['route', 'model'],
       buckets: LATENCY_BUCKETS,
       registers: [registry],
-    }),
+    });
+  // Route, model and decision come from fixed sets (configured models only); status is a number.
+  const reqMemo = new Map<string, { inc(): void }>();
+  const durMemo = new Map<string, { observe(v: number): void }>();
+  return {
+    registry,
+    requests,
+    duration,
+    requestsFor(route, model, decision, status) {
+      const k = `${route}\u0000${model}\u0000${decision}\u0000${status}`;
+      let c = reqMemo.get(k);
+      if (!c) {
+        c = requests.labels({ route, model, decision, status: String(status) });
+        if (reqMemo.size < MAX_MEMO) reqMemo.set(k, c);
+      }
+      return c;
+    },
+    durationFor(route, model) {
+      const k = `${route}\u0000${model}`;
+      let c = durMemo.get(k);
+      if (!c) {
+        c = duration.labels({ route, model });
+        if (durMemo.size < MAX_MEMO) durMemo.set(k, c);
+      }
+      return c;
+    },
     upstreamDuration: new Histogram({
       name: 'rampart_gateway_upstream_duration_seconds',
       help: 'Time from sending the request upstream to the end of the upstream response.',

@@ -21,6 +21,8 @@ export interface Upstream {
   readonly retries: number;
   /** Static headers added to every upstream request (env: values resolved at start-up). */
   readonly headers: Readonly<Record<string, string>>;
+  /** Whether `headers` has any entry (saves a copy of the request headers per call when not). */
+  readonly hasHeaders: boolean;
   readonly pool: Pool;
 }
 
@@ -79,13 +81,15 @@ export function createUpstreams(models: readonly ModelConfig[]): Map<string, Ups
       });
       pools.set(poolKey, pool);
     }
+    const headers = Object.fromEntries(Object.entries(u.headers).map(([k, v]) => [k.toLowerCase(), resolveHeaderValue(v)]));
     out.set(m.name, {
       model: m.name,
       upstreamModel: u.model ?? m.name,
       basePath: url.pathname.replace(/\/+$/, ''),
       timeoutMs: u.timeout,
       retries: u.retries,
-      headers: Object.fromEntries(Object.entries(u.headers).map(([k, v]) => [k.toLowerCase(), resolveHeaderValue(v)])),
+      headers,
+      hasHeaders: Object.keys(headers).length > 0,
       pool,
     });
   }
@@ -126,7 +130,7 @@ export async function callUpstream(up: Upstream, req: UpstreamRequest, log: Logg
       return await up.pool.request({
         method: req.method as Dispatcher.HttpMethod,
         path: up.basePath + req.path,
-        headers: { ...req.headers, ...up.headers },
+        headers: up.hasHeaders ? { ...req.headers, ...up.headers } : req.headers,
         body: req.body,
         signal: req.signal,
         headersTimeout: up.timeoutMs,
