@@ -154,7 +154,7 @@ try {
   // Unlock the keyring once (scrypt) so the library figure is pure encryption + I/O.
   await encryptFile(input, join(dir, 'warm.enc'), { key: 'local:bench', providers, segmentSize }).then(() => rmSync(join(dir, 'warm.enc')));
 
-  const results = { age: [], rampartLib: [], rampartLib1M: [], rampartCli: [], rampartDecrypt: [] };
+  const results = { age: [], rampartLib: [], rampartLib1M: [], rampartLibJobs2: [], rampartCli: [], rampartDecrypt: [] };
   for (let r = 0; r < rounds; r++) {
     const ageOut = join(dir, 'out.age');
     results.age.push(timeCmd(['age', '-r', recipient, '-o', ageOut, input]));
@@ -164,6 +164,8 @@ try {
     results.rampartLib.push(await timeLib(() => encryptFile(input, encOut, { key: 'local:bench', providers, segmentSize })));
     const enc1M = join(dir, 'out1m.enc');
     results.rampartLib1M.push(await timeLib(() => encryptFile(input, enc1M, { key: 'local:bench', providers, segmentSize: 1024 * 1024 })));
+    rmSync(enc1M);
+    results.rampartLibJobs2.push(await timeLib(() => encryptFile(input, enc1M, { key: 'local:bench', providers, segmentSize, jobs: 2 })));
     rmSync(enc1M);
     const decOut = join(dir, 'out.dec');
     results.rampartDecrypt.push(await timeLib(() => decryptFile(encOut, decOut, { providers })));
@@ -189,7 +191,7 @@ try {
     );
     rmSync(cliOut);
     const f = (x) => `${x.wall.toFixed(2)} s (cpu ${x.cpu.toFixed(2)} s)`;
-    console.log(`round ${r + 1}: age ${f(results.age[r])}, rampart encryptFile ${f(results.rampartLib[r])}, 1 MiB segments ${f(results.rampartLib1M[r])}, rampart encrypt CLI ${f(results.rampartCli[r])}, rampart decryptFile ${f(results.rampartDecrypt[r])}`);
+    console.log(`round ${r + 1}: age ${f(results.age[r])}, rampart encryptFile ${f(results.rampartLib[r])}, 1 MiB segments ${f(results.rampartLib1M[r])}, 2 jobs ${f(results.rampartLibJobs2[r])}, rampart encrypt CLI ${f(results.rampartCli[r])}, rampart decryptFile ${f(results.rampartDecrypt[r])}`);
   }
   await providers.close();
   const mbs = (s) => (size / MB / s).toFixed(0);

@@ -3,6 +3,7 @@
 // src/crypto; this file only maps flags, prints results and runs the child process of --to-temp.
 import { spawn } from 'node:child_process';
 import { readdir, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
@@ -22,6 +23,11 @@ function parseSize(s: string): number {
   const unit = (m[2] ?? '').toLowerCase();
   const mult = unit.startsWith('k') ? 1024 : unit.startsWith('m') ? 1024 * 1024 : 1;
   return Number(m[1]) * mult;
+}
+
+function parseJobs(s: string): number {
+  if (!/^[1-9][0-9]?$/.test(s) || Number(s) > 64) throw new UsageError(`--jobs must be an integer from 1 to 64, not "${s}"`);
+  return Number(s);
 }
 
 /** Runs CMD with `{}` replaced by `path`; resolves to its exit code, forwarding termination signals. */
@@ -107,9 +113,10 @@ export function register(program: Command): void {
       .requiredOption('--key <keyref>', 'key-encryption key: local:NAME, aws-kms:alias/NAME, aws-kms:arn:...')
       .option('--aad <artifact-id>', 'artifact id bound to the ciphertext (checked by decrypt --aad)')
       .option('--segment-size <bytes>', 'plaintext bytes per authenticated segment (default 64KiB)')
+      .option('--jobs <n>', 'worker threads sealing each file of 8 MiB or more (default: CPU count, at most 4; 1 = none)')
       .option('--force', 'replace an existing output file')
       .option('--json', 'print a JSON summary'),
-  ).action(async (path: string, o: CommonFlags & { output: string; key: string; aad?: string; segmentSize?: string }) => {
+  ).action(async (path: string, o: CommonFlags & { output: string; key: string; aad?: string; segmentSize?: string; jobs?: string }) => {
     if (await tunedReexec(path)) return;
     const logger = createLogger({ level: 'warn', name: 'rampart-encrypt' });
     const r = await encryptPath(path, o.output, {
@@ -119,6 +126,7 @@ export function register(program: Command): void {
       ...(o.aad !== undefined ? { artifactId: o.aad } : {}),
       ...(o.segmentSize !== undefined ? { segmentSize: parseSize(o.segmentSize) } : {}),
       ...(o.force ? { force: true } : {}),
+      jobs: o.jobs === undefined ? Math.min(4, availableParallelism()) : parseJobs(o.jobs),
     });
     if (o.json) process.stdout.write(`${JSON.stringify(r.files, null, 2)}\n`);
     else for (const f of r.files) process.stdout.write(`encrypted ${f.input} -> ${f.output} (${f.bytesIn} bytes)\n`);

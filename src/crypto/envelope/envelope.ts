@@ -47,6 +47,8 @@ export interface EncryptOptions extends ProviderChoice {
   artifactId?: string;
   /** Plaintext bytes per segment (default 64 KiB). */
   segmentSize?: number;
+  /** Worker threads sealing segments of files of at least 8 MiB (default 1: this thread only). */
+  jobs?: number;
 }
 
 export interface DecryptOptions extends ProviderChoice {
@@ -170,7 +172,7 @@ export function openingStateWithKey(header: ParsedHeader, dataKey: Buffer, opts:
   return { header, cipher };
 }
 
-function blockSize(unit: number): number {
+export function blockSize(unit: number): number {
   return Math.max(unit, Math.floor(BLOCK_TARGET / unit) * unit);
 }
 

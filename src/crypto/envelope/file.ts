@@ -9,9 +9,12 @@ import { FileNotFoundError, UsageError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { CryptoOutputExistsError } from '../errors.js';
 import { FileByteReader } from './byte-reader.js';
+import { sealSegmentsParallel } from './parallel-seal.js';
 import { openSegments, prepareOpening, prepareSealing, sealSegments, withProviders, type DecryptOptions, type EncryptOptions } from './envelope.js';
 
 export const ENCRYPTED_SUFFIX = '.enc';
+/** Below this size, starting worker threads costs more than it saves. */
+const PARALLEL_MIN_SIZE = 8 * 1024 * 1024;
 
 const inflight = new Set<string>();
 let exitHookInstalled = false;
@@ -143,6 +146,13 @@ async function encryptOne(input: string, output: string, opts: EncryptOptions, p
   const fh = await openInput(input);
   try {
     const state = await prepareSealing(opts, providers);
+    const jobs = opts.jobs ?? 1;
+    if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError('jobs must be an integer from 1 to 64');
+    const size = (await fh.stat()).size;
+    if (jobs > 1 && size >= PARALLEL_MIN_SIZE) {
+      const bytesOut = await writeFileAtomic(output, 0o644, (out) => writeBlocks(out, sealSegmentsParallel(fh, state, jobs)));
+      return { input, output, bytesIn: size, bytesOut };
+    }
     const reader = new FileByteReader(fh);
     const bytesOut = await writeFileAtomic(output, 0o644, (out) => writeBlocks(out, sealSegments(reader, state)));
     return { input, output, bytesIn: reader.offset, bytesOut };

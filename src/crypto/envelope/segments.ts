@@ -26,6 +26,11 @@ export class SegmentCipher {
     return n;
   }
 
+  /** The raw parameters, for sealing on worker threads (the caller zeroes the key copy). */
+  material(): { key: Buffer; noncePrefix: Buffer; coreHash: Buffer } {
+    return { key: this.key.export(), noncePrefix: Buffer.from(this.noncePrefix), coreHash: Buffer.from(this.coreHash) };
+  }
+
   /** Returns [ciphertext, tag]; kept apart so writers can use writev without concatenating. */
   seal(index: number, last: boolean, plaintext: Buffer): [Buffer, Buffer] {
     const c = createCipheriv('aes-256-gcm', this.key, this.nonce(index, last));
