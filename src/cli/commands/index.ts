@@ -1,5 +1,6 @@
 // The one list of CLI commands. Each module exports `register(program)`; add new commands here.
 import type { Command } from 'commander';
+import { register as registerAlerts } from './alerts.js';
 import { register as registerAudit } from './audit.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerCerts } from './certs.js';
@@ -22,6 +23,7 @@ export function registerCommands(program: Command): void {
   registerEncrypt(program);
   registerPolicy(program);
   registerAudit(program);
+  registerAlerts(program);
   registerSign(program);
   registerVerify(program);
   registerScan(program);
