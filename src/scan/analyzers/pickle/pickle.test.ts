@@ -193,6 +193,22 @@ describe('pickle: benign samples give nothing at medium or above', () => {
     ['PyTorch-style state dict', () => torchStateDictPickle([{ name: 'fc.weight', key: '0', shape: [4, 3] }, { name: 'fc.bias', key: '1', shape: [4] }])],
     ['empty dict', () => pb().proto(2).emptyDict().stop().bytesOut()],
     ['list of ints', () => pb().proto(4).emptyList().mark().int(1).int(2).int(300).int(70000).appends().stop().bytesOut()],
+    [
+      'NumPy array as numpy pickles it (protocol 2: _reconstruct, ndarray, dtype, BUILD with raw bytes)',
+      () =>
+        pb().proto(2).global('numpy.core.multiarray', '_reconstruct').global('numpy', 'ndarray').int(0).tuple1().shortBinstring('b').tuple3().reduce()
+          .mark().int(1).int(3).tuple1().global('numpy', 'dtype').str('f8').bool(false).bool(true).tuple3().reduce()
+          .mark().int(3).str('<').none().none().none().raw('J', [255, 255, 255, 255]).raw('J', [255, 255, 255, 255]).int(0).tuple().build()
+          .bool(false).bytes(new Uint8Array(24)).tuple().build().stop().bytesOut(),
+    ],
+    [
+      'scikit-learn estimator (NEWOBJ + BUILD of a state dict)',
+      () => pb().proto(4).str('sklearn.linear_model._base').str('LinearRegression').stackGlobal().emptyTuple().newobj().emptyDict().str('fit_intercept').bool(true).setitem().build().stop().bytesOut(),
+    ],
+    [
+      'scikit-learn estimator (protocol 0: copyreg._reconstructor)',
+      () => enc.encode("ccopy_reg\n_reconstructor\n(csklearn.tree._classes\nDecisionTreeClassifier\nc__builtin__\nobject\nNtR(dS'max_depth'\nI3\nsb."),
+    ],
   ];
   for (const [name, make] of benign) {
     it(name, async () => {
