@@ -56,6 +56,29 @@ describe('zip and PyTorch archives', () => {
       if (rule) expect(findings.map((f) => f.ruleId)).toContain(rule);
     });
   }
+  it('zip64 records and data descriptors written by Python zipfile', async () => {
+    const out = python(
+      [
+        'import zipfile,io,sys',
+        `evil=bytes(${JSON.stringify(Array.from(evil))})`,
+        `sd=bytes(${JSON.stringify(Array.from(stateDict))})`,
+        'class W(io.RawIOBase):',
+        '  def __init__(s): s.b=bytearray()',
+        '  def writable(s): return True',
+        '  def write(s,d): s.b+=d; return len(d)',
+        'w=W()',
+        'with zipfile.ZipFile(w,"w",compression=zipfile.ZIP_DEFLATED) as z:',
+        '  with z.open("archive/data.pkl","w",force_zip64=True) as f: f.write(sd)',
+        '  with z.open("archive/extra.pkl","w",force_zip64=True) as f: f.write(evil)',
+        'sys.stdout.buffer.write(bytes(w.b))',
+      ].join('\n'),
+    );
+    if (!out) return;
+    const { findings, result } = await scanBuffer(out, 'z64.pt');
+    expect(result.formats).toContain('pytorch');
+    expect(findings.some((f) => f.severity === 'critical' && f.file === 'z64.pt!archive/extra.pkl'), JSON.stringify(findings)).toBe(true);
+    expect(findings.some((f) => f.ruleId === 'RMP-ARCHIVE-002' || f.ruleId === 'RMP-ARCHIVE-005' || f.ruleId === 'RMP-ARCHIVE-007')).toBe(false);
+  });
   it('paths inside archives use !', async () => {
     const { findings } = await scanBuffer(buildTorchZip(evil, {}), 'outer.pt');
     expect(findings.some((f) => f.file === 'outer.pt!archive/data.pkl')).toBe(true);
