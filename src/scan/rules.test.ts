@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { allRules, defineRules, getRule } from './rules.js';
 import './analyzers/index.js';
+import '../dataset/rules.js';
 
 describe('rule registry', () => {
   it('throws on a duplicate id and on a malformed id', () => {

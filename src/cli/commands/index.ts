@@ -4,6 +4,7 @@ import { register as registerAlerts } from './alerts.js';
 import { register as registerAudit } from './audit.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerCerts } from './certs.js';
+import { register as registerDataset } from './dataset.js';
 import { register as registerEncrypt } from './encrypt.js';
 import { register as registerErrors } from './errors.js';
 import { register as registerGateway } from './gateway.js';
@@ -27,5 +28,6 @@ export function registerCommands(program: Command): void {
   registerSign(program);
   registerVerify(program);
   registerScan(program);
+  registerDataset(program);
   registerDemo(program);
 }

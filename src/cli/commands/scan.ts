@@ -9,9 +9,10 @@ import { isSeverity, type Severity } from '../../core/types.js';
 import { shouldColor } from '../../report/index.js';
 import { runScan } from '../../scan/run-scan.js';
 import { ExitCode } from '../main.js';
+import { addDatasetFlags, runDatasetScanCommand, type DatasetScanFlags } from './dataset.js';
 import { VERSION } from '../version.js';
 
-interface ScanFlags {
+interface ScanFlags extends DatasetScanFlags {
   format: string;
   output?: string;
   failOn?: string;
@@ -27,7 +28,7 @@ interface ScanFlags {
 const collect = (v: string, prev: string[]) => [...prev, v];
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('scan')
     .description('scan model files (pickle, PyTorch, NumPy, joblib, Keras, TensorFlow, ONNX, safetensors, GGUF, archives) for code that runs on load')
     .argument('<paths...>', 'files or directories (walked recursively, no file skipped)')
@@ -40,8 +41,10 @@ export function register(program: Command): void {
     .option('--deny-global <global>', 'treat a pickle global (module.name or module.*) as dangerous; repeatable', collect, [])
     .option('--config <file>', 'scan configuration file (rampart.scan.yaml)')
     .option('--jobs <n>', 'files scanned in parallel')
-    .option('--no-color', 'no ANSI colour in the table')
-    .action(async (paths: string[], flags: ScanFlags) => {
+    .option('--no-color', 'no ANSI colour in the table');
+  // Datasets (docs/datasets.md): with --label the paths are scanned as training data.
+  addDatasetFlags(cmd).action(async (paths: string[], flags: ScanFlags) => {
+      if (flags.label !== undefined) return runDatasetScanCommand(paths, flags);
       let failOn: Severity | undefined;
       if (flags.failOn !== undefined) {
         if (!isSeverity(flags.failOn)) throw new UsageError(`--fail-on must be one of info, low, medium, high, critical`);

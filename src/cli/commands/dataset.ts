@@ -1,0 +1,144 @@
+// `rampart dataset scan|baseline|diff`: training-data poisoning checks (docs/datasets.md).
+// `rampart scan DATA --label COLUMN` runs the same scan as `rampart dataset scan`.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { UsageError } from '../../core/errors.js';
+import { createLogger } from '../../core/logger.js';
+import { isSeverity, type Severity } from '../../core/types.js';
+import { buildBaseline, diffManifests, manifestRows, readBaseline, writeBaseline } from '../../dataset/baseline.js';
+import { readDataset } from '../../dataset/read-dataset.js';
+import { runDatasetScan } from '../../dataset/run-dataset-scan.js';
+import { shouldColor } from '../../report/index.js';
+import { ExitCode } from '../main.js';
+import { VERSION } from '../version.js';
+
+export interface DatasetScanFlags {
+  label?: string;
+  id?: string;
+  source?: string;
+  embeddings?: string;
+  dataBaseline?: string;
+  writeClean?: string;
+  quarantine?: string;
+  neighbours?: boolean;
+  header?: boolean;
+  format: string;
+  output?: string;
+  failOn?: string;
+  color: boolean;
+}
+
+/** Adds the dataset flags to a command (shared by `rampart scan` and `rampart dataset scan`). */
+export function addDatasetFlags(cmd: Command): Command {
+  return cmd
+    .option('--label <column>', 'dataset label column (name, or 0-based index without a header): scans the paths as datasets')
+    .option('--id <column>', 'dataset row id column (manifest key for diffs)')
+    .option('--source <column>', 'dataset column naming each row\'s supplier (provenance scores)')
+    .option('--embeddings <file>', 'embeddings, one vector per dataset row (.npy or CSV), for backdoor checks')
+    .option('--data-baseline <file>', 'trusted dataset baseline from `rampart dataset baseline`')
+    .option('--write-clean <file>', 'write dataset rows without findings at or above --fail-on to this file')
+    .option('--quarantine <file>', 'write the other dataset rows to this file')
+    .option('--no-neighbours', 'skip the k-NN checks (label noise, near duplicates)');
+}
+
+export async function runDatasetScanCommand(paths: string[], flags: DatasetScanFlags): Promise<void> {
+  let failOn: Severity | undefined;
+  if (flags.failOn !== undefined) {
+    if (!isSeverity(flags.failOn)) throw new UsageError('--fail-on must be one of info, low, medium, high, critical');
+    failOn = flags.failOn;
+  }
+  const color = flags.color && !flags.output && shouldColor(process.stdout);
+  const r = await runDatasetScan(
+    paths,
+    {
+      format: flags.format,
+      failOn,
+      color,
+      version: VERSION,
+      label: flags.label,
+      id: flags.id,
+      source: flags.source,
+      embeddings: flags.embeddings,
+      dataBaseline: flags.dataBaseline,
+      writeClean: flags.writeClean,
+      quarantine: flags.quarantine,
+      noNeighbours: flags.neighbours === false,
+      ...(flags.header !== undefined ? { header: flags.header } : {}),
+    },
+    createLogger({ level: process.env.RAMPART_LOG_LEVEL ?? 'warn' }),
+  );
+  if (flags.output) {
+    const tmp = `${flags.output}.${process.pid}.tmp`;
+    writeFileSync(tmp, r.output);
+    renameSync(tmp, flags.output);
+  } else process.stdout.write(r.output);
+  if (r.split) process.stderr.write(`rampart: ${r.split.clean} clean rows, ${r.split.quarantined} quarantined\n`);
+  if (r.exitCode !== 0) throw new ExitCode(r.exitCode);
+}
+
+function isBaselineFile(file: string): boolean {
+  try {
+    const head = readFileSync(file, 'utf8').slice(0, 200);
+    return head.includes('"rampart-dataset-baseline"');
+  } catch {
+    return false;
+  }
+}
+
+export function register(program: Command): void {
+  const ds = program.command('dataset').description('training-data checks: scan, baseline, diff (docs/datasets.md)');
+  addDatasetFlags(
+    ds
+      .command('scan')
+      .description('scan datasets for poisoned, mislabelled, duplicated and out-of-distribution rows')
+      .argument('<paths...>', 'dataset files: CSV, JSON Lines (optionally gzip), .npy, .npz')
+      .option('--format <format>', 'table, json or sarif', 'table')
+      .option('-o, --output <file>', 'write the report to a file')
+      .option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity (default high)')
+      .option('--header', 'the first CSV line is a header')
+      .option('--no-header', 'the first CSV line is data')
+      .option('--no-color', 'no ANSI colour in the table'),
+  ).action(async (paths: string[], flags: DatasetScanFlags) => runDatasetScanCommand(paths, flags));
+
+  ds.command('baseline')
+    .description('record a trusted baseline of a dataset: schema, types, ranges, quantiles, class balance, row-hash manifest')
+    .argument('<data>', 'dataset file')
+    .requiredOption('-o, --output <file>', 'baseline file to write (JSON)')
+    .option('--label <column>', 'label column')
+    .option('--id <column>', 'row id column (manifest key)')
+    .action(async (data: string, flags: { output: string; label?: string; id?: string }) => {
+      const d = await readDataset(data, { label: flags.label, id: flags.id });
+      writeBaseline(flags.output, buildBaseline(d, flags.label));
+      process.stderr.write(`rampart: baseline of ${d.n} rows, ${d.columns.length} columns written to ${flags.output}\n`);
+    });
+
+  ds.command('diff')
+    .description('new, changed and removed rows between two versions of a dataset (OLD may be a baseline file)')
+    .argument('<old>', 'older dataset file, or a baseline from `rampart dataset baseline`')
+    .argument('<new>', 'newer dataset file')
+    .option('--id <column>', 'row id column: rows with the same id and other content are "changed"')
+    .option('--format <format>', 'table or json', 'table')
+    .action(async (oldFile: string, newFile: string, flags: { id?: string; format: string }) => {
+      if (flags.format !== 'table' && flags.format !== 'json') throw new UsageError('--format must be table or json');
+      const nw = await readDataset(newFile, { id: flags.id });
+      let oldRows: [string, string][];
+      let byId = flags.id !== undefined;
+      if (isBaselineFile(oldFile)) {
+        const b = readBaseline(oldFile);
+        oldRows = b.manifest.rows;
+        byId = byId && b.manifest.key === 'id';
+      } else oldRows = manifestRows(await readDataset(oldFile, { id: flags.id }));
+      const diff = diffManifests(oldRows, manifestRows(nw), byId);
+      // Rows of NEW that are added or changed, by 0-based row index and line, to check first.
+      const fresh = new Set([...diff.added, ...diff.changed]);
+      const changed = new Set(diff.changed);
+      const rows = manifestRows(nw).flatMap(([key], i) => (fresh.has(key) ? [{ row: i, ...(nw.lines ? { line: nw.lines[i] } : {}), key }] : []));
+      if (flags.format === 'json') {
+        process.stdout.write(JSON.stringify({ added: diff.added.length, changed: diff.changed.length, removed: diff.removed.length, unchanged: diff.unchanged, rows, removedKeys: diff.removed }, null, 2) + '\n');
+      } else {
+        process.stdout.write(`added ${diff.added.length}, changed ${diff.changed.length}, removed ${diff.removed.length}, unchanged ${diff.unchanged}\n`);
+        for (const r of rows.slice(0, 1000)) process.stdout.write(`row ${r.row}${r.line !== undefined ? ` (line ${r.line})` : ''}: ${changed.has(r.key) ? 'changed' : 'new'} ${r.key}\n`);
+        if (rows.length > 1000) process.stdout.write(`… ${rows.length - 1000} more (use --format json)\n`);
+      }
+    });
+}

@@ -1,0 +1,141 @@
+// The trusted dataset baseline (`rampart dataset baseline`): schema, column types, ranges and
+// quantiles, class balance, and a manifest of row hashes (keyed by --id when given) that
+// `rampart dataset diff` and scans use to tell new and changed rows. JSON, written atomically.
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { z } from 'zod';
+import { profileColumn, type NumericProfile } from '../detect/dataset/column-profile.js';
+import { column } from '../detect/dataset/stats.js';
+import { DatasetBaselineInvalidError } from './errors.js';
+import type { ColumnKind, Dataset } from './types.js';
+
+export interface DatasetBaseline {
+  kind: 'rampart-dataset-baseline';
+  version: 1;
+  createdAt: string;
+  rows: number;
+  label?: string;
+  columns: { name: string; kind: ColumnKind; missing: number; profile?: NumericProfile }[];
+  classBalance?: Record<string, number>;
+  manifest: { key: 'id' | 'content'; rows: [string, string][] };
+}
+
+const schema = z
+  .object({
+    kind: z.literal('rampart-dataset-baseline'),
+    version: z.literal(1),
+    createdAt: z.string(),
+    rows: z.number().int().nonnegative(),
+    label: z.string().optional(),
+    columns: z.array(
+      z
+        .object({
+          name: z.string(),
+          kind: z.enum(['numeric', 'string', 'empty']),
+          missing: z.number(),
+          profile: z
+            .object({ count: z.number(), missing: z.number(), min: z.number().nullable(), max: z.number().nullable(), mean: z.number().nullable(), quantiles: z.array(z.number().nullable()) })
+            .strict()
+            .optional(),
+        })
+        .strict(),
+    ),
+    classBalance: z.record(z.number()).optional(),
+    manifest: z.object({ key: z.enum(['id', 'content']), rows: z.array(z.tuple([z.string(), z.string()])) }).strict(),
+  })
+  .strict();
+
+export function buildBaseline(ds: Dataset, label?: string): DatasetBaseline {
+  const feat = new Map(ds.featureNames.map((nm, j) => [nm, j]));
+  const columns = ds.columns.map((c) => {
+    const j = feat.get(c.name);
+    const col: DatasetBaseline['columns'][number] = { name: c.name, kind: c.kind, missing: c.missing };
+    if (j !== undefined) col.profile = profileColumn(column(ds.X, ds.n, ds.d, j));
+    return col;
+  });
+  const b: DatasetBaseline = {
+    kind: 'rampart-dataset-baseline',
+    version: 1,
+    createdAt: new Date().toISOString(),
+    rows: ds.n,
+    columns,
+    manifest: { key: ds.ids ? 'id' : 'content', rows: manifestRows(ds) },
+  };
+  if (label !== undefined) b.label = label;
+  if (ds.labels) b.classBalance = countLabels(ds.labels);
+  return b;
+}
+
+export function manifestRows(ds: Dataset): [string, string][] {
+  return ds.rowHashes.map((h, i) => [ds.ids ? ds.ids[i]! : h, h]);
+}
+
+export function countLabels(labels: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const l of labels) if (l !== '') out[l] = (out[l] ?? 0) + 1;
+  return out;
+}
+
+export function writeBaseline(file: string, b: DatasetBaseline): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  // NaN/Infinity become null in JSON; the reader maps them back.
+  writeFileSync(tmp, JSON.stringify(b) + '\n');
+  renameSync(tmp, file);
+}
+
+export function readBaseline(file: string): DatasetBaseline {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new DatasetBaselineInvalidError(`cannot read dataset baseline ${file}`, { cause: err });
+  }
+  const r = schema.safeParse(raw);
+  if (!r.success) throw new DatasetBaselineInvalidError(`${file} is not a Rampart dataset baseline: ${r.error.issues[0]?.message ?? ''}`);
+  const b = r.data as unknown as DatasetBaseline;
+  for (const c of b.columns) {
+    if (!c.profile) continue;
+    const p = c.profile as unknown as Record<string, unknown>;
+    for (const k of ['min', 'max', 'mean']) if (p[k] === null) p[k] = NaN;
+  }
+  return b;
+}
+
+export interface ManifestDiff {
+  added: string[];
+  removed: string[];
+  changed: string[];
+  unchanged: number;
+}
+
+/** Compares two manifests: by id when both are keyed by id, else as multisets of row hashes. */
+export function diffManifests(oldRows: [string, string][], newRows: [string, string][], byId: boolean): ManifestDiff {
+  if (byId) {
+    const o = new Map(oldRows);
+    const nw = new Map(newRows);
+    const added: string[] = [];
+    const changed: string[] = [];
+    let unchanged = 0;
+    for (const [k, h] of nw) {
+      const prev = o.get(k);
+      if (prev === undefined) added.push(k);
+      else if (prev !== h) changed.push(k);
+      else unchanged++;
+    }
+    const removed = [...o.keys()].filter((k) => !nw.has(k));
+    return { added, removed, changed, unchanged };
+  }
+  const count = new Map<string, number>();
+  for (const [, h] of oldRows) count.set(h, (count.get(h) ?? 0) + 1);
+  const added: string[] = [];
+  let unchanged = 0;
+  for (const [, h] of newRows) {
+    const c = count.get(h) ?? 0;
+    if (c > 0) {
+      count.set(h, c - 1);
+      unchanged++;
+    } else added.push(h);
+  }
+  const removed: string[] = [];
+  for (const [h, c] of count) for (let t = 0; t < c; t++) removed.push(h);
+  return { added, removed, changed: [], unchanged };
+}

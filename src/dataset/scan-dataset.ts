@@ -1,0 +1,261 @@
+// Runs every dataset check on one file and returns a ScanReport for the scanner's reporters:
+// schema/type/range and class balance against a baseline, duplicates, label noise, outliers,
+// backdoor triggers on embeddings, and per-source provenance. Row findings carry the 0-based row
+// and, for text formats, the 1-based line (header counted) so SARIF can point at it.
+import type { Logger } from '../core/logger.js';
+import { severityRank, type Finding, type Severity } from '../core/types.js';
+import { detectBackdoor } from '../detect/dataset/backdoor.js';
+import { balanceShift, outOfRange } from '../detect/dataset/column-profile.js';
+import { exactDuplicates } from '../detect/dataset/duplicates.js';
+import { approximateKnn } from '../detect/dataset/knn.js';
+import { confidentLearning, knnProbabilities } from '../detect/dataset/label-noise.js';
+import { sourceStats } from '../detect/dataset/provenance.js';
+import { featureOutliers, robustMahalanobis, robustScale } from '../detect/dataset/robust-outliers.js';
+import { column, imputeMedian, meanStd } from '../detect/dataset/stats.js';
+import { getRule } from '../scan/rules.js';
+import type { ScanReport } from '../scan/types.js';
+import { countLabels, diffManifests, manifestRows, readBaseline, type DatasetBaseline } from './baseline.js';
+import { readDataset, readEmbeddings } from './read-dataset.js';
+import './rules.js';
+import type { Dataset, ReadOptions } from './types.js';
+
+export interface DatasetScanOptions extends ReadOptions {
+  /** Embeddings file (.npy or CSV), one vector per row. */
+  embeddings?: string;
+  /** Trusted dataset baseline (from `rampart dataset baseline`). */
+  dataBaseline?: string;
+  /** Skip the neighbour-based checks (label noise, near duplicates). */
+  noNeighbours?: boolean;
+  /** Neighbours for label noise (default 10). */
+  k?: number;
+  seed?: number;
+  /** Most findings per rule (default 10,000); the rest are counted in a summary. */
+  maxFindingsPerRule?: number;
+  version: string;
+}
+
+export interface DatasetScanResult {
+  report: ScanReport;
+  dataset: Dataset;
+  /** Timings of each check, milliseconds. */
+  timings: Record<string, number>;
+  /** Highest severity rank of the findings on each row (-1: none), counting findings past the per-rule limit. */
+  rowSeverity: Int8Array;
+}
+
+export async function scanDatasetFile(file: string, o: DatasetScanOptions, logger?: Logger): Promise<DatasetScanResult> {
+  const started = Date.now();
+  const t0 = performance.now();
+  const ds = await readDataset(file, o);
+  const readMs = performance.now() - t0;
+  let emb: { E: Float64Array; k: number } | undefined;
+  if (o.embeddings) emb = await readEmbeddings(o.embeddings, ds.n);
+  const baseline = o.dataBaseline ? readBaseline(o.dataBaseline) : undefined;
+  const r = checkDataset(ds, { ...o, ...(emb ? { E: emb.E, k_emb: emb.k } : {}), ...(baseline ? { baseline } : {}) }, logger);
+  r.timings.read = readMs;
+  const report: ScanReport = {
+    tool: { name: 'rampart', version: o.version },
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    files: [{ file, formats: [ds.format, ...(ds.gzip ? ['gzip'] : [])], size: ds.n, complete: true, durationMs: Date.now() - started }],
+    findings: r.findings,
+    suppressed: 0,
+  };
+  return { report, dataset: ds, timings: r.timings, rowSeverity: r.rowSeverity };
+}
+
+export interface CheckInput extends Omit<DatasetScanOptions, 'version' | 'embeddings' | 'dataBaseline'> {
+  E?: Float64Array;
+  k_emb?: number;
+  baseline?: DatasetBaseline;
+}
+
+/** The checks on a Dataset already in memory (the part benchmarks time). */
+export function checkDataset(ds: Dataset, o: CheckInput, logger?: Logger): { findings: Finding[]; timings: Record<string, number>; rowSeverity: Int8Array } {
+  const timings: Record<string, number> = {};
+  const time = <T>(name: string, f: () => T): T => {
+    const t = performance.now();
+    const v = f();
+    timings[name] = performance.now() - t;
+    return v;
+  };
+  const max = o.maxFindingsPerRule ?? 10_000;
+  const perRule = new Map<string, number>();
+  const dropped = new Map<string, number>();
+  const findings: Finding[] = [];
+  const rowFindingMax = new Int8Array(ds.n).fill(-1);
+  const add = (ruleId: string, message: string, row: number | undefined, details?: Record<string, unknown>, severity?: Severity) => {
+    const rule = getRule(ruleId)!;
+    const sev = severity ?? rule.severity;
+    if (row !== undefined && ruleId !== 'RMP-DATA-050') rowFindingMax[row] = Math.max(rowFindingMax[row]!, severityRank(sev));
+    const c = perRule.get(ruleId) ?? 0;
+    if (c >= max) {
+      dropped.set(ruleId, (dropped.get(ruleId) ?? 0) + 1);
+      return;
+    }
+    perRule.set(ruleId, c + 1);
+    const f: Finding = { ruleId, severity: sev, file: ds.file, message, remediation: rule.remediation };
+    if (row !== undefined) {
+      f.location = { row };
+      if (ds.lines) f.location.line = ds.lines[row]!;
+      if (ds.ids) f.location.record = ds.ids[row]!;
+    }
+    if (details) f.details = details;
+    findings.push(f);
+  };
+  const { n, d, X } = ds;
+  const labelIndex = new Map<string, number>();
+  let y: Int32Array | undefined;
+  if (ds.labels) {
+    const names = [...new Set(ds.labels.filter((l) => l !== ''))].sort();
+    names.forEach((l, i) => labelIndex.set(l, i));
+    y = Int32Array.from(ds.labels, (l) => labelIndex.get(l) ?? -1);
+  }
+  const labelNames = [...labelIndex.keys()];
+  const c = labelNames.length;
+
+  time('schema', () => {
+    for (const m of ds.malformedRows) add('RMP-DATA-001', m.fields === 0 ? 'row is not a JSON object' : `row has ${m.fields} fields, expected ${m.expected}`, m.row, { fields: m.fields, expected: m.expected });
+    for (const t of ds.typeErrors) add('RMP-DATA-002', `non-numeric value in numeric column ${t.column}`, t.row, { column: t.column, value: t.value });
+    const b = o.baseline;
+    if (!b) return;
+    const now = new Map(ds.columns.map((col) => [col.name, col]));
+    const then = new Map(b.columns.map((col) => [col.name, col]));
+    for (const col of b.columns) {
+      const cur = now.get(col.name);
+      if (!cur) add('RMP-DATA-003', `column ${col.name} of the baseline is missing`, undefined, { column: col.name });
+      else if (col.kind !== 'empty' && cur.kind !== 'empty' && col.kind !== cur.kind) add('RMP-DATA-003', `column ${col.name} changed type from ${col.kind} to ${cur.kind}`, undefined, { column: col.name, was: col.kind, now: cur.kind });
+    }
+    for (const col of ds.columns) if (!then.has(col.name)) add('RMP-DATA-003', `column ${col.name} is not in the baseline`, undefined, { column: col.name });
+    ds.featureNames.forEach((name, j) => {
+      const p = then.get(name)?.profile;
+      if (!p) return;
+      for (const o2 of outOfRange(column(X, n, d, j), p)) add('RMP-DATA-004', `${name} = ${o2.value} is outside the baseline range [${p.min}, ${p.max}]`, o2.row, { column: name, value: o2.value, min: p.min, max: p.max });
+    });
+    if (b.classBalance && ds.labels) {
+      const known = new Set(Object.keys(b.classBalance));
+      ds.labels.forEach((l, i) => {
+        if (l !== '' && !known.has(l)) add('RMP-DATA-006', `label ${JSON.stringify(l)} is not in the baseline`, i, { label: l });
+      });
+      const s = balanceShift(b.classBalance, countLabels(ds.labels));
+      if (s.pValue < 1e-3 && s.maxAbsChange >= 0.05) {
+        add('RMP-DATA-005', `class balance shifted by up to ${(100 * s.maxAbsChange).toFixed(1)} points (chi-square p = ${s.pValue.toExponential(2)})`, undefined, {
+          chi2: round(s.chi2),
+          pValue: s.pValue,
+          classes: s.classes.map((x) => ({ label: x.label, baseline: round(x.baseline), current: round(x.current) })),
+        });
+      }
+    }
+  });
+
+  if (o.baseline) {
+    // New and changed rows since the baseline are marked so reviewers look at them first.
+    const dm = diffManifests(o.baseline.manifest.rows, manifestRows(ds), o.baseline.manifest.key === 'id' && ds.ids !== undefined);
+    timings.newRows = dm.added.length + dm.changed.length;
+  }
+
+  time('duplicates', () => {
+    for (const g of exactDuplicates(X, n, d, ds.labels)) {
+      const conflicting = (g.labels?.length ?? 0) > 1;
+      for (const row of g.rows.slice(conflicting ? 0 : 1)) {
+        if (conflicting) add('RMP-DATA-011', `rows ${fmtRows(g.rows)} have identical features but labels ${g.labels!.join(', ')}`, row, { rows: g.rows.slice(0, 20), labels: g.labels });
+        else add('RMP-DATA-010', `duplicate of row ${g.rows[0]}`, row, { of: g.rows[0] });
+      }
+    }
+  });
+
+  const scale = time('outliers', () => {
+    const s = robustScale(X, n, d);
+    for (const f of featureOutliers(X, n, d, s, 10)) {
+      add('RMP-DATA-030', `${ds.featureNames[f.feature]} = ${f.value} is ${Number.isFinite(f.z) ? `${round(f.z)} robust SDs from its median` : 'different from a constant column'}`, f.row, {
+        column: ds.featureNames[f.feature],
+        value: f.value,
+        z: Number.isFinite(f.z) ? round(f.z) : null,
+      });
+    }
+    const m = robustMahalanobis(X, n, d, s, { seed: o.seed ?? 1 });
+    for (let i = 0; i < n; i++) if (m.score[i]! > 6) add('RMP-DATA-031', `robust distance score ${round(m.score[i]!)} (threshold 6)`, i, { score: round(m.score[i]!), d2: round(m.d2[i]!) });
+    return s;
+  });
+
+  if (!o.noNeighbours && n > 2 && d > 0) {
+    const Z = time('standardise', () => {
+      // Robust centre and scale (std when the MAD-based scale is 0), clipped to ±10, so one
+      // extreme value does not shrink every other distance.
+      const imp = imputeMedian(X, n, d, scale.center);
+      const { std } = meanStd(imp, n, d);
+      for (let j = 0; j < d; j++) {
+        const sc = scale.scale[j]! > 0 ? scale.scale[j]! : std[j]!;
+        for (let i = 0; i < n; i++) imp[i * d + j] = sc > 0 ? Math.max(-10, Math.min(10, (imp[i * d + j]! - scale.center[j]!) / sc)) : 0;
+      }
+      return imp;
+    });
+    const g = time('knn', () => approximateKnn(Z, n, d, { k: o.k ?? 10, seed: o.seed ?? 42 }));
+    time('nearDuplicates', () => {
+      const radius2 = (0.05 * Math.sqrt(d)) ** 2;
+      for (let i = 0; i < n; i++) {
+        const j = g.idx[i * g.k]!;
+        const dd = g.dist[i * g.k]!;
+        if (j < 0 || dd === 0 || dd > radius2 || j > i) continue; // report the later row of a pair
+        if (y && y[i] !== y[j] && y[i]! >= 0 && y[j]! >= 0) add('RMP-DATA-011', `row is a near duplicate of row ${j} with label ${ds.labels![j]} instead of ${ds.labels![i]}`, i, { of: j, distance: round(Math.sqrt(dd)) });
+        else add('RMP-DATA-012', `near duplicate of row ${j}`, i, { of: j, distance: round(Math.sqrt(dd)) });
+      }
+    });
+    if (y && c > 1) {
+      time('labelNoise', () => {
+        const res = confidentLearning(knnProbabilities(g, y, c), y, c);
+        for (const is of res.issues) {
+          add('RMP-DATA-020', `labelled ${labelNames[is.given]} but most likely ${labelNames[is.likely]} (p = ${round(is.pLikely)} vs ${round(is.pGiven)})`, is.row, {
+            given: labelNames[is.given],
+            likely: labelNames[is.likely],
+            pGiven: round(is.pGiven),
+            pLikely: round(is.pLikely),
+          });
+        }
+      });
+    }
+  }
+
+  if (o.E && o.k_emb && y && c > 1) {
+    time('backdoor', () => {
+      const res = detectBackdoor(o.E!, n, o.k_emb!, y, c, { seed: o.seed ?? 7 });
+      for (const cls of res.classes) {
+        if (!cls.suspicious) continue;
+        logger?.info({ label: labelNames[cls.label], silhouette: cls.silhouette, smallShare: cls.smallShare }, 'backdoor candidate class');
+        const info = { label: labelNames[cls.label], silhouette: round(cls.silhouette), clusterShare: round(cls.smallShare), clusterSize: cls.smallCluster.length };
+        for (const row of cls.smallCluster) add('RMP-DATA-041', `in a small separate cluster (${cls.smallCluster.length} of ${cls.size} rows, silhouette ${round(cls.silhouette)}) of class ${labelNames[cls.label]}`, row, info);
+        for (const row of cls.spectralOutliers) add('RMP-DATA-040', `spectral signature score ${round(res.spectral[row]!)} in class ${labelNames[cls.label]}`, row, { ...info, score: round(res.spectral[row]!) });
+      }
+    });
+  }
+
+  if (ds.sources) {
+    time('provenance', () => {
+      const flagged = Uint8Array.from(rowFindingMax, (s) => (s >= severityRank('medium') ? 1 : 0));
+      for (const s of sourceStats(ds.sources!, flagged, y, c)) {
+        if (!s.suspicious) continue;
+        add('RMP-DATA-050', `source ${JSON.stringify(s.source)}: ${s.flagged} of ${s.rows} rows flagged (${(100 * s.rate).toFixed(1)}% vs ${(100 * s.restRate).toFixed(1)}% elsewhere, z = ${round(s.z)})`, undefined, {
+          source: s.source,
+          rows: s.rows,
+          flagged: s.flagged,
+          rate: round(s.rate),
+          restRate: round(s.restRate),
+          score: round(s.z),
+          labelDivergence: round(s.labelJs),
+        });
+      }
+    });
+  }
+  for (const [ruleId, count] of dropped) {
+    findings.push({ ruleId, severity: getRule(ruleId)!.severity, file: ds.file, message: `${count} more findings of this rule not listed (limit ${max} per rule)`, details: { notListed: count } });
+  }
+  return { findings, timings, rowSeverity: rowFindingMax };
+}
+
+function round(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}
+
+function fmtRows(rows: number[]): string {
+  return rows.length > 5 ? `${rows.slice(0, 5).join(', ')}, …` : rows.join(', ');
+}
