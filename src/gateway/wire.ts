@@ -6,7 +6,7 @@ import type { Logger } from '../core/logger.js';
 import { createAuditLog } from '../audit/index.js';
 import { createAuthenticator } from '../auth/index.js';
 import { loadPolicyEngine } from '../policy/index.js';
-import { createQuotaManager } from '../quota/index.js';
+import { createQuotaManager, WriteBehindCounters } from '../quota/index.js';
 import { openStore } from '../store/index.js';
 import { tapAuditLog } from '../events/audit-tap.js';
 import { createMonitor, type Monitor } from '../monitor/monitor.js';
@@ -23,7 +23,10 @@ export async function wireLayers(config: GatewayConfig, logger: Logger, store: S
   const ownStore = store === undefined;
   const s = store ?? (await openStore(config.store, logger));
   try {
-    const quotas = overrides.quotas ?? createQuotaManager(config.quotas, config.models, s.counters);
+    // The embedded store serves one gateway process: its quota counters live in memory and are
+    // written back every second (src/quota/write-behind.ts). Server stores (Redis) stay atomic per request.
+    const local = !overrides.quotas && s.kind === 'sqlite' ? new WriteBehindCounters(s.counters, { logger }) : null;
+    const quotas = overrides.quotas ?? createQuotaManager(config.quotas, config.models, local ?? s.counters, { logger });
     // Security monitoring: every audit record is also published as events (never blocking).
     const monitor: Monitor | null = config.monitoring.enabled ? createMonitor({ config: config.monitoring, store: s, logger }) : null;
     const baseAudit = overrides.audit ?? createAuditLog(s.audit, config.audit, logger);
@@ -37,6 +40,7 @@ export async function wireLayers(config: GatewayConfig, logger: Logger, store: S
       ...(monitor ? { monitor } : {}),
       onClose: async () => {
         await monitor?.close();
+        await local?.close().catch((e: unknown) => logger.error({ err: e }, 'could not write quota counters on close'));
         await overrides.onClose?.();
         if (ownStore) await s.close();
       },

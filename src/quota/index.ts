@@ -6,6 +6,7 @@ import { StoreQuotaManager, type QuotaManagerOptions } from './manager.js';
 
 export { QuotaExceededError, type QuotaLimitKind } from './errors.js';
 export { StoreQuotaManager, type QuotaManagerOptions } from './manager.js';
+export { DEFAULT_FLUSH_MS, WriteBehindCounters, type WriteBehindOptions } from './write-behind.js';
 
 /**
  * Builds the quota manager from the `quotas` section and the models' own `quotas`.
