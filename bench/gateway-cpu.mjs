@@ -1,0 +1,134 @@
+// Gateway CPU cost per request (issue 2, performance work): the same set-up as bench/gateway.mjs
+// (TLS, API key, Cedar, quotas, SQLite store, audit) but only the gateway, driven by wrk over
+// keep-alive connections; reports the gateway process's CPU time per request from its own
+// /metrics, which stays meaningful on a loaded machine where wall-clock figures do not.
+// Usage (after `npm run build`): node bench/gateway-cpu.mjs [--seconds 10] [--warmup 5]
+//   [--connections 16] [--cpu-prof DIR] [--dist DIR] [--workers N]
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const args = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : def;
+};
+const DIST = resolve(opt('dist', join(HERE, '..', 'dist')));
+const SECONDS = Number(opt('seconds', '10'));
+const WARMUP = Number(opt('warmup', '5'));
+const CONNS = Number(opt('connections', '16'));
+const PROFILE = opt('cpu-prof', '');
+const WORKERS = opt('workers', '');
+
+const d = (p) => import(pathToFileURL(join(DIST, p)).href);
+const { createDevPki } = await d('tls/pki.js');
+const { openStore } = await d('store/index.js');
+const { createApiKey } = await d('auth/index.js');
+const { silentLogger } = await d('core/logger.js');
+
+const tmp = mkdtempSync(join(tmpdir(), 'rampart-bench-gwcpu-'));
+const children = [];
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+  rmSync(tmp, { recursive: true, force: true });
+});
+process.on('SIGINT', () => process.exit(130));
+
+function startNode(script, argv, nodeFlags = [], env = {}) {
+  const c = spawn(process.execPath, [...nodeFlags, script, ...argv], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  children.push(c);
+  return new Promise((res, rej) => {
+    let out = '';
+    c.stdout.on('data', (x) => {
+      out += x;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) res(out.slice(0, nl).trim());
+    });
+    c.on('exit', (code) => rej(new Error(`${script} exited with ${code}`)));
+  });
+}
+
+const pki = await createDevPki({ hosts: ['localhost', '127.0.0.1'] });
+const files = { ca: join(tmp, 'ca.pem'), cert: join(tmp, 'server.pem'), key: join(tmp, 'server-key.pem') };
+writeFileSync(files.ca, pki.ca.certPem);
+writeFileSync(files.cert, pki.server.certPem);
+writeFileSync(files.key, pki.server.keyPem, { mode: 0o600 });
+const upstreamPort = Number(await startNode(join(HERE, 'gateway-upstream.mjs'), []));
+writeFileSync(
+  join(tmp, 'policy.cedar'),
+  `@id("bench-invoke")\npermit (principal in Rampart::Role::"bench", action == Rampart::Action::"invoke", resource)\nwhen { resource.environment == "bench" };\n` +
+    `@id("no-restricted")\nforbid (principal, action, resource) when { resource has sensitivity && resource.sensitivity == "restricted" };\n`,
+);
+const config = {
+  server: { listen: '127.0.0.1:0', tls: { cert: files.cert, key: files.key }, bodyLimit: '1mb' },
+  store: { type: 'sqlite', path: join(tmp, 'rampart.db') },
+  policy: { files: [join(tmp, 'policy.cedar')] },
+  quotas: { defaultPrincipal: { requestsPerMinute: 100000000, concurrent: 100000, tokensPerMinute: 1000000000000 } },
+  observability: { logLevel: 'warn' },
+  models: [{ name: 'chat', protocol: 'openai', upstream: { url: `http://127.0.0.1:${upstreamPort}`, connections: 64 }, attributes: { environment: 'bench', sensitivity: 'internal' } }],
+};
+writeFileSync(join(tmp, 'rampart.json'), JSON.stringify(config));
+const store = await openStore(config.store, silentLogger());
+const { key } = await createApiKey(store.keys, { principal: 'bench-client', roles: ['bench'] });
+await store.close();
+
+const server = join(tmp, 'server.mjs');
+writeFileSync(
+  server,
+  `import { loadConfig } from ${JSON.stringify(pathToFileURL(join(DIST, 'config/load.js')).href)};
+import { createLogger } from ${JSON.stringify(pathToFileURL(join(DIST, 'core/logger.js')).href)};
+import { startGateway } from ${JSON.stringify(pathToFileURL(join(DIST, 'gateway/index.js')).href)};
+const { config } = loadConfig(process.argv[2]);
+const gw = await startGateway(config, { logger: createLogger({ level: 'warn' }) });
+process.stdout.write(gw.url + '\\n');
+process.on('SIGTERM', () => gw.close().then(() => process.exit(0)));
+`,
+);
+const flags = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE)}`] : [];
+const url = await startNode(server, [join(tmp, 'rampart.json')], flags, WORKERS ? { RAMPART_BENCH_WORKERS: WORKERS } : {});
+
+const body = JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'x'.repeat(1024 - 60) }] });
+const lua = join(tmp, 'post.lua');
+writeFileSync(
+  lua,
+  `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\nwrk.headers["Content-Type"] = "application/json"\nwrk.headers["Authorization"] = "Bearer ${key}"\nwrk.path = "/v1/chat/completions"\n`,
+);
+function wrk(seconds) {
+  const r = spawnSync('wrk', ['-t1', `-c${CONNS}`, `-d${seconds}s`, '--latency', '-s', lua, url], { encoding: 'utf8' });
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1]),
+    non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1] ?? 0),
+  };
+}
+async function counters() {
+  const { Agent, request } = await import('undici');
+  const dispatcher = new Agent({ connect: { ca: readFileSync(files.ca) } });
+  try {
+    const r = await request(`${url}/metrics`, { dispatcher });
+    const text = await r.body.text();
+    const cpu = Number(/^rampart_process_cpu_seconds_total (\S+)$/m.exec(text)?.[1]);
+    let requests = 0;
+    for (const m of text.matchAll(/^rampart_gateway_requests_total\{[^}]*route="openai.chat.completions"[^}]*\} (\S+)$/gm)) requests += Number(m[1]);
+    return { cpu, requests };
+  } finally {
+    await dispatcher.close();
+  }
+}
+
+wrk(WARMUP);
+if (args.includes('--idle')) {
+  // CPU the gateway spends with no traffic at all (timers, metrics collection, background work).
+  const i0 = await counters();
+  await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  const i1 = await counters();
+  process.stdout.write(`${JSON.stringify({ idleCpuMsPerSecond: Math.round(((i1.cpu - i0.cpu) * 1000) / SECONDS) })}\n`);
+}
+const a = await counters();
+const t = wrk(SECONDS);
+const b = await counters();
+const us = ((b.cpu - a.cpu) * 1e6) / Math.max(1, b.requests - a.requests);
+process.stdout.write(`${JSON.stringify({ cpuUsPerRequest: Math.round(us), rps: t.rps, non2xx: t.non2xx, requests: b.requests - a.requests })}\n`);
+process.exit(0);
