@@ -3,7 +3,6 @@
 // src/crypto; this file only maps flags, prints results and runs the child process of --to-temp.
 import { spawn } from 'node:child_process';
 import { readdir, stat } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
@@ -113,7 +112,7 @@ export function register(program: Command): void {
       .requiredOption('--key <keyref>', 'key-encryption key: local:NAME, aws-kms:alias/NAME, aws-kms:arn:...')
       .option('--aad <artifact-id>', 'artifact id bound to the ciphertext (checked by decrypt --aad)')
       .option('--segment-size <bytes>', 'plaintext bytes per authenticated segment (default 64KiB)')
-      .option('--jobs <n>', 'worker threads sealing each file of 8 MiB or more (default: CPU count, at most 4; 1 = none)')
+      .option('--jobs <n>', 'worker threads sealing each file of 8 MiB or more (default 1 = the main thread only)')
       .option('--force', 'replace an existing output file')
       .option('--json', 'print a JSON summary'),
   ).action(async (path: string, o: CommonFlags & { output: string; key: string; aad?: string; segmentSize?: string; jobs?: string }) => {
@@ -126,7 +125,7 @@ export function register(program: Command): void {
       ...(o.aad !== undefined ? { artifactId: o.aad } : {}),
       ...(o.segmentSize !== undefined ? { segmentSize: parseSize(o.segmentSize) } : {}),
       ...(o.force ? { force: true } : {}),
-      jobs: o.jobs === undefined ? Math.min(4, availableParallelism()) : parseJobs(o.jobs),
+      ...(o.jobs !== undefined ? { jobs: parseJobs(o.jobs) } : {}),
     });
     if (o.json) process.stdout.write(`${JSON.stringify(r.files, null, 2)}\n`);
     else for (const f of r.files) process.stdout.write(`encrypted ${f.input} -> ${f.output} (${f.bytesIn} bytes)\n`);
