@@ -11,6 +11,8 @@ describe('demo gateway config', () => {
       classifierUpstreamUrl: 'https://127.0.0.1:40002',
       chatModel: 'demo-chat',
       classifierModel: 'digits',
+      alertsFile: '/demo/alerts.jsonl',
+      alertWebhook: 'https://hooks.example/alerts',
     });
     const cfg = parseConfig(parse(text), '/demo');
     expect(cfg.server.listen).toBe('127.0.0.1:8443');
@@ -22,5 +24,10 @@ describe('demo gateway config', () => {
     ]);
     expect(cfg.policy.files).toEqual(['/demo/policies/demo.cedar']);
     expect(cfg.store).toEqual({ type: 'sqlite', path: '/demo/rampart.db' });
+    expect(cfg.monitoring.enabled).toBe(true);
+    expect(cfg.monitoring.sinks.map((k) => [k.name, k.type])).toEqual([
+      ['demo-file', 'file'],
+      ['demo-webhook', 'webhook'],
+    ]);
   });
 });

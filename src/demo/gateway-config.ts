@@ -9,6 +9,10 @@ export interface DemoConfigInput {
   classifierUpstreamUrl: string;
   chatModel: string;
   classifierModel: string;
+  /** Absolute path of the JSON-lines alert file (file sink paths are taken as given). */
+  alertsFile: string;
+  /** Extra webhook sink for alerts (`rampart demo --alert-webhook`). */
+  alertWebhook?: string;
 }
 
 const q = (s: string) => JSON.stringify(s);
@@ -71,6 +75,16 @@ quotas:
 audit:
   includeBodies: false
 
+monitoring:
+  enabled: true           # audit records become events; built-in detectors raise alerts
+  sinks:
+    - name: demo-file
+      type: file
+      path: ${q(c.alertsFile)}
+${c.alertWebhook ? `    - name: demo-webhook
+      type: webhook
+      url: ${q(c.alertWebhook)}
+` : ''}
 observability:
   metrics:
     enabled: true

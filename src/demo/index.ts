@@ -10,6 +10,7 @@
 //   gateway.yaml    the gateway config (usable with `rampart gateway --config`)
 //   rampart.db      the embedded SQLite store: API keys, audit chain, quota counters
 //   rampart.log     JSON logs of the gateway and the model servers
+//   alerts.jsonl    alerts raised by the monitoring detectors (also sent to --alert-webhook)
 //   demo.json       what a client needs: URL, CA file, identities with keys, models
 //
 // The folder is recreated on every run (new CA, new keys); a folder that does not look like a
@@ -49,7 +50,7 @@ export interface DemoOptions {
   dir?: string;
   /** Gateway port. Undefined: 8443, or a free port if 8443 is taken. 0: a free port. */
   port?: number;
-  /** Stored in demo.json for the alerting layer; nothing is sent there yet. */
+  /** Alerts are sent to this URL (a webhook sink) besides `<dir>/alerts.jsonl`. */
   alertWebhook?: string;
   /** Logger for the demo's components; default: JSON lines to `<dir>/rampart.log`. */
   logger?: Logger;
@@ -68,6 +69,8 @@ export interface DemoInfo {
   upstreams: { name: string; url: string }[];
   classifier: { testAccuracy: number; trainMs: number; testRows: number; weightsFile: string; keyring: string; keyRef: string; passphraseFile: string };
   logFile: string | null;
+  /** Alerts raised by the monitoring detectors, one JSON object per line. */
+  alertsFile: string;
   alertWebhook: string | null;
   pid: number;
 }
@@ -257,7 +260,15 @@ export async function runDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
     const configFile = join(dir, 'gateway.yaml');
     writeFileAtomic(
       configFile,
-      demoGatewayYaml({ port, chatUpstreamUrl: chat.url, classifierUpstreamUrl: classifier.url, chatModel: CHAT_MODEL, classifierModel: CLASSIFIER_MODEL }),
+      demoGatewayYaml({
+        port,
+        chatUpstreamUrl: chat.url,
+        classifierUpstreamUrl: classifier.url,
+        chatModel: CHAT_MODEL,
+        classifierModel: CLASSIFIER_MODEL,
+        alertsFile: join(dir, 'alerts.jsonl'),
+        alertWebhook: opts.alertWebhook,
+      }),
     );
     const { config } = loadConfig(configFile);
 
@@ -298,6 +309,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
         passphraseFile: weights.sealed.passphraseFile,
       },
       logFile,
+      alertsFile: join(dir, 'alerts.jsonl'),
       alertWebhook: opts.alertWebhook ?? null,
       pid: process.pid,
     };

@@ -2,6 +2,8 @@
 // openai client over TLS (trusting only the demo CA) and the KServe v2 protocol.
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,9 +39,22 @@ const client = (name: string) =>
     fetchOptions: { dispatcher: agent } as ClientOptions['fetchOptions'],
   });
 
+// Receives the demo's alert webhooks (rampart demo --alert-webhook).
+const webhookBodies: string[] = [];
+const receiver = createServer((req, res) => {
+  let body = '';
+  req.on('data', (c: Buffer) => (body += c.toString()));
+  req.on('end', () => {
+    webhookBodies.push(body);
+    res.end('ok');
+  });
+});
+
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'rampart-demo-test-'));
-  demo = await runDemo({ dir: join(tmp, 'demo'), port: 0, chunkDelayMs: 0 });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/alerts`;
+  demo = await runDemo({ dir: join(tmp, 'demo'), port: 0, chunkDelayMs: 0, alertWebhook: hook });
   info = JSON.parse(readFileSync(demo.infoFile, 'utf8')) as typeof info;
   agent = new Agent({ connect: { ca: readFileSync(info.caCertFile) } });
 }, 60_000);
@@ -47,6 +62,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await agent?.close();
   await demo?.close();
+  await new Promise((r) => receiver.close(r));
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -134,6 +150,23 @@ describe('rampart demo', () => {
       const { stdout } = await execFileAsync('sh', ['-c', `${cmd} -w '\\n%{http_code}'`], { encoding: 'utf8', timeout: 20_000 });
       expect(Number(stdout.trim().split('\n').at(-1)), demo.scenarios[i]!.id).toBe(demo.scenarios[i]!.expectStatus);
     }
+  });
+
+  it('alerts on privilege probing, to alerts.jsonl and the --alert-webhook', async () => {
+    for (let i = 0; i < 12; i++) {
+      const res = await request(`${info.gatewayUrl}/v1/chat/completions`, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: { authorization: `Bearer ${keyOf('bob')}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'demo-chat', messages: [{ role: 'user', content: `try ${i}` }] }),
+      });
+      expect(res.statusCode).toBe(403);
+      await res.body.dump();
+    }
+    const deadline = Date.now() + 20_000;
+    while (!webhookBodies.some((b) => b.includes('bob')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(webhookBodies.some((b) => b.includes('bob'))).toBe(true);
+    expect(readFileSync(demo.info.alertsFile, 'utf8')).toContain('bob');
   });
 
   it('refuses a taken --port and a malformed --alert-webhook with coded errors', async () => {

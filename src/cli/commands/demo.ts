@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import { DEFAULT_DEMO_DIR, DEFAULT_DEMO_PORT, runDemo, type RunningDemo } from '../../demo/index.js';
-import type { CheckResult } from '../../demo/scenarios.js';
+import { curlCommand, type CheckResult } from '../../demo/scenarios.js';
 import { ExitCode } from '../main.js';
 
 interface DemoFlags {
@@ -35,7 +35,7 @@ function banner(demo: RunningDemo, portGiven: boolean): string {
     `  classifier  softmax regression on 8x8 digits, held-out accuracy ${(i.classifier.testAccuracy * 100).toFixed(1)}% (${i.classifier.testRows} rows), trained in ${i.classifier.trainMs} ms`,
     `  weights     ${i.classifier.weightsFile} (encrypted at rest under ${i.classifier.keyRef}; decrypted in memory at start-up)`,
     ...i.identities.map((id) => `  identity    ${id.name.padEnd(6)} roles ${id.roles.join(',').padEnd(12)} key ${id.apiKey}`),
-    ...(i.alertWebhook ? [`  alerts      ${i.alertWebhook} (stored in demo.json; alert delivery is not built yet)`] : []),
+    `  alerts      ${i.alertsFile}${i.alertWebhook ? ` and ${i.alertWebhook}` : ''}`,
     '',
     'Try it (each command is complete; paste one at a time):',
     '',
@@ -46,8 +46,19 @@ function banner(demo: RunningDemo, portGiven: boolean): string {
     `npx rampart audit verify --config '${i.configFile}'    # check the hash chain`,
     `curl -s --cacert '${i.caCertFile}' '${i.gatewayUrl}/metrics' | grep '^rampart_'   # Prometheus metrics`,
     '',
+    'Play the attacker: bob keeps probing the chat model; after 10 refusals in a minute the monitor',
+    `raises an alert (see ${i.alertsFile}, or \`npx rampart alerts list --config '${i.configFile}'\`):`,
+    '',
+    `for n in $(seq 12); do ${probe(demo)} -o /dev/null -w '%{http_code} '; done; echo`,
+    '',
   ];
   return lines.join('\n');
+}
+
+/** The curl command of the denied scenario (bob calling the chat model). */
+function probe(demo: RunningDemo): string {
+  const sc = demo.scenarios.find((x) => x.id === 'bob-chat-denied');
+  return sc ? curlCommand(sc, demo.info.gatewayUrl, demo.info.caCertFile, demo.info.identities) : 'curl';
 }
 
 function report(results: CheckResult[]): string {
@@ -62,14 +73,14 @@ export function register(program: Command): void {
     .description('run sample model servers (OpenAI-compatible chat stand-in, KServe v2 digits classifier) behind the gateway over TLS, with two identities and a Cedar policy')
     .option('--port <n>', `gateway port; when not given: ${DEFAULT_DEMO_PORT}, or a free port if ${DEFAULT_DEMO_PORT} is taken; 0 always picks a free port`)
     .option('--dir <folder>', 'working folder, recreated on every run', DEFAULT_DEMO_DIR)
-    .option('--alert-webhook <url>', 'where alerts should go; stored in demo.json only for now (alert delivery is not built yet)')
+    .option('--alert-webhook <url>', 'also send the monitoring alerts to this webhook (JSON POST), besides <dir>/alerts.jsonl')
     .option('--check', 'start, send the printed scenarios through the gateway, print the results and exit (0 all passed, 1 otherwise)')
     .option('--once', 'same as --check')
     .addHelpText(
       'after',
       `
 The working folder holds the demo CA and certificates, gateway.yaml, policies/demo.cedar, the SQLite
-store, rampart.log and demo.json ({"gatewayUrl", "caCertFile", "configFile", "identities", "models"}).
+store, rampart.log, alerts.jsonl and demo.json ({"gatewayUrl", "caCertFile", "configFile", "identities", "models"}).
 Without --check the demo runs until Ctrl-C or SIGTERM. See docs/demo.md.`,
     )
     .action(async (flags: DemoFlags) => {
