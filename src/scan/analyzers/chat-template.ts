@@ -29,7 +29,7 @@ function looksLikeJinja(text: string): boolean {
 
 export const chatTemplateAnalyzer: Analyzer = {
   id: 'chat-template',
-  format: 'chat template (tokenizer config / Jinja)',
+  format: 'chat template',
   detect(head, source, name) {
     if (source.size > MAX_BYTES) return false;
     const text = new TextDecoder().decode(head);

@@ -311,7 +311,7 @@ const MAX_CONFIG = 64 * 1024 * 1024;
 
 export const kerasConfigAnalyzer: Analyzer = {
   id: 'keras-config',
-  format: 'Keras model config (JSON)',
+  format: 'Keras config',
   detect(head, source) {
     if (source.size > MAX_CONFIG) return false;
     let i = 0;

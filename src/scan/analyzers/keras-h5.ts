@@ -86,12 +86,13 @@ function h5wasmUrl(): string {
 
 type AttrResult = { ok: true; attrs: Record<string, string | Uint8Array | null> } | { ok: false; error: string };
 
-// One long-lived worker (the WebAssembly module compiles once), used by one file at a time; it is
-// terminated and replaced when a file overruns its time, and unref'd so it never keeps the
-// process alive.
+// One worker (the WebAssembly module compiles once) serves the HDF5 files queued at a time, one
+// by one; it is terminated when the queue empties (a live worker would keep the process running)
+// and replaced when a file overruns its time.
 let worker: Worker | undefined;
 let queue: Promise<unknown> = Promise.resolve();
 let nextId = 0;
+let pending = 0;
 
 function getWorker(): Worker {
   if (worker) return worker;
@@ -141,7 +142,14 @@ function readAttrsInWorker(file: string, names: string[], timeoutMs: number, sig
     }
     return result;
   };
-  const p = queue.then(run, run);
+  pending++;
+  const p = queue.then(run, run).finally(async () => {
+    if (--pending === 0 && worker) {
+      const w = worker;
+      worker = undefined;
+      await w.terminate();
+    }
+  });
   queue = p.catch(() => undefined);
   return p;
 }
@@ -236,7 +244,7 @@ function matchingBrace(s: string): number {
 
 export const kerasH5Analyzer: Analyzer = {
   id: 'keras-h5',
-  format: 'HDF5 (legacy Keras .h5)',
+  format: 'HDF5',
   detect(head) {
     return isHdf5(head);
   },
