@@ -94,6 +94,11 @@ let queue: Promise<unknown> = Promise.resolve();
 let nextId = 0;
 let pending = 0;
 
+/** Whether an HDF5 worker thread is running (tests: none may outlive the files it serves). */
+export function h5WorkerRunning(): boolean {
+  return worker !== undefined;
+}
+
 function getWorker(): Worker {
   if (worker) return worker;
   const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { h5url: h5wasmUrl() }, stderr: true, stdout: true });
