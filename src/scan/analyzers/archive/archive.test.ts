@@ -56,7 +56,7 @@ describe('zip and PyTorch archives', () => {
       if (rule) expect(findings.map((f) => f.ruleId)).toContain(rule);
     });
   }
-  it('zip64 records and data descriptors written by Python zipfile', async () => {
+  it('zip64 records, data descriptors, bzip2 and LZMA members written by Python zipfile', async () => {
     const out = python(
       [
         'import zipfile,io,sys',
@@ -70,13 +70,16 @@ describe('zip and PyTorch archives', () => {
         'with zipfile.ZipFile(w,"w",compression=zipfile.ZIP_DEFLATED) as z:',
         '  with z.open("archive/data.pkl","w",force_zip64=True) as f: f.write(sd)',
         '  with z.open("archive/extra.pkl","w",force_zip64=True) as f: f.write(evil)',
+        '  z.writestr(zipfile.ZipInfo("archive/bz.pkl"), evil, compress_type=zipfile.ZIP_BZIP2)',
+        '  z.writestr(zipfile.ZipInfo("archive/lz.pkl"), evil, compress_type=zipfile.ZIP_LZMA)',
         'sys.stdout.buffer.write(bytes(w.b))',
       ].join('\n'),
     );
     if (!out) return;
     const { findings, result } = await scanBuffer(out, 'z64.pt');
     expect(result.formats).toContain('pytorch');
-    expect(findings.some((f) => f.severity === 'critical' && f.file === 'z64.pt!archive/extra.pkl'), JSON.stringify(findings)).toBe(true);
+    for (const m of ['extra', 'bz', 'lz']) expect(findings.some((f) => f.severity === 'critical' && f.file === `z64.pt!archive/${m}.pkl`), `${m}: ${JSON.stringify(findings)}`).toBe(true);
+    expect(findings.some((f) => f.ruleId === 'RMP-SCAN-006' || f.ruleId === 'RMP-ARCHIVE-008')).toBe(false);
     expect(findings.some((f) => f.ruleId === 'RMP-ARCHIVE-002' || f.ruleId === 'RMP-ARCHIVE-005' || f.ruleId === 'RMP-ARCHIVE-007')).toBe(false);
   });
   it('paths inside archives use !', async () => {

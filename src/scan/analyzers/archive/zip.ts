@@ -4,9 +4,10 @@
 // scanned as PyTorch pickles and the tensor storages under data/ as raw payload: only their first
 // bytes are checked for an embedded container, the tensors themselves are never read.
 import type { Analyzer, AnalyzeContext, ByteSource, ScanHints } from '../../types.js';
-import { BufferByteSource, SliceByteSource } from '../../byte-source.js';
+import { BufferByteSource, readAll, SliceByteSource } from '../../byte-source.js';
 import { readZipDirectory, type ZipIssue } from './zip-reader.js';
-import { inflateStream } from './decompress.js';
+import { bunzip, inflateStream, type Decompressed } from './decompress.js';
+import { decodeLzmaAlone } from './lzma.js';
 import { isZipHead } from '../magic.js';
 import { findEocd } from './zip-reader.js';
 import './rules.js';
@@ -23,12 +24,42 @@ const ISSUE_RULE: Record<ZipIssue['kind'], string> = {
   hidden: 'RMP-ARCHIVE-007',
 };
 
-async function memberSource(source: ByteSource, ctx: AnalyzeContext, e: { name: string; method: number; csize: number; dataStart: number }): Promise<ByteSource | undefined> {
+async function memberSource(source: ByteSource, ctx: AnalyzeContext, e: { name: string; method: number; csize: number; usize: number; dataStart: number }): Promise<ByteSource | undefined> {
   if (e.method === 0) return new SliceByteSource(source, e.dataStart, e.csize);
   if (e.method === 8) {
     const out = await inflateStream('raw', source, e.dataStart, e.csize, ctx);
     if (out.truncated) ctx.report({ ruleId: 'RMP-SCAN-003', message: `member ${e.name} decompresses to more than ${ctx.limits.maxDecompressedBytes} bytes; only the first part was scanned`, location: { record: e.name } });
     if (out.error) ctx.report({ ruleId: 'RMP-ARCHIVE-008', message: `member ${e.name}: ${out.error}`, location: { record: e.name } });
+    else if (!out.truncated && out.data.length !== e.usize) ctx.report({ ruleId: 'RMP-ARCHIVE-008', message: `member ${e.name} decompresses to ${out.data.length} bytes, the directory says ${e.usize}`, location: { record: e.name } });
+    return new BufferByteSource(out.data);
+  }
+  if (e.method === 12 || e.method === 14) {
+    // bzip2 and LZMA members (Python's zipfile writes both).
+    const packed = new SliceByteSource(source, e.dataStart, e.csize);
+    let out: Decompressed;
+    if (e.method === 12) out = await bunzip(packed, ctx);
+    else {
+      // Zip LZMA: 2-byte version, 2-byte properties size (5), properties, then LZMA data; rebuilt
+      // as an lzma-alone header with the size from the directory.
+      const raw = await readAll(packed);
+      const propsLen = raw.length >= 4 ? raw[2]! | (raw[3]! << 8) : 0;
+      if (propsLen !== 5 || raw.length < 9) out = { data: new Uint8Array(0), truncated: false, error: 'bad LZMA member header' };
+      else {
+        const alone = new Uint8Array(13 + raw.length - 9);
+        alone.set(raw.subarray(4, 9), 0);
+        let n = e.usize;
+        for (let i = 0; i < 8; i++) {
+          alone[5 + i] = n % 256;
+          n = Math.floor(n / 256);
+        }
+        alone.set(raw.subarray(9), 13);
+        out = decodeLzmaAlone(alone, ctx.limits.maxDecompressedBytes);
+        ctx.chargeDecompressed?.(out.data.length);
+      }
+    }
+    if (out.truncated) ctx.report({ ruleId: 'RMP-SCAN-003', message: `member ${e.name} decompresses to more than ${ctx.limits.maxDecompressedBytes} bytes; only the first part was scanned`, location: { record: e.name } });
+    else if (out.error) ctx.report({ ruleId: 'RMP-ARCHIVE-008', message: `member ${e.name}: ${out.error}`, location: { record: e.name } });
+    else if (out.data.length !== e.usize) ctx.report({ ruleId: 'RMP-ARCHIVE-008', message: `member ${e.name} decompresses to ${out.data.length} bytes, the directory says ${e.usize}`, location: { record: e.name } });
     return new BufferByteSource(out.data);
   }
   ctx.report({ ruleId: 'RMP-SCAN-006', message: `member ${e.name} uses compression method ${e.method}, which is not supported; not scanned`, location: { record: e.name } });
@@ -76,7 +107,7 @@ export const zipAnalyzer: Analyzer = {
         if (e.name.endsWith('.pkl')) Object.assign(hints, { loader: 'torch', expectPickle: true });
         else if (root !== undefined && e.name.startsWith(`${root}data/`)) hints.payload = true;
       } else if (e.name.endsWith('.pkl')) hints.expectPickle = true;
-      const child = await memberSource(source, ctx, { name: e.name, method: e.method, csize: e.csize, dataStart: e.dataStart });
+      const child = await memberSource(source, ctx, { name: e.name, method: e.method, csize: e.csize, usize: e.usize, dataStart: e.dataStart });
       if (!child) continue;
       await ctx.scanChild(e.hidden ? `<hidden>/${e.name}` : e.name, child, hints);
     }
