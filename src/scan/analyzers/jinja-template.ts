@@ -316,6 +316,9 @@ export function analyzeTemplate(template: string): TemplateIssue[] {
         if (tk.escaped && /[_.]/.test(tk.v) && /\\(x5f|u005f|U0000005f|137|N\{)/i.test(tk.rawText)) {
           add('high', 'escape-obfuscation', 'Spells underscores with escape sequences to evade filters', b);
         }
+        if (!/^_+$/.test(tk.v) && (tk.v.startsWith('__') || tk.v.endsWith('__')) && /[A-Za-z]/.test(tk.v)) {
+          add('high', 'underscore-fragment', `String "${clipCode(tk.v)}" is a fragment of a dunder name`, b);
+        }
         if (/^_+$/.test(tk.v)) {
           const around = [prev?.v, nextTok?.v];
           if (around.some((v) => v === '*' || v === '~' || v === '+') || toks.some((x) => x.t === 'id' && x.v === 'join')) {
@@ -328,6 +331,17 @@ export function analyzeTemplate(template: string): TemplateIssue[] {
       } else if (tk.t === 'num' && tk.v > 10_000_000 && prev?.t === 'op' && (prev.v === '*' || prev.v === '**')) {
         add('medium', 'resource-exhaustion', `Repeats or raises to ${tk.v}`, b);
       }
+    }
+    // `(obj|string)[n]` and `obj|string|list` pull characters out of object representations
+    // (e.g. underscores from "<built-in method ...>") to spell names without literals.
+    for (let k = 0; k + 1 < toks.length; k++) {
+      const a = toks[k]!;
+      const f = toks[k + 1]!;
+      if (a.t !== 'op' || a.v !== '|' || f.t !== 'id' || f.v !== 'string') continue;
+      const after = toks.slice(k + 2, k + 6);
+      const listed = after[0]?.v === '|' && after[1]?.v === 'list';
+      const indexed = after[0]?.v === ')' && after[1]?.v === '[' && after[2]?.t === 'num';
+      if (listed || indexed) add('high', 'char-extraction', 'Extracts characters from an object\'s string form to build a name', b);
     }
     for (const s of foldedStrings(toks)) {
       if (DUNDER.test(s)) add('critical', 'dunder', `Concatenated strings build "${clipCode(s)}"`, b);
