@@ -11,7 +11,7 @@ import { approximateKnn } from '../detect/dataset/knn.js';
 import { confidentLearning, knnProbabilities } from '../detect/dataset/label-noise.js';
 import { sourceStats } from '../detect/dataset/provenance.js';
 import { featureOutliers, robustMahalanobis, robustScale } from '../detect/dataset/robust-outliers.js';
-import { column, imputeMedian, meanStd } from '../detect/dataset/stats.js';
+import { column, imputeMedian } from '../detect/dataset/stats.js';
 import { getRule } from '../scan/rules.js';
 import type { ScanReport } from '../scan/types.js';
 import { countLabels, diffManifests, manifestRows, readBaseline, type DatasetBaseline } from './baseline.js';
@@ -26,6 +26,12 @@ export interface DatasetScanOptions extends ReadOptions {
   dataBaseline?: string;
   /** Skip the neighbour-based checks (label noise, near duplicates). */
   noNeighbours?: boolean;
+  /**
+   * Feature scaling before the k-NN checks: `standard` (default) z-scores with a standard deviation
+   * winsorised at the 0.5%/99.5% quantiles, clipped to ±10; `none` for features already on one scale
+   * (pixels, embeddings).
+   */
+  featureScale?: 'standard' | 'none';
   /** Neighbours for label noise (default 10). */
   k?: number;
   seed?: number;
@@ -174,22 +180,12 @@ export function checkDataset(ds: Dataset, o: CheckInput, logger?: Logger): { fin
       });
     }
     const m = robustMahalanobis(X, n, d, s, { seed: o.seed ?? 1 });
-    for (let i = 0; i < n; i++) if (m.score[i]! > 6) add('RMP-DATA-031', `robust distance score ${round(m.score[i]!)} (threshold 6)`, i, { score: round(m.score[i]!), d2: round(m.d2[i]!) });
+    for (let i = 0; i < n; i++) if (m.score[i]! > 12) add('RMP-DATA-031', `robust distance score ${round(m.score[i]!)} (threshold 12)`, i, { score: round(m.score[i]!), d2: round(m.d2[i]!) });
     return s;
   });
 
   if (!o.noNeighbours && n > 2 && d > 0) {
-    const Z = time('standardise', () => {
-      // Robust centre and scale (std when the MAD-based scale is 0), clipped to ±10, so one
-      // extreme value does not shrink every other distance.
-      const imp = imputeMedian(X, n, d, scale.center);
-      const { std } = meanStd(imp, n, d);
-      for (let j = 0; j < d; j++) {
-        const sc = scale.scale[j]! > 0 ? scale.scale[j]! : std[j]!;
-        for (let i = 0; i < n; i++) imp[i * d + j] = sc > 0 ? Math.max(-10, Math.min(10, (imp[i * d + j]! - scale.center[j]!) / sc)) : 0;
-      }
-      return imp;
-    });
+    const Z = time('standardise', () => standardise(X, n, d, scale.center, o.featureScale ?? 'standard'));
     const g = time('knn', () => approximateKnn(Z, n, d, { k: o.k ?? 10, seed: o.seed ?? 42 }));
     time('nearDuplicates', () => {
       const radius2 = (0.05 * Math.sqrt(d)) ** 2;
@@ -250,6 +246,34 @@ export function checkDataset(ds: Dataset, o: CheckInput, logger?: Logger): { fin
     findings.push({ ruleId, severity: getRule(ruleId)!.severity, file: ds.file, message: `${count} more findings of this rule not listed (limit ${max} per rule)`, details: { notListed: count } });
   }
   return { findings, timings, rowSeverity: rowFindingMax };
+}
+
+/** Median-imputed copy of X, scaled for the neighbour checks (see DatasetScanOptions.featureScale). */
+function standardise(X: Float64Array, n: number, d: number, medians: Float64Array, mode: 'standard' | 'none'): Float64Array {
+  const out = imputeMedian(X, n, d, medians);
+  if (mode === 'none') return out;
+  const col = new Float64Array(n);
+  for (let j = 0; j < d; j++) {
+    for (let i = 0; i < n; i++) col[i] = out[i * d + j]!;
+    const sorted = Float64Array.from(col).sort();
+    const lo = sorted[Math.floor(0.005 * (n - 1))]!;
+    const hi = sorted[Math.ceil(0.995 * (n - 1))]!;
+    let mean = 0;
+    for (let i = 0; i < n; i++) mean += Math.min(hi, Math.max(lo, col[i]!)) / n;
+    let v = 0;
+    for (let i = 0; i < n; i++) v += (Math.min(hi, Math.max(lo, col[i]!)) - mean) ** 2;
+    let sd = Math.sqrt(v / Math.max(1, n - 1));
+    if (sd === 0) {
+      // All but the tails are one value: fall back to the plain standard deviation.
+      let m2 = 0;
+      let mu = 0;
+      for (let i = 0; i < n; i++) mu += col[i]! / n;
+      for (let i = 0; i < n; i++) m2 += (col[i]! - mu) ** 2;
+      sd = Math.sqrt(m2 / Math.max(1, n - 1));
+    }
+    for (let i = 0; i < n; i++) out[i * d + j] = sd > 0 ? Math.max(-10, Math.min(10, (col[i]! - mean) / sd)) : 0;
+  }
+  return out;
 }
 
 function round(v: number): number {

@@ -21,6 +21,7 @@ export interface DatasetScanFlags {
   writeClean?: string;
   quarantine?: string;
   neighbours?: boolean;
+  featureScale?: string;
   header?: boolean;
   format: string;
   output?: string;
@@ -38,7 +39,8 @@ export function addDatasetFlags(cmd: Command): Command {
     .option('--data-baseline <file>', 'trusted dataset baseline from `rampart dataset baseline`')
     .option('--write-clean <file>', 'write dataset rows without findings at or above --fail-on to this file')
     .option('--quarantine <file>', 'write the other dataset rows to this file')
-    .option('--no-neighbours', 'skip the k-NN checks (label noise, near duplicates)');
+    .option('--no-neighbours', 'skip the k-NN checks (label noise, near duplicates)')
+    .option('--feature-scale <mode>', 'feature scaling for the k-NN checks: standard (default) or none (features on one scale, e.g. pixels)');
 }
 
 export async function runDatasetScanCommand(paths: string[], flags: DatasetScanFlags): Promise<void> {
@@ -47,6 +49,7 @@ export async function runDatasetScanCommand(paths: string[], flags: DatasetScanF
     if (!isSeverity(flags.failOn)) throw new UsageError('--fail-on must be one of info, low, medium, high, critical');
     failOn = flags.failOn;
   }
+  if (flags.featureScale !== undefined && flags.featureScale !== 'standard' && flags.featureScale !== 'none') throw new UsageError('--feature-scale must be standard or none');
   const color = flags.color && !flags.output && shouldColor(process.stdout);
   const r = await runDatasetScan(
     paths,
@@ -63,6 +66,7 @@ export async function runDatasetScanCommand(paths: string[], flags: DatasetScanF
       writeClean: flags.writeClean,
       quarantine: flags.quarantine,
       noNeighbours: flags.neighbours === false,
+      ...(flags.featureScale ? { featureScale: flags.featureScale as 'standard' | 'none' } : {}),
       ...(flags.header !== undefined ? { header: flags.header } : {}),
     },
     createLogger({ level: process.env.RAMPART_LOG_LEVEL ?? 'warn' }),

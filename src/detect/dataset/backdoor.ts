@@ -6,14 +6,16 @@
 //   Activation Clustering", 2018): 2-means on the class's embeddings (initialised by the sign of the
 //   projection on v, so it is deterministic); a class whose smaller cluster is well separated
 //   (high silhouette) and small is suspicious, and that cluster's rows are the candidates.
-// A class is reported only when both views agree that it splits: the silhouette of the 2-means
-// split is at least `minSilhouette` and the smaller cluster holds at most `maxSmallShare` of the
-// class. Cost per class of m rows and k dimensions: O(iters·m·k + k²·m).
+// A class is reported when its 2-means split is clear and lopsided: the silhouette is at least
+// `minSilhouette` (0.45) and the smaller cluster holds between `minSmallShare` (5%) and
+// `maxSmallShare` (45%) of the class. Cost per class of m rows and k dimensions: O(iters·m·k + k²·m).
 import { mulberry32 } from './stats.js';
 
 export interface BackdoorOptions {
   minSilhouette?: number;
   maxSmallShare?: number;
+  /** Smallest share of the class the small cluster must hold (tiny clusters are ordinary outliers). */
+  minSmallShare?: number;
   /** Rows sampled per class for the silhouette. */
   silhouetteSample?: number;
   seed?: number;
@@ -38,8 +40,9 @@ export interface BackdoorResult {
 }
 
 export function detectBackdoor(E: Float64Array, n: number, k: number, y: Int32Array, c: number, o: BackdoorOptions = {}): BackdoorResult {
-  const minSil = o.minSilhouette ?? 0.25;
+  const minSil = o.minSilhouette ?? 0.45;
   const maxShare = o.maxSmallShare ?? 0.45;
+  const minShare = o.minSmallShare ?? 0.05;
   const spectral = new Float64Array(n);
   const classes: ClassBackdoorResult[] = [];
   const rnd = mulberry32(o.seed ?? 7);
@@ -119,7 +122,7 @@ export function detectBackdoor(E: Float64Array, n: number, k: number, y: Int32Ar
     const silhouette = smallCount === 0 ? 0 : silhouetteOf(E, k, rows, assign, o.silhouetteSample ?? 400, rnd);
     const smallShare = smallCount / m;
     const smallCluster = rows.filter((_, r) => assign[r] === small);
-    const suspicious = smallCount >= 3 && silhouette >= minSil && smallShare <= maxShare;
+    const suspicious = smallCount >= 3 && silhouette >= minSil && smallShare <= maxShare && smallShare >= minShare;
     // Spectral outliers: rows beyond the midpoint between the two clusters' mean projections, on the
     // small cluster's side.
     let spectralOutliers: number[] = [];

@@ -1,7 +1,7 @@
 // Outliers: robust per-feature scores and a robust multivariate distance.
-// Per feature: z = (x - median) / scale, scale = 1.4826·MAD, falling back to 1.2533·mean absolute
-// deviation when the MAD is 0 (sparse features), and to "any other value is an outlier" for a
-// constant column. Multivariate: a Mahalanobis distance on robustly standardised features with a
+// Per feature: z = (x - median) / scale, scale = 1.4826·MAD, falling back to the standard deviation
+// when the MAD is 0 (sparse features: more than half the values are equal), and to "any other value
+// is an outlier" for a constant column. Multivariate: a Mahalanobis distance on robustly standardised features with a
 // covariance estimated on the central rows (every |z| ≤ 3, a trimmed estimate, from at most
 // `maxCovRows` rows) and shrunk towards a multiple of the identity (Ledoit–Wolf style target,
 // fixed intensity), so it stays invertible with many or collinear features. Distances go through
@@ -34,7 +34,15 @@ export function robustScale(X: Float64Array, n: number, d: number): FeatureScale
     }
     if (k === 0) continue;
     const mad = select(dev.subarray(0, k), k >>> 1);
-    scale[j] = mad > 0 ? 1.4826 * mad : sumAbs > 0 ? 1.2533 * (sumAbs / k) : 0;
+    if (mad > 0) scale[j] = 1.4826 * mad;
+    else if (sumAbs > 0) {
+      // Sparse feature (more than half the values equal the median): the standard deviation.
+      let mean = 0;
+      for (let i = 0; i < n; i++) if (Number.isFinite(c[i]!)) mean += c[i]! / k;
+      let v = 0;
+      for (let i = 0; i < n; i++) if (Number.isFinite(c[i]!)) v += (c[i]! - mean) ** 2;
+      scale[j] = Math.sqrt(v / Math.max(1, k - 1));
+    }
   }
   return { center, scale };
 }
