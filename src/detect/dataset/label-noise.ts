@@ -43,7 +43,11 @@ export function knnProbabilities(g: KnnGraph, y: Int32Array, c: number, alpha = 
   return probs;
 }
 
-export function confidentLearning(probs: Float64Array, y: Int32Array, c: number): LabelNoiseResult {
+/**
+ * `minMargin` (default 0.2): an issue is reported only when the likely class beats the given one by
+ * at least this much probability; borderline rows between two classes are ambiguous, not errors.
+ */
+export function confidentLearning(probs: Float64Array, y: Int32Array, c: number, minMargin = 0.2): LabelNoiseResult {
   const n = y.length;
   const thresholds = new Float64Array(c);
   const counts = new Float64Array(c);
@@ -83,6 +87,7 @@ export function confidentLearning(probs: Float64Array, y: Int32Array, c: number)
       issues.push({ row: i, given: yi, likely: best, pGiven, pLikely: bestP, margin: bestP - pGiven });
     }
   }
-  issues.sort((a, b) => b.margin - a.margin || a.row - b.row);
-  return { probs, thresholds, joint, issues };
+  const kept = issues.filter((x) => x.margin >= minMargin);
+  kept.sort((a, b) => b.margin - a.margin || a.row - b.row);
+  return { probs, thresholds, joint, issues: kept };
 }
