@@ -78,8 +78,11 @@ export interface SpikeParams {
  * Whether `value` is a spike against `exp`. The spread gets a Poisson-like floor (sqrt of the
  * mean, plus 1) so a key whose history is perfectly flat does not alert on +1.
  */
-export function isSpike(value: number, exp: Expectation, p: SpikeParams): { spike: boolean; threshold: number } {
+export function isSpike(value: number, exp: Expectation, p: SpikeParams): { spike: boolean; threshold: number; learnCap: number } {
   const spread = Math.max(exp.sd, Math.sqrt(Math.max(exp.mean, 0)) + 1);
-  const threshold = Math.max(p.minValue, exp.mean + p.k * spread, exp.mean * p.ratio);
-  return { spike: value >= threshold, threshold };
+  const statistical = Math.max(exp.mean + p.k * spread, exp.mean * p.ratio);
+  const threshold = Math.max(p.minValue, statistical);
+  // What a baseline may learn from this value: never more than the statistical threshold, even
+  // when `minValue` kept it from alerting, so the first window of an attack is not learned.
+  return { spike: value >= threshold, threshold, learnCap: statistical };
 }

@@ -53,12 +53,14 @@ export interface SimulationOptions {
   seed?: number;
   days?: number;
   principals?: number;
-  /** Start time (ms), a Monday 00:00 UTC by default. */
+  /** Start time (ms), Monday 2026-11-02 00:00 UTC by default. */
   start?: number;
   /** Incidents of each type to inject (spread over the days after the learning period). */
   incidentsPerType?: number;
   /** Day from which incidents start (detectors learn before). Default 3. */
   incidentsFromDay?: number;
+  /** Interval of `model.prediction` and `data.record` events (ms). Default 1500. */
+  predictionIntervalMs?: number;
 }
 
 export interface Simulation {
@@ -97,7 +99,8 @@ export function simulate(o: SimulationOptions = {}): Simulation {
   const profiles: Profile[] = Array.from({ length: o.principals ?? 40 }, (_, i) => {
     const service = i % 4 === 0;
     const nModels = 1 + Math.floor(r() * 3);
-    const models = Array.from({ length: nModels }, () => pick(MODELS));
+    // Every model has users: the first model of principal i is MODELS[i mod 8].
+    const models = [MODELS[i % MODELS.length]!, ...Array.from({ length: nModels - 1 }, () => pick(MODELS))];
     return {
       id: `${service ? 'svc' : 'user'}-${i}`,
       service,
@@ -174,18 +177,19 @@ export function simulate(o: SimulationOptions = {}): Simulation {
   const perType = o.incidentsPerType ?? 3;
   const fromDay = o.incidentsFromDay ?? 3;
   const slots = Math.max(1, days - fromDay);
-  // Incident start times: spread over the later days, at a random hour inside working hours.
-  const when = (k: number, hourLo = 9, hourHi = 16) => start + (fromDay + (k % slots)) * DAY + (hourLo + r() * (hourHi - hourLo)) * HOUR;
+  // Incident start times: spread over the weekdays after the learning period, inside working hours.
+  const weekdays: number[] = [];
+  for (let d = fromDay; d < days; d++) if (![0, 6].includes(new Date(start + d * DAY).getUTCDay())) weekdays.push(d);
+  if (weekdays.length === 0) weekdays.push(Math.min(days - 1, fromDay));
+  const when = (k: number) => start + weekdays[k % weekdays.length]! * DAY + (9 + r() * 7) * HOUR;
   const drift = { out: [] as [number, number][], inp: [] as [number, number][] };
+  const degraded: { model: string; from: number; to: number; errors: boolean }[] = [];
   const officeUsers = profiles.filter((p) => !p.service && p.peak >= 3);
   const anyUsers = profiles.filter((p) => p.peak >= 3);
   let k = 0;
   for (const type of INCIDENT_TYPES) {
     for (let j = 0; j < perType; j++, k++) {
-      let t0 = when(k + j);
-      // Avoid weekends for incidents that need the usual weekday baseline.
-      while ([0, 6].includes(new Date(t0).getUTCDay())) t0 += DAY;
-      if (t0 >= end - 3 * HOUR) t0 = end - 6 * HOUR;
+      let t0 = when(k);
       const p = pick(type === 'off-hours' ? officeUsers : anyUsers);
       switch (type) {
         case 'request-volume': {
@@ -209,8 +213,9 @@ export function simulate(o: SimulationOptions = {}): Simulation {
           break;
         }
         case 'authz-deny-burst': {
-          for (let i = 0; i < 40; i++) events.push(makeEvent({ type: 'authz.deny', source: 'sim', id: `s${seq++}`, time: at(t0, 3 * MIN), principal: p.id, sourceIp: `${p.prefixes[0]}.8`, data: {} }));
-          incidents.push({ type, start: t0, end: t0 + 3 * MIN, subject: { principal: p.id } });
+          const ip = `${p.prefixes[0]}.8`;
+          for (let i = 0; i < 40; i++) events.push(makeEvent({ type: 'authz.deny', source: 'sim', id: `s${seq++}`, time: at(t0, 3 * MIN), principal: p.id, sourceIp: ip, data: {} }));
+          incidents.push({ type, start: t0, end: t0 + 3 * MIN, subject: { principal: p.id, sourceIp: ip } });
           break;
         }
         case 'new-network': {
@@ -240,12 +245,11 @@ export function simulate(o: SimulationOptions = {}): Simulation {
         }
         case 'upstream-errors':
         case 'upstream-latency': {
+          // The upstream itself degrades: every request to the model in the span is affected
+          // (applied below, once all traffic exists).
           const model = MODELS[k % MODELS.length]!;
           const dur = 15 * MIN;
-          for (let i = 0; i < 120; i++) {
-            const q = pick(anyUsers);
-            request(q, at(t0, dur), type === 'upstream-errors' ? { model, status: r() < 0.6 ? 503 : 200 } : { model, latency: 900 + 200 * r() });
-          }
+          degraded.push({ model, from: t0, to: t0 + dur, errors: type === 'upstream-errors' });
           incidents.push({ type, start: t0, end: t0 + dur, subject: { model } });
           break;
         }
@@ -260,15 +264,24 @@ export function simulate(o: SimulationOptions = {}): Simulation {
       }
     }
   }
+  for (const e of events) {
+    if (e.type !== 'gateway.request') continue;
+    const g = degraded.find((x) => x.model === e.model && e.time >= x.from && e.time < x.to);
+    if (!g) continue;
+    if (g.errors && r() < 0.6) Object.assign(e.data, { status: 503, decision: 'error' });
+    else if (!g.errors) e.data.upstreamMs = 900 + 200 * r();
+  }
   const inside = (t: number, spans: [number, number][]) => spans.some(([a, b]) => t >= a && t < b);
-  for (let t = start; t < end; t += 6_000) {
+  // One prediction and one ingested record per interval.
+  const step = Math.max(100, o.predictionIntervalMs ?? 1_500);
+  for (let t = start; t < end; t += step) {
     const od = inside(t, drift.out);
     const c = drawClass(od ? [0.1, 0.2, 0.3, 0.4] : classP);
     const conf = Math.min(1, Math.max(0, (od ? 0.55 : 0.85) + 0.08 * normal(r)));
     events.push(makeEvent({ type: 'model.prediction', source: 'sim', id: `s${seq++}`, time: t, model: 'classifier', data: { class: c, confidence: conf } }));
     const id = inside(t, drift.inp);
     events.push(
-      makeEvent({ type: 'data.record', source: 'ingest', id: `s${seq++}`, time: t + 3000, data: { features: { amount: Math.exp(3 + 0.5 * normal(r)) * (id ? 1.8 : 1), age: 40 + 12 * normal(r) } } }),
+      makeEvent({ type: 'data.record', source: 'ingest', id: `s${seq++}`, time: t + Math.floor(step / 2), data: { features: { amount: Math.exp(3 + 0.5 * normal(r)) * (id ? 1.8 : 1), age: 40 + 12 * normal(r) } } }),
     );
   }
   events.sort((a, b) => a.time - b.time);

@@ -26,7 +26,7 @@ export const offHoursSchema = z
   .object({
     enabled: z.boolean().default(true),
     /** History needed (ms since first request) before judging hours. */
-    learnMs: z.number().int().nonnegative().default(3 * 86_400_000),
+    learnMs: z.number().int().nonnegative().default(2 * 86_400_000),
     /** And at least this many requests. */
     learnRequests: z.number().int().nonnegative().default(300),
     /** An hour of the day holding less than this share of the principal's requests is off-hours. */
@@ -87,6 +87,12 @@ export class OffHoursDetector implements Detector {
     const hour = new Date(local).getUTCHours();
     const bucket = Math.floor(local / 3_600_000);
     if (bucket !== s.bucket) {
+      // The past hour joins the history only now, and only if it did not alert: counting its
+      // requests at once would let a sustained intrusion teach the baseline while it happens.
+      if (s.bucket >= 0 && !s.fired) {
+        s.hours[new Date(s.bucket * 3_600_000).getUTCHours()]! += s.inBucket;
+        s.n += s.inBucket;
+      }
       s.bucket = bucket;
       s.inBucket = 0;
       s.fired = false;
@@ -106,12 +112,6 @@ export class OffHoursDetector implements Detector {
         subject: { principal: e.principal },
         details: { hour, share, requestsThisHour: s.inBucket },
       });
-    }
-    // Off-hours requests only count towards the history once the hour is over and was quiet:
-    // counting them at once would let a sustained intrusion teach the baseline.
-    if (!s.fired) {
-      s.hours[hour]!++;
-      s.n++;
     }
     return out;
   }

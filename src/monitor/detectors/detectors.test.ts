@@ -6,7 +6,7 @@ import { evaluate, runDetectors, simulate, INCIDENT_TYPES } from '../simulate.js
 
 describe('built-in detectors on simulated traffic', () => {
   it('catch every incident type and keep false alerts at or below one per day', () => {
-    const sim = simulate({ seed: 7, days: 5, principals: 16, incidentsPerType: 1, incidentsFromDay: 3 });
+    const sim = simulate({ seed: 7, days: 5, principals: 24, incidentsPerType: 1, incidentsFromDay: 3, predictionIntervalMs: 4000 });
     const dets = runDetectors(sim, createDetectors(detectorsSchema.parse({})));
     const res = evaluate(sim, dets, 15 * 60_000);
     const missed = INCIDENT_TYPES.filter((t) => res.perType[t]!.recall < 1);

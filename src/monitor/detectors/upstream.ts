@@ -10,7 +10,7 @@ export const upstreamSchema = z
     enabled: z.boolean().default(true),
     windowMs: z.number().int().positive().default(300_000),
     /** Requests a window needs before it is judged. */
-    minRequests: z.number().int().positive().default(20),
+    minRequests: z.number().int().positive().default(10),
     /** Error rate that is always an anomaly once above the baseline band. */
     minErrorRate: z.number().min(0).max(1).default(0.2),
     /** Latency multiple of the baseline mean that is an anomaly. */
@@ -19,8 +19,8 @@ export const upstreamSchema = z
     minLatencyMs: z.number().nonnegative().default(250),
     /** Standard deviations above the baseline. */
     k: z.number().positive().default(6),
-    /** Successful requests before the latency baseline (an EWMA over single requests) is used. */
-    learnRequests: z.number().int().nonnegative().default(100),
+    /** Windows (with at least 3 successful requests) before the latency baseline is used. */
+    learnWindows: z.number().int().nonnegative().default(12),
   })
   .strict();
 type UpstreamParams = z.output<typeof upstreamSchema>;
@@ -46,16 +46,13 @@ export class UpstreamDetector implements Detector {
     const out = this.tick(e.time);
     if (e.type !== 'gateway.request' || !e.model || e.data.decision === 'deny') return out;
     let s = this.keys.get(e.model);
-    if (!s) this.keys.set(e.model, (s = { total: 0, errors: 0, latencySum: 0, latencyN: 0, errStat: new Ewma(0.1), latStat: new Ewma(0.02) }));
+    if (!s) this.keys.set(e.model, (s = { total: 0, errors: 0, latencySum: 0, latencyN: 0, errStat: new Ewma(0.1), latStat: new Ewma(0.1) }));
     s.total++;
     const status = num(e.data.status);
     if (status >= 500) s.errors++;
     else if (typeof e.data.upstreamMs === 'number') {
       s.latencySum += e.data.upstreamMs;
       s.latencyN++;
-      // Learn from single requests (clipped), so quiet models get a baseline too.
-      const lim = s.latStat.n >= this.p.learnRequests ? s.latStat.mean * this.p.latencyRatio : Infinity;
-      s.latStat.update(Math.min(e.data.upstreamMs, lim));
     }
     return out;
   }
@@ -69,11 +66,16 @@ export class UpstreamDetector implements Detector {
           const band = Math.max(this.p.minErrorRate, s.errStat.mean + this.p.k * s.errStat.sd, s.errStat.mean * 3);
           if (rate >= band) out.push(this.det(model, 'errors', start, { errorRate: rate, errors: s.errors, requests: s.total, threshold: band }));
           s.errStat.update(Math.min(rate, band));
-          if (s.latencyN >= this.p.minRequests) {
-            const mean = s.latencySum / s.latencyN;
-            const lim = Math.max(this.p.minLatencyMs, s.latStat.mean * this.p.latencyRatio);
-            if (s.latStat.n >= this.p.learnRequests && mean >= lim) out.push(this.det(model, 'latency', start, { meanLatencyMs: mean, baselineMs: s.latStat.mean, threshold: lim }));
-          }
+        }
+        // Latency: the baseline is an EWMA of window means; quiet windows (3+ requests) teach it
+        // too, anomalous ones do not (so a slow upstream never becomes the norm).
+        if (s.latencyN >= 3) {
+          const mean = s.latencySum / s.latencyN;
+          const lim = Math.max(this.p.minLatencyMs, s.latStat.mean * this.p.latencyRatio, s.latStat.mean + this.p.k * s.latStat.sd);
+          const learned = s.latStat.n >= this.p.learnWindows;
+          if (learned && mean >= lim) {
+            if (s.latencyN >= this.p.minRequests) out.push(this.det(model, 'latency', start, { meanLatencyMs: mean, baselineMs: s.latStat.mean, threshold: lim }));
+          } else s.latStat.update(mean);
         }
         s.total = s.errors = s.latencySum = s.latencyN = 0;
       }

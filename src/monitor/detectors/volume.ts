@@ -85,10 +85,10 @@ export class VolumeDetector implements Detector {
           clip = Math.min(x, this.p.coldStartMax);
         } else {
           const exp = s.baseline.expected(start);
-          const { spike, threshold } = isSpike(x, exp, this.p);
+          const { spike, threshold, learnCap } = isSpike(x, exp, this.p);
           if (spike) out.push(this.detection(principal, start, x, threshold, exp.level, exp.mean));
           // Clip what is learned so an ongoing attack does not become the new normal.
-          clip = Math.min(x, threshold);
+          clip = Math.min(x, learnCap);
         }
         s.baseline.update(start, clip);
         s.windows++;
