@@ -1,7 +1,7 @@
 // Good/bad fixtures for the legacy Keras HDF5 analyzer, asserting exact findings.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../limits.js';
-import { h5WorkerRunning, kerasH5Analyzer } from './keras-h5.js';
+import { H5_IDLE_MS, h5WorkerRunning, kerasH5Analyzer } from './keras-h5.js';
 import { memorySource, RecordingContext, runAnalyzer } from './testing/model-context.js';
 import { buildKerasH5, TRAINING_CONFIG } from './testing/h5-fixtures.js';
 import { KERAS_LAMBDA_KERAS2, keras2Config } from './testing/keras-fixtures.js';
@@ -67,6 +67,7 @@ describe('Keras HDF5 analyzer', () => {
   it('no worker thread outlives the scan (regression: the CLI hung after scanning an .h5 file)', async () => {
     const bytes = await buildKerasH5({ model_config: JSON.stringify(keras2Config()) });
     await Promise.all([1, 2, 3].map(() => kerasH5Analyzer.analyze(memorySource(bytes), new RecordingContext())));
+    await new Promise((r) => setTimeout(r, H5_IDLE_MS + 100));
     expect(h5WorkerRunning()).toBe(false);
   });
 });

@@ -86,13 +86,24 @@ function h5wasmUrl(): string {
 
 type AttrResult = { ok: true; attrs: Record<string, string | Uint8Array | null> } | { ok: false; error: string };
 
-// One worker (the WebAssembly module compiles once) serves the HDF5 files queued at a time, one
-// by one; it is terminated when the queue empties (a live worker would keep the process running)
-// and replaced when a file overruns its time.
+// One worker (the WebAssembly module compiles once) serves HDF5 files one by one; it is stopped
+// 250 ms after the queue empties (a live worker would keep the process running) and replaced when
+// a file overruns its time.
 let worker: Worker | undefined;
 let queue: Promise<unknown> = Promise.resolve();
 let nextId = 0;
 let pending = 0;
+let idleTimer: NodeJS.Timeout | undefined;
+/** How long an idle worker waits for the next file before it is stopped. */
+export const H5_IDLE_MS = 250;
+
+function stopIdleWorker(): void {
+  idleTimer = undefined;
+  if (pending > 0 || !worker) return;
+  const w = worker;
+  worker = undefined;
+  void w.terminate();
+}
 
 /** Whether an HDF5 worker thread is running (tests: none may outlive the files it serves). */
 export function h5WorkerRunning(): boolean {
@@ -148,12 +159,10 @@ function readAttrsInWorker(file: string, names: string[], timeoutMs: number, sig
     return result;
   };
   pending++;
-  const p = queue.then(run, run).finally(async () => {
-    if (--pending === 0 && worker) {
-      const w = worker;
-      worker = undefined;
-      await w.terminate();
-    }
+  if (idleTimer) clearTimeout(idleTimer);
+  idleTimer = undefined;
+  const p = queue.then(run, run).finally(() => {
+    if (--pending === 0 && worker) idleTimer = setTimeout(stopIdleWorker, H5_IDLE_MS);
   });
   queue = p.catch(() => undefined);
   return p;
