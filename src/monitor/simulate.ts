@@ -176,7 +176,6 @@ export function simulate(o: SimulationOptions = {}): Simulation {
   const incidents: Incident[] = [];
   const perType = o.incidentsPerType ?? 3;
   const fromDay = o.incidentsFromDay ?? 3;
-  const slots = Math.max(1, days - fromDay);
   // Incident start times: spread over the weekdays after the learning period, inside working hours.
   const weekdays: number[] = [];
   for (let d = fromDay; d < days; d++) if (![0, 6].includes(new Date(start + d * DAY).getUTCDay())) weekdays.push(d);
