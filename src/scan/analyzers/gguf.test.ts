@@ -92,4 +92,17 @@ describe('GGUF analyzer', () => {
     expect(codeBlocks('hello __class__ {# {{ x.__class__ }} #}{% raw %}{{ y.__mro__ }}{% endraw %}{{ z }}').map((b) => b.code)).toEqual(['z']);
     expect(codeBlocks('{{ "}}" ~ a.__class__ }}')[0]!.code).toBe('"}}" ~ a.__class__');
   });
+
+  it('a huge hostile template is analysed in linear time', () => {
+    const big = `{{ ${Array.from({ length: 200_000 }, (_, i) => (i % 2 ? "'x'" : 'dict(a=1)')).join(' ~ ')} }}`;
+    const t0 = performance.now();
+    const issues = analyzeTemplate(big);
+    expect(performance.now() - t0).toBeLessThan(5000);
+    expect(issues.length).toBeGreaterThanOrEqual(0);
+  });
+
+  it('an oversized template is a high finding and only its start is analysed', async () => {
+    const ctx = await runAnalyzer(ggufAnalyzer, benignModel(BENIGN_TEMPLATES.chatml + ' '.repeat(300 * 1024) + '{{ x.__class__ }}'));
+    expect(ctx.findings.map((f) => [f.ruleId, f.details?.kind])).toEqual([['RMP-JINJA-002', 'oversized']]);
+  });
 });

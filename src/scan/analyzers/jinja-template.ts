@@ -279,6 +279,9 @@ export function analyzeTemplate(template: string): TemplateIssue[] {
     if (b.kind === 'stmt' && toks[0]?.t === 'id' && LOADING_TAGS.has(toks[0].v)) {
       add('high', 'template-loading', `Tag "${toks[0].v}" loads another template or file`, b);
     }
+    // Per-block facts computed once, so a huge hostile block stays linear.
+    const hasJoin = toks.some((x) => x.t === 'id' && x.v === 'join');
+    const hasFormat = toks.some((x) => x.t === 'id' && x.v === 'format');
     for (let k = 0; k < toks.length; k++) {
       const tk = toks[k]!;
       const prev = toks[k - 1];
@@ -303,8 +306,7 @@ export function analyzeTemplate(template: string): TemplateIssue[] {
           add(plain ? 'medium' : 'high', 'attr-filter', 'Uses the attr filter, which reads attributes by computed name', b);
         }
         if (tk.v === 'dict' && nextTok?.v === '(') {
-          const rest = toks.slice(k).map((x) => ('v' in x ? String(x.v) : '')).join(' ');
-          if (/\)\s*\|\s*join/.test(rest) || /\bjoin\b/.test(rest)) add('high', 'dict-join', 'Builds a name from dict keyword arguments joined at run time', b);
+          if (hasJoin) add('high', 'dict-join', 'Builds a name from dict keyword arguments joined at run time', b);
         }
         if ((tk.v === 'range' && nextTok?.v === '(') || tk.v === 'lipsum') {
           const n = toks.slice(k + 2, k + 6).find((x) => x.t === 'num');
@@ -321,11 +323,11 @@ export function analyzeTemplate(template: string): TemplateIssue[] {
         }
         if (/^_+$/.test(tk.v)) {
           const around = [prev?.v, nextTok?.v];
-          if (around.some((v) => v === '*' || v === '~' || v === '+') || toks.some((x) => x.t === 'id' && x.v === 'join')) {
+          if (around.some((v) => v === '*' || v === '~' || v === '+') || hasJoin) {
             add('high', 'underscore-fragment', 'Assembles underscores at run time to build a hidden name', b);
           }
         }
-        if (/%c/.test(tk.v) && toks.some((x) => x.t === 'id' && x.v === 'format')) {
+        if (/%c/.test(tk.v) && hasFormat) {
           add('high', 'format-chars', 'Builds characters with "%c" formatting to hide a name', b);
         }
       } else if (tk.t === 'num' && tk.v > 10_000_000 && prev?.t === 'op' && (prev.v === '*' || prev.v === '**')) {
@@ -353,14 +355,30 @@ export function analyzeTemplate(template: string): TemplateIssue[] {
 
 const SEVERITY_RULE = { critical: 'RMP-JINJA-001', high: 'RMP-JINJA-002', medium: 'RMP-JINJA-003' } as const;
 
+/**
+ * Largest template analysed. Real chat templates are a few KiB (the largest tool-use templates
+ * about 20 KiB); analysis is synchronous, so a bound keeps a hostile megabyte template from
+ * blocking the scan. A larger template is itself a high finding and only its start is analysed.
+ */
+export const MAX_TEMPLATE_CHARS = 256 * 1024;
+
 /** Checks one template and reports its issues (at most 20) under `record` at `offset`. */
 export function reportTemplate(ctx: AnalyzeContext, record: string, template: string, offset?: number): void {
-  const issues = analyzeTemplate(template);
+  const location = offset === undefined ? { record } : { offset, record };
+  if (template.length > MAX_TEMPLATE_CHARS) {
+    ctx.report({
+      ruleId: 'RMP-JINJA-002',
+      message: `${record}: template of ${template.length} characters (real chat templates are a few KiB); only the first ${MAX_TEMPLATE_CHARS} were analysed`,
+      location,
+      details: { kind: 'oversized', length: template.length },
+    });
+  }
+  const issues = analyzeTemplate(template.length > MAX_TEMPLATE_CHARS ? template.slice(0, MAX_TEMPLATE_CHARS) : template);
   for (const issue of issues.slice(0, 20)) {
     ctx.report({
       ruleId: SEVERITY_RULE[issue.severity],
       message: `${record}: ${issue.message}: ${issue.excerpt}`,
-      location: offset === undefined ? { record } : { offset, record },
+      location,
       details: { kind: issue.kind, templateIndex: issue.index },
     });
   }
