@@ -16,6 +16,8 @@ import { forwardResponse } from './proxy.js';
 import { clientResponseHeaders, readBody, requestIdOf, sourceIpOf, upstreamRequestHeaders } from './request.js';
 import { sendError, sendJson, toHttpError } from './respond.js';
 import { matchRoute, protocolOfPath, type Protocol, type RouteMatch } from './routes.js';
+import { ADMIN_ALERTS_PREFIX, handleAdminAlerts } from './admin-alerts.js';
+import type { AlertStore } from '../store/types.js';
 import { callUpstream, upstreamError, type Upstream } from './upstream.js';
 
 /** The layers the pipeline calls; see src/core/contracts.ts. */
@@ -24,6 +26,8 @@ export interface PipelineDeps {
   authorizer: Authorizer;
   quotas: QuotaManager;
   audit: AuditLog;
+  /** Alert store for the admin alerts API (set when monitoring is on). */
+  alerts?: AlertStore;
 }
 
 /** State of one request, filled in as it moves through the pipeline. */
@@ -148,6 +152,7 @@ export class RequestHandler {
 
   private async run(ctx: Ctx): Promise<void> {
     const { req, res } = ctx;
+    if (this.deps.alerts && (ctx.path === ADMIN_ALERTS_PREFIX || ctx.path.startsWith(`${ADMIN_ALERTS_PREFIX}/`))) return this.adminAlerts(ctx, this.deps.alerts);
     const route = matchRoute(req.method ?? 'GET', ctx.path, this.metricsPath);
     ctx.route = route;
     ctx.protocol = route.protocol;
@@ -253,6 +258,18 @@ export class RequestHandler {
     }
     ctx.decision = 'allow';
     sendJson(ctx.res, 200, this.openaiModel(m), ctx.id);
+  }
+
+  /** The admin alerts API (admin-alerts.ts): authenticated, Cedar `admin` on the gateway. */
+  private async adminAlerts(ctx: Ctx, alerts: AlertStore): Promise<void> {
+    ctx.route = { id: 'admin.alerts', protocol: 'infra', action: 'admin' };
+    ctx.protocol = 'infra';
+    ctx.action = 'admin';
+    if (this.draining) throw new ShuttingDownError();
+    ctx.principal = await this.authenticate(ctx);
+    this.authorize(ctx, 'admin', ADMIN_RESOURCE, {});
+    const r = await handleAdminAlerts(alerts, ctx.req.method ?? 'GET', ctx.path, ctx.query, ctx.principal.id);
+    return sendJson(ctx.res, r.status, r.body, ctx.id);
   }
 
   private async metricsRoute(ctx: Ctx): Promise<void> {

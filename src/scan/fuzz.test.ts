@@ -7,6 +7,7 @@ import { scanBuffer } from './engine.js';
 import { severityRank } from '../core/types.js';
 import { pb, torchStateDictPickle } from './testing/pickle-builder.js';
 import { buildTorchZip, buildZip } from './testing/zip-builder.js';
+import { buildTar } from './testing/tar-builder.js';
 
 function prng(seed: number): () => number {
   let s = seed >>> 0;
@@ -35,6 +36,13 @@ const samples: Uint8Array[] = [
   buildZip([{ name: 'a.npy', data: npy }, { name: 'x/data.pkl', data: evil0, deflate: true }]),
   npy,
   gzipSync(evil2),
+  buildTar([{ name: 'a/model.pkl', data: evil0 }, { name: 'a/x.npy', data: npy }]),
+  buildTar([
+    { name: 'sys_info', data: pb().proto(2).emptyDict().stop().bytesOut() },
+    { name: 'pickle', data: sd },
+    { name: 'storages', data: new Uint8Array([...pb().proto(2).int(1).stop().bytesOut(), ...pb().proto(2).mark().str('0').str('cpu').global('torch', 'FloatStorage').tuple().stop().bytesOut(), 4, 0, 0, 0, 0, 0, 0, 0, ...new Uint8Array(16), ...pb().proto(2).emptyList().stop().bytesOut()]) },
+    { name: 'tensors', data: pb().proto(2).int(0).stop().bytesOut() },
+  ]),
   new Uint8Array([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e, ...evil2]),
 ];
 

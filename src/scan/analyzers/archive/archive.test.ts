@@ -184,3 +184,29 @@ describe('compressed streams, numpy, joblib, legacy PyTorch', () => {
     expect(r.findings.some((f) => f.file.includes('x'.repeat(120)))).toBe(true);
   });
 });
+
+describe('PyTorch legacy tar', () => {
+  it('storages and tensors members are read with their layout; a payload in them is found', async () => {
+    const { buildTar } = await import('../../testing/tar-builder.js');
+    const storageRecord = (extra: Uint8Array = new Uint8Array(0)) =>
+      new Uint8Array([
+        ...pb().proto(2).int(1).stop().bytesOut(),
+        ...pb().proto(2).mark().str('0').str('cpu').global('torch', 'FloatStorage').tuple().stop().bytesOut(),
+        4, 0, 0, 0, 0, 0, 0, 0, ...floats(4),
+        ...pb().proto(2).emptyList().stop().bytesOut(),
+        ...extra,
+      ]);
+    const tar = (storages: Uint8Array) =>
+      buildTar([
+        { name: 'sys_info', data: pb().proto(2).emptyDict().stop().bytesOut() },
+        { name: 'pickle', data: torchStateDictPickle([{ name: 'w', key: '0', shape: [4] }]) },
+        { name: 'storages', data: storages },
+        { name: 'tensors', data: pb().proto(2).int(0).stop().bytesOut() },
+      ]);
+    const ok = await scanBuffer(tar(storageRecord()), 'old.tar');
+    expect(ok.result.formats).toEqual(expect.arrayContaining(['tar', 'pytorch-legacy-tar']));
+    expect(severityRank(worst(ok.findings)), JSON.stringify(ok.findings)).toBeLessThan(severityRank('medium'));
+    const bad = await scanBuffer(tar(storageRecord(evil)), 'old.tar');
+    expect(worst(bad.findings)).toBe('critical');
+  });
+});

@@ -5,6 +5,7 @@ import type { Analyzer, ByteSource, ScanHints } from '../../types.js';
 import { readRange, SliceByteSource } from '../../byte-source.js';
 import { decodeUtf8 } from '../pickle/text.js';
 import { isTarHead } from '../magic.js';
+import { searchGaps } from '../pickle/analyzer.js';
 import './rules.js';
 
 function octal(b: Uint8Array): number {
@@ -45,16 +46,19 @@ interface TarMember {
   linkname: string;
 }
 
-async function readMembers(source: ByteSource, maxEntries: number, report: (m: string, off: number) => void): Promise<{ members: TarMember[]; truncated: boolean }> {
+async function readMembers(source: ByteSource, maxEntries: number, report: (m: string, off: number) => void): Promise<{ members: TarMember[]; truncated: boolean; end: number }> {
   const members: TarMember[] = [];
   let pos = 0;
   let longName: string | undefined;
   let paxPath: string | undefined;
   let paxSize: number | undefined;
   while (pos + 512 <= source.size) {
-    if (members.length >= maxEntries) return { members, truncated: true };
+    if (members.length >= maxEntries) return { members, truncated: true, end: pos };
     const h = await readRange(source, pos, 512);
-    if (h.every((c) => c === 0)) break;
+    if (h.every((c) => c === 0)) {
+      pos += 512;
+      break;
+    }
     if (!checksumOk(h)) {
       report(`bad tar header checksum at offset ${pos}`, pos);
       break;
@@ -89,7 +93,10 @@ async function readMembers(source: ByteSource, maxEntries: number, report: (m: s
     if (dataStart + size > source.size) report(`member ${name} extends past the end of the archive`, pos);
     pos = dataStart + Math.ceil(size / 512) * 512;
   }
-  return { members, truncated: false };
+  if (pos < source.size && pos + 512 > source.size && !(await readRange(source, pos, source.size - pos)).every((c) => c === 0)) {
+    report(`archive ends inside a header at offset ${pos}`, pos);
+  }
+  return { members, truncated: false, end: pos };
 }
 
 export const tarAnalyzer: Analyzer = {
@@ -97,7 +104,7 @@ export const tarAnalyzer: Analyzer = {
   format: 'tar',
   detect: (head) => isTar(head),
   async analyze(source, ctx) {
-    const { members, truncated } = await readMembers(source, ctx.limits.maxArchiveEntries, (m, off) => ctx.report({ ruleId: 'RMP-ARCHIVE-005', message: m, location: { offset: off } }));
+    const { members, truncated, end } = await readMembers(source, ctx.limits.maxArchiveEntries, (m, off) => ctx.report({ ruleId: 'RMP-ARCHIVE-005', message: m, location: { offset: off } }));
     if (truncated) ctx.report({ ruleId: 'RMP-SCAN-003', message: `more than ${ctx.limits.maxArchiveEntries} members; the rest were not scanned` });
     const names = members.map((m) => m.name.replace(/^\.\//, ''));
     const torch = ['pickle', 'storages', 'tensors'].every((n) => names.includes(n));
@@ -119,5 +126,8 @@ export const tarAnalyzer: Analyzer = {
       await ctx.scanChild(m.name, new SliceByteSource(source, m.dataStart, m.size), hints);
     }
     for (const [n, c] of seen) if (c > 1) ctx.report({ ruleId: 'RMP-ARCHIVE-001', message: `${c} members named ${n}`, location: { record: n } });
+    // Header blocks, padding after each member and anything after the end blocks.
+    void end;
+    await searchGaps(source, ctx, members.map((m) => [m.dataStart, m.dataStart + m.size] as [number, number]));
   },
 };

@@ -11,6 +11,7 @@ import { decodeLzmaAlone } from './lzma.js';
 import { isZipHead } from '../magic.js';
 import { findEocd } from './zip-reader.js';
 import './rules.js';
+import { searchGaps } from '../pickle/analyzer.js';
 
 const ISSUE_RULE: Record<ZipIssue['kind'], string> = {
   duplicate: 'RMP-ARCHIVE-001',
@@ -111,6 +112,11 @@ export const zipAnalyzer: Analyzer = {
       if (!child) continue;
       await ctx.scanChild(e.hidden ? `<hidden>/${e.name}` : e.name, child, hints);
     }
+    // Gaps between members, the central directory and the archive comment: unzip tools ignore
+    // them, other readers may not. Member data and the prefix were scanned above.
+    const covered: [number, number][] = [[0, Math.max(0, dir.prefix)]];
+    for (const e of dir.entries) if (e.dataStart !== undefined) covered.push([e.dataStart, e.dataStart + e.csize]);
+    await searchGaps(source, ctx, covered);
   },
 };
 

@@ -145,7 +145,7 @@ const OVERLAP = 1024;
  * STACK_GLOBAL fed by string opcodes. Each candidate is run by the machine; candidates that import
  * anything are reported (RMP-PICKLE-012 plus what they import and call).
  */
-export async function searchEmbeddedPickles(source: ByteSource, ctx: AnalyzeContext, start = 0, end = source.size): Promise<number> {
+export async function searchEmbeddedPickles(source: ByteSource, ctx: AnalyzeContext, start = 0, end = source.size, straddle?: number): Promise<number> {
   let found = 0;
   let probes = 0;
   let skipUntil = start;
@@ -175,9 +175,12 @@ export async function searchEmbeddedPickles(source: ByteSource, ctx: AnalyzeCont
         ctx.report({ ruleId: 'RMP-SCAN-003', message: `more than ${MAX_PROBES} pickle-like sequences; search for embedded pickles stopped`, location: { offset: abs } });
         return found;
       }
-      const reader = new StreamReader(source, candidate, end);
+      // Candidates are looked for inside the region; the pickle itself may run past its end.
+      const reader = new StreamReader(source, candidate, source.size);
       const run = await runPickle(reader, machineOptions(ctx, { maxOps: 1_000_000, maxLine: 4096 }));
       if (run.imports.length === 0 && run.dynamicGlobals.length === 0) continue;
+      // Before `straddle` lies member data scanned on its own: only pickles running out of it count.
+      if (straddle !== undefined && candidate < straddle && run.end <= straddle) continue;
       found++;
       const risky = run.imports.some((im) => im.verdict.klass !== 'allowed') || run.dynamicGlobals.length > 0;
       ctx.report({
@@ -270,3 +273,23 @@ export const pickleAnalyzer: Analyzer = {
     await scanPickleStream(source, ctx, { loader: ctx.hints?.loader });
   },
 };
+
+/**
+ * Searches the bytes of `source` that no member or header covers (padding, gaps between members,
+ * trailing data, archive comments) for embedded pickles: containers ignore those bytes, a renamed
+ * or re-parsed file may not.
+ */
+export async function searchGaps(source: ByteSource, ctx: AnalyzeContext, covered: [number, number][]): Promise<void> {
+  const spans = covered.filter(([a, b]) => b > a).sort((x, y) => x[0] - y[0]);
+  let pos = 0;
+  // Each gap is searched from a little before it, for pickles that start inside the member before
+  // it and run out of it (such a member alone does not hold the whole pickle).
+  const BACK = 4096;
+  let prevEnd = 0;
+  for (const [a, b] of spans) {
+    if (a > pos) await searchEmbeddedPickles(source, ctx, Math.max(prevEnd, pos - BACK), Math.min(a, source.size), pos);
+    prevEnd = pos;
+    pos = Math.max(pos, b);
+  }
+  if (pos < source.size) await searchEmbeddedPickles(source, ctx, Math.max(prevEnd, pos - BACK), source.size, pos);
+}

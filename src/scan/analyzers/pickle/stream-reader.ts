@@ -8,6 +8,8 @@ const CHUNK = 1024 * 1024;
 export class StreamReader {
   private buf: Uint8Array = new Uint8Array(0);
   private bufStart = 0;
+  /** Read size, doubling up to CHUNK: probes of short candidate pickles read little. */
+  private chunk = 4096;
   /** Absolute position of the next byte to read. */
   pos: number;
 
@@ -45,7 +47,8 @@ export class StreamReader {
 
   private async load(n: number): Promise<void> {
     if (this.has(n)) return;
-    const want = Math.min(this.end - this.pos, Math.max(n, CHUNK));
+    const want = Math.min(this.end - this.pos, Math.max(n, this.chunk));
+    this.chunk = Math.min(CHUNK, this.chunk * 2);
     const keepFrom = this.pos - this.bufStart;
     const kept = keepFrom >= 0 && keepFrom < this.buf.length ? this.buf.subarray(keepFrom) : new Uint8Array(0);
     const next = new Uint8Array(want);
@@ -85,7 +88,7 @@ export class StreamReader {
       for (let i = scanned; i < avail; i++) if (this.buf[s + i] === 0x0a) return i;
       scanned = avail;
       if (avail >= max || this.pos + avail >= this.end) return -1;
-      await this.load(Math.min(max, avail + CHUNK));
+      await this.load(Math.min(max, avail + this.chunk));
       if (this.buf.length - (this.pos - this.bufStart) <= avail) return -1;
     }
   }
