@@ -12,7 +12,7 @@ import type { Logger } from '../core/logger.js';
 import type { Action, Principal, TokenUsage } from '../core/types.js';
 import { BadJsonError, BadRequestError, BodyTooLargeError, ClientClosedError, ModelNotFoundError, ShuttingDownError } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
-import { forwardResponse } from './proxy.js';
+import { WHOLE_MAX, forwardResponse, forwardWhole } from './proxy.js';
 import { clientResponseHeaders, readBody, requestIdOf, sourceIpOf, upstreamRequestHeaders } from './request.js';
 import { sendError, sendJson, toHttpError } from './respond.js';
 import { matchRoute, protocolOfPath, type Protocol, type RouteMatch } from './routes.js';
@@ -377,13 +377,9 @@ export class RequestHandler {
     ctx.res.writeHead(resp.statusCode, clientResponseHeaders(resp.headers, ctx.id, sse));
     if (sse) ctx.res.flushHeaders();
     try {
-      const result = await forwardResponse(resp.body, ctx.res, {
-        sse,
-        json: ct.includes('json'),
-        usage: opts.usage,
-        stripUsageChunk: opts.stripUsageChunk && sse,
-        captureBody: this.config.audit.includeBodies,
-      });
+      const fwd = { sse, json: ct.includes('json'), usage: opts.usage, stripUsageChunk: opts.stripUsageChunk && sse, captureBody: this.config.audit.includeBodies };
+      const len = sse ? NaN : Number(resp.headers['content-length']);
+      const result = len >= 0 && len <= WHOLE_MAX ? await forwardWhole(resp.body, ctx.res, fwd) : await forwardResponse(resp.body, ctx.res, fwd);
       ctx.bytesOut = result.bytes;
       ctx.usage = result.usage;
       if (result.body !== undefined) ctx.responseBody = result.body;
@@ -392,7 +388,7 @@ export class RequestHandler {
         this.metrics.tokens.inc({ model: up.model, kind: 'prompt' }, ctx.usage.promptTokens);
         this.metrics.tokens.inc({ model: up.model, kind: 'completion' }, ctx.usage.completionTokens);
       }
-      ctx.res.end();
+      if (!ctx.res.writableEnded) ctx.res.end();
     } catch (e) {
       ctx.upstreamMs = performance.now() - tUp;
       if (e instanceof ClientClosedError || abort.signal.aborted) return; // finish() records it

@@ -43,6 +43,41 @@ function waitDrain(res: ServerResponse): Promise<void> {
   });
 }
 
+/** Largest non-streamed body (with a Content-Length) sent in one piece, see `forwardWhole`. */
+export const WHOLE_MAX = 64 * 1024;
+
+/**
+ * For a small non-streamed response whose length the upstream announced: reads it completely and
+ * sends status line, headers and body in one write (one TLS record and one system call instead of
+ * one per chunk plus one for the end), which is most of the cost of forwarding it. Same bytes and
+ * same result as `forwardResponse`.
+ */
+export async function forwardWhole(body: Readable, res: ServerResponse, opts: ForwardOptions): Promise<ForwardResult> {
+  const kept: Buffer[] = [];
+  let bytes = 0;
+  try {
+    for await (const c of body) {
+      kept.push(c as Buffer);
+      bytes += (c as Buffer).length;
+    }
+  } finally {
+    if (!body.destroyed) body.destroy();
+  }
+  if (res.destroyed) throw new ClientClosedError();
+  const all = kept.length === 1 ? kept[0]! : Buffer.concat(kept, bytes);
+  const result: ForwardResult = { bytes, usage: null };
+  if (opts.usage && opts.json && bytes > 0) {
+    try {
+      result.usage = usageFromJson(JSON.parse(all.toString('utf8')));
+    } catch {
+      // An upstream answering with broken JSON is the upstream's business; no usage then.
+    }
+  }
+  if (opts.captureBody && bytes > 0) result.body = all.subarray(0, MAX_CAPTURED).toString('utf8');
+  res.end(all);
+  return result;
+}
+
 export async function forwardResponse(body: Readable, res: ServerResponse, opts: ForwardOptions): Promise<ForwardResult> {
   let bytes = 0;
   let usage: TokenUsage | null = null;
