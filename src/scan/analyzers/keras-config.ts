@@ -264,7 +264,7 @@ function checkLambda(
       const names = marshalNames(code);
       emit({
         ruleId: 'RMP-KERAS-001',
-        message: `${where}: Lambda layer ${clip(name ?? '(unnamed)', 60)} carries ${code.length} bytes of Python bytecode${names.length ? ` using ${names.slice(0, 8).join(', ')}` : ''}`,
+        message: `${where}: Lambda layer ${clip(name ?? '(unnamed)', 60)} carries ${code.length} bytes of Python bytecode${names.length ? ` using ${names.slice(0, 8).join(', ')}` : ''} (run on load by tf.keras/Keras 2, and by Keras 3 with safe_mode=False)`,
         location: loc(name),
         details: { bytecodeBytes: code.length, names },
       });
