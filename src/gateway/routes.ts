@@ -22,7 +22,8 @@ export type RouteId =
   | 'generic'
   | 'healthz'
   | 'readyz'
-  | 'metrics';
+  | 'metrics'
+  | 'admin.alerts';
 
 export interface RouteMatch {
   id: RouteId;

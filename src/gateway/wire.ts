@@ -37,7 +37,7 @@ export async function wireLayers(config: GatewayConfig, logger: Logger, store: S
       authorizer,
       quotas,
       audit,
-      ...(monitor ? { monitor } : {}),
+      ...(monitor && s.alerts ? { alerts: s.alerts } : {}),
       onClose: async () => {
         await monitor?.close();
         await local?.close().catch((e: unknown) => logger.error({ err: e }, 'could not write quota counters on close'));

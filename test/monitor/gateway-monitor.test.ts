@@ -35,7 +35,8 @@ beforeAll(async () => {
   upstream = await startUpstream();
   writeFileSync(
     join(tmp.dir, 'policy.cedar'),
-    `@id("users-chat")\npermit (principal in Rampart::Role::"user", action == Rampart::Action::"invoke", resource) when { resource.name == "chat" };\n`,
+    `@id("users-chat")\npermit (principal in Rampart::Role::"user", action == Rampart::Action::"invoke", resource) when { resource.name == "chat" };\n` +
+      `@id("ops-admin")\npermit (principal in Rampart::Role::"ops", action == Rampart::Action::"admin", resource == Rampart::Gateway::"gateway");\n`,
   );
   hook = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -63,6 +64,7 @@ beforeAll(async () => {
   const store = openSqliteStore({ path: join(tmp.dir, 'rampart.db') }, silentLogger());
   keys.alice = (await createApiKey(store.keys, { principal: 'alice', roles: ['user'] })).key;
   keys.bob = (await createApiKey(store.keys, { principal: 'bob', roles: ['user'] })).key;
+  keys.olga = (await createApiKey(store.keys, { principal: 'olga', roles: ['ops'] })).key;
   await store.close();
 });
 
@@ -151,6 +153,25 @@ describe('monitoring through the gateway', () => {
     expect([...received.keys()].sort()).toEqual(alerts.map((a) => a.id).sort());
     expect([...received.values()]).toEqual([1, 1, 1]);
     expect(badSig).toBe(0);
+
+    // The admin API: authenticated, Cedar `admin`, the caller recorded as who acted.
+    const admin = async (method: string, path: string, key: string | null) => {
+      const r = await request(`${gw.url}${path}`, { method, headers: key ? { authorization: `Bearer ${key}` } : {} });
+      return { status: r.statusCode, json: (await r.body.json()) as Record<string, unknown> };
+    };
+    expect((await admin('GET', '/admin/alerts', null)).status).toBe(401);
+    expect((await admin('GET', '/admin/alerts', keys.bob!)).status).toBe(403);
+    const listed = await admin('GET', '/admin/alerts?status=open', keys.olga!);
+    expect(listed.status).toBe(200);
+    expect((listed.json.data as { id: string }[]).map((a) => a.id).sort()).toEqual(alerts.map((a) => a.id).sort());
+    const target = alerts[0]!.id;
+    expect((await admin('POST', `/admin/alerts/${target}/ack`, keys.olga!)).json).toMatchObject({ id: target, status: 'acknowledged', ackedBy: 'olga' });
+    expect((await admin('POST', `/admin/alerts/${target}/ack`, keys.olga!)).status).toBe(409);
+    expect((await admin('POST', `/admin/alerts/${target}/resolve`, keys.olga!)).json).toMatchObject({ status: 'resolved', resolvedBy: 'olga' });
+    expect((await admin('GET', `/admin/alerts/${target}`, keys.olga!)).json).toMatchObject({ status: 'resolved' });
+    expect((await admin('POST', '/admin/alerts/nope/resolve', keys.olga!)).status).toBe(404);
+    expect((await admin('GET', '/admin/alerts?status=weird', keys.olga!)).status).toBe(400);
+    expect((await admin('DELETE', `/admin/alerts/${target}`, keys.olga!)).status).toBe(405);
     await gw.close();
   });
 });
