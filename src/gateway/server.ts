@@ -19,6 +19,8 @@ import { closeUpstreams, createUpstreams } from './upstream.js';
 export interface GatewayDeps extends PipelineDeps {
   /** Called last when the gateway closes (e.g. closes the store that the wiring opened). */
   onClose?: () => Promise<void>;
+  /** Called once with the gateway's metrics registry, so other layers (the monitor) appear on /metrics. */
+  onMetrics?: (registry: GatewayMetrics['registry']) => void;
 }
 
 export interface RunningGateway {
@@ -54,6 +56,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps, op
   const { host, port } = parseListen(config.server.listen);
   const tls = config.server.tls;
   const metrics = createMetrics(opts.processMetrics ?? true);
+  deps.onMetrics?.(metrics.registry);
   const upstreams = createUpstreams(config.models);
   const handler = new RequestHandler(config, deps, upstreams, metrics, logger, trustedProxyList(config.server.trustedProxies), tls ? 'https' : 'http');
 

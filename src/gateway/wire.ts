@@ -9,6 +9,8 @@ import { loadPolicyEngine } from '../policy/index.js';
 import { createQuotaManager, WriteBehindCounters } from '../quota/index.js';
 import { openStore } from '../store/index.js';
 import { tapAuditLog } from '../events/audit-tap.js';
+import type { Registry } from 'prom-client';
+import { attachMonitorMetrics } from '../monitor/metrics.js';
 import { createMonitor, type Monitor } from '../monitor/monitor.js';
 import type { Store } from '../store/types.js';
 import type { GatewayDeps } from './server.js';
@@ -38,6 +40,7 @@ export async function wireLayers(config: GatewayConfig, logger: Logger, store: S
       quotas,
       audit,
       ...(monitor && s.alerts ? { alerts: s.alerts } : {}),
+      ...(monitor ? { onMetrics: (registry: Registry) => attachMonitorMetrics(registry, monitor.metrics) } : {}),
       onClose: async () => {
         await monitor?.close();
         await local?.close().catch((e: unknown) => logger.error({ err: e }, 'could not write quota counters on close'));

@@ -30,3 +30,12 @@ export function createMonitorMetrics(registry: Registry = new Registry()): Monit
     notificationsSuppressed: new Counter({ name: 'rampart_alert_notifications_suppressed_total', help: 'Notifications not sent because of the rate limit.', registers: [registry] }),
   };
 }
+
+/** Registers the monitor's metrics on another registry too (the gateway's, served on /metrics). */
+export function attachMonitorMetrics(registry: Registry, m: MonitorMetrics): void {
+  const names = ['rampart_alerts_total', 'rampart_detector_lag_seconds', 'rampart_alert_deliveries_total', 'rampart_alert_delivery_failures_total', 'rampart_events_dropped_total', 'rampart_alert_notifications_suppressed_total'];
+  for (const name of names) {
+    const metric = m.registry.getSingleMetric(name);
+    if (metric && !registry.getSingleMetric(name)) registry.registerMetric(metric);
+  }
+}

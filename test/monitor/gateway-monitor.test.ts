@@ -172,6 +172,9 @@ describe('monitoring through the gateway', () => {
     expect((await admin('POST', '/admin/alerts/nope/resolve', keys.olga!)).status).toBe(404);
     expect((await admin('GET', '/admin/alerts?status=weird', keys.olga!)).status).toBe(400);
     expect((await admin('DELETE', `/admin/alerts/${target}`, keys.olga!)).status).toBe(405);
+    // The monitor's metrics are on the gateway's /metrics.
+    const m = await request(`${gw.url}/metrics`);
+    expect(await m.body.text()).toMatch(/rampart_alert_deliveries_total\{sink="hook"\} \d/);
     await gw.close();
   });
 });
