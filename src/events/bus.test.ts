@@ -142,3 +142,17 @@ describe('persistEvents', () => {
     await store.close();
   });
 });
+
+describe('recordEvents (processes without a bus)', () => {
+  it('stores key operations; a closed store or one without events is not an error', async () => {
+    const { recordEvents, keyOperationEvent } = await import('./record.js');
+    const store = openSqliteStore({ path: ':memory:' }, silentLogger());
+    expect(await recordEvents(store, keyOperationEvent('create', 'k1', 'alice'))).toBe(true);
+    const rows = await store.events.readEvents({ type: 'key.operation', limit: 10 });
+    expect(rows).toHaveLength(1);
+    expect(JSON.parse(rows[0]!.body)).toMatchObject({ type: 'key.operation', principal: 'alice', data: { operation: 'create', keyId: 'k1' } });
+    await store.close();
+    expect(await recordEvents(store, keyOperationEvent('revoke', 'k1'))).toBe(false);
+    expect(await recordEvents({ ...store, events: undefined } as never, keyOperationEvent('revoke', 'k1'))).toBe(false);
+  });
+});

@@ -4,3 +4,4 @@ export { EVENT_SCHEMA, EVENT_TYPES, makeEvent, isEvent, eventsFromAudit, eventFi
 export { EventBus, type EventBusOptions, type EventBusStats, type EventHandler } from './bus.js';
 export { persistEvents, type EventPersister, type EventPersisterOptions } from './persist.js';
 export { tapAuditLog } from './audit-tap.js';
+export { recordEvents, keyOperationEvent } from './record.js';

@@ -97,8 +97,15 @@ export function register(program: Command): void {
     if (o.kind !== 'user' && o.kind !== 'service') throw new UsageError('--kind must be user or service');
     const roles = o.roles.split(',').map((r) => r.trim()).filter(Boolean);
     const expiresInMs = o.expires === undefined ? null : parseDuration(o.expires);
-    const created = await withStore(o, (s) =>
-      createApiKey(s.keys, { principal: o.principal, roles, kind: o.kind as 'user' | 'service', expiresInMs, description: o.description ?? null }),
+    const created = await withStore(
+      o,
+      async (s) => {
+        const c = await createApiKey(s.keys, { principal: o.principal, roles, kind: o.kind as 'user' | 'service', expiresInMs, description: o.description ?? null });
+        // The key operation joins the monitoring event history (best effort; docs/events.md).
+        const { keyOperationEvent, recordEvents } = await import('../../events/record.js');
+        await recordEvents(s, keyOperationEvent('create', c.record.id, c.record.principal));
+        return c;
+      },
       true,
     );
     if (o.format === 'json') {
@@ -135,7 +142,11 @@ export function register(program: Command): void {
 
   storeOpts(keys.command('revoke').description('revoke an API key by id').argument('<id>', 'key id (the part after rk_)')).action(
     async (id: string, o: StoreFlags) => {
-      await withStore(o, (s) => revokeApiKey(s.keys, id));
+      await withStore(o, async (s) => {
+        await revokeApiKey(s.keys, id);
+        const { keyOperationEvent, recordEvents } = await import('../../events/record.js');
+        await recordEvents(s, keyOperationEvent('revoke', id));
+      });
       process.stdout.write(`revoked API key ${id}\n`);
     },
   );
