@@ -179,6 +179,10 @@ export async function searchEmbeddedPickles(source: ByteSource, ctx: AnalyzeCont
       const reader = new StreamReader(source, candidate, source.size);
       const run = await runPickle(reader, machineOptions(ctx, { maxOps: 1_000_000, maxLine: 4096 }));
       if (run.imports.length === 0 && run.dynamicGlobals.length === 0) continue;
+      // A text-style GLOBAL/INST line inside other data (a protobuf string followed by a tag byte
+      // reads as one) that breaks without calling anything and imports nothing dangerous is not a
+      // pickle a loader could run: skip it. Dangerous imports and any call still count.
+      if (c !== 0x80 && c !== 0x93 && !run.ok && run.calls.length === 0 && run.dynamicGlobals.length === 0 && run.imports.every((im) => im.verdict.klass !== 'dangerous')) continue;
       // Before `straddle` lies member data scanned on its own: only pickles running out of it count.
       if (straddle !== undefined && candidate < straddle && run.end <= straddle) continue;
       found++;
