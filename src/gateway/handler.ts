@@ -18,7 +18,7 @@ import { sendError, sendJson, toHttpError } from './respond.js';
 import { matchRoute, protocolOfPath, type Protocol, type RouteMatch } from './routes.js';
 import { ADMIN_ALERTS_PREFIX, handleAdminAlerts } from './admin-alerts.js';
 import type { AlertStore } from '../store/types.js';
-import { callUpstream, upstreamError, type Upstream } from './upstream.js';
+import { UpstreamAbort, callUpstream, upstreamError, type Upstream } from './upstream.js';
 
 /** The layers the pipeline calls; see src/core/contracts.ts. */
 export interface PipelineDeps {
@@ -57,7 +57,7 @@ interface Ctx {
   bytesOut: number;
   usage: TokenUsage | null;
   lease: QuotaLease | null;
-  abort: AbortController | null;
+  abort: UpstreamAbort | null;
   requestBody?: string;
   responseBody?: string;
   finished: boolean;
@@ -359,16 +359,16 @@ export class RequestHandler {
     body: Buffer | undefined,
     opts: { usage: boolean; stripUsageChunk: boolean },
   ): Promise<void> {
-    const abort = new AbortController();
+    const abort = new UpstreamAbort();
     ctx.abort = abort;
     const headers = upstreamRequestHeaders(ctx.req.headers, ctx.id, ctx.sourceIp, this.proto);
     if (body && !headers['content-type']) headers['content-type'] = 'application/json';
     const tUp = performance.now();
-    const resp = await callUpstream(up, { method, path, headers, body: method === 'POST' ? body : undefined, signal: abort.signal }, ctx.log).catch(
+    const resp = await callUpstream(up, { method, path, headers, body: method === 'POST' ? body : undefined, signal: abort }, ctx.log).catch(
       (e: unknown) => {
         ctx.upstreamMs = performance.now() - tUp;
         // Aborted because the client went away: finish() records that, nothing failed.
-        throw abort.signal.aborted ? new ClientClosedError() : e;
+        throw abort.aborted ? new ClientClosedError() : e;
       },
     );
     const ct = String(resp.headers['content-type'] ?? '');
@@ -391,7 +391,7 @@ export class RequestHandler {
       if (!ctx.res.writableEnded) ctx.res.end();
     } catch (e) {
       ctx.upstreamMs = performance.now() - tUp;
-      if (e instanceof ClientClosedError || abort.signal.aborted) return; // finish() records it
+      if (e instanceof ClientClosedError || abort.aborted) return; // finish() records it
       throw upstreamError(e, up.model);
     }
   }

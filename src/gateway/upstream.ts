@@ -1,6 +1,7 @@
 // Upstream model servers: one undici Pool per configured upstream (keep-alive connections,
 // pinned CA, optional client certificate), a request function with timeouts, bounded retries for
 // idempotent calls on connection failures, and the mapping of transport failures to 502 / 504.
+import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { ModelConfig } from '../config/schema.js';
@@ -32,7 +33,21 @@ export interface UpstreamRequest {
   path: string;
   headers: Record<string, string>;
   body?: Buffer;
-  signal: AbortSignal;
+  signal: UpstreamAbort;
+}
+
+/**
+ * Cancels an upstream call when the client goes away. An EventEmitter, which undici accepts as a
+ * signal, because an AbortController (an EventTarget) costs several µs per request in Node 20.
+ */
+export class UpstreamAbort extends EventEmitter {
+  aborted = false;
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.emit('abort');
+  }
 }
 
 function readPem(file: string | undefined, what: string): Buffer | undefined {

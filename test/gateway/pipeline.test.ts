@@ -306,6 +306,18 @@ describe('upstream failures', () => {
     const recs = await deps.audit.waitFor(before + 1);
     expect(recs[recs.length - 1]).toMatchObject({ status: 499, errorCode: 'RAMPART_ERR_GATEWAY_CLIENT_CLOSED', decision: 'allow', model: 'chat' });
   });
+
+  it('a client that disconnects before the upstream answers cancels the upstream call and is audited as 499', async () => {
+    const before = deps.audit.records.length;
+    const u = new URL(gw.url);
+    const req = httpRequest({ host: u.hostname, port: u.port, path: '/v1/chat/completions', method: 'POST', headers: alice });
+    req.on('error', () => undefined);
+    req.end(JSON.stringify({ model: 'slow', messages: [] }));
+    setTimeout(() => req.destroy(), 150);
+    const recs = await deps.audit.waitFor(before + 1);
+    expect(recs[recs.length - 1]).toMatchObject({ status: 499, errorCode: 'RAMPART_ERR_GATEWAY_CLIENT_CLOSED', model: 'slow' });
+    expect((await post('/v1/chat/completions', { model: 'chat', messages: [] })).status).toBe(200);
+  });
 });
 
 describe('KServe v2 and generic routes', () => {
