@@ -8,15 +8,31 @@ export function canonicalJson(value: unknown): string {
   return write(value, new Set());
 }
 
+/** Escaped object keys: records repeat the same few keys, so they are escaped once (bounded). */
+const KEYS = new Map<string, string>();
+
+function quoteKey(k: string): string {
+  let q = KEYS.get(k);
+  if (q === undefined) {
+    q = JSON.stringify(k);
+    if (KEYS.size < 1024) KEYS.set(k, q);
+  }
+  return q;
+}
+
+// Built by string concatenation rather than map/filter/join: this runs once per audit record on
+// the gateway's request path.
 function write(v: unknown, seen: Set<object>): string {
   if (v === null) return 'null';
   switch (typeof v) {
     case 'string':
-    case 'boolean':
       return JSON.stringify(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
     case 'number':
-      // JSON has no NaN/Infinity; null is what JSON.stringify writes for them.
-      return Number.isFinite(v) ? JSON.stringify(v) : 'null';
+      // JSON has no NaN/Infinity; null is what JSON.stringify writes for them. For finite numbers
+      // JSON.stringify is ToString (ECMA-262 SerializeJSONProperty), i.e. String().
+      return Number.isFinite(v) ? String(v) : 'null';
     case 'object':
       break;
     default:
@@ -27,15 +43,28 @@ function write(v: unknown, seen: Set<object>): string {
   seen.add(obj);
   let out: string;
   if (Array.isArray(obj)) {
-    out = `[${obj.map((x) => (x === undefined ? 'null' : write(x, seen))).join(',')}]`;
+    out = '[';
+    for (let i = 0; i < obj.length; i++) {
+      if (i > 0) out += ',';
+      const x: unknown = obj[i];
+      out += x === undefined ? 'null' : write(x, seen);
+    }
+    out += ']';
   } else if (obj instanceof Date) {
     out = JSON.stringify(obj.toISOString());
   } else {
     const rec = obj as Record<string, unknown>;
-    const keys = Object.keys(rec)
-      .filter((k) => rec[k] !== undefined)
-      .sort();
-    out = `{${keys.map((k) => `${JSON.stringify(k)}:${write(rec[k], seen)}`).join(',')}}`;
+    const keys = Object.keys(rec).sort();
+    out = '{';
+    let first = true;
+    for (const k of keys) {
+      const x = rec[k];
+      if (x === undefined) continue;
+      if (!first) out += ',';
+      first = false;
+      out += quoteKey(k) + ':' + write(x, seen);
+    }
+    out += '}';
   }
   seen.delete(obj);
   return out;
