@@ -4,26 +4,8 @@
 //
 // Every key is documented in docs/config.md; keep the two in step.
 import { z } from 'zod';
-import { parseDuration, parseSize } from '../core/units.js';
+import { duration, size } from './zod-units.js';
 import { monitoringSchema } from '../monitor/config.js';
-
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  try {
-    return parseDuration(v);
-  } catch (e) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
-    return z.NEVER;
-  }
-});
-
-const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  try {
-    return parseSize(v);
-  } catch (e) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
-    return z.NEVER;
-  }
-});
 
 const attrValue = z.union([z.string(), z.number().int(), z.boolean()]);
 

@@ -95,6 +95,7 @@ export async function readAll(source: ByteSource): Promise<Uint8Array> {
 
 /** Reads exactly `length` bytes or returns what is there (shorter at end of source). */
 export async function readRange(source: ByteSource, offset: number, length: number): Promise<Uint8Array> {
+  if (length <= 0 || offset >= source.size) return new Uint8Array(0);
   const first = await source.read(offset, length);
   if (first.length >= length || offset + first.length >= source.size) return first;
   const out = new Uint8Array(Math.min(length, source.size - offset));

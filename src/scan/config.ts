@@ -5,26 +5,9 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { SEVERITIES } from '../core/types.js';
-import { parseDuration, parseSize } from '../core/units.js';
+import { duration, size } from '../config/zod-units.js';
 import { ScanConfigInvalidError } from './errors.js';
 import type { ScanLimits } from './types.js';
-
-const size = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  try {
-    return parseSize(v);
-  } catch (e) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
-    return z.NEVER;
-  }
-});
-const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
-  try {
-    return parseDuration(v);
-  } catch (e) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: (e as Error).message });
-    return z.NEVER;
-  }
-});
 
 /** `module.name`, `module.Class.attr` or `module.*`. */
 export const GLOBAL_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(\.\*)?$/;

@@ -1,25 +1,8 @@
 // Small helpers shared by the model-format analyzers (safetensors, GGUF, ONNX, Keras, SavedModel):
 // bounded whole-range reads and strict UTF-8 decoding. Reads never go past the limits the caller
 // gives, so a hostile length field cannot make an analyzer allocate gigabytes.
-import type { ByteSource } from '../types.js';
 
-/** Reads exactly `length` bytes at `offset`, or fewer when the source ends early. */
-export async function readRange(source: ByteSource, offset: number, length: number): Promise<Uint8Array> {
-  if (length <= 0 || offset >= source.size) return new Uint8Array(0);
-  const first = await source.read(offset, length);
-  if (first.length >= length || offset + first.length >= source.size) return first;
-  // A source may serve large reads in pieces; join them.
-  const out = new Uint8Array(Math.min(length, source.size - offset));
-  out.set(first, 0);
-  let got = first.length;
-  while (got < out.length) {
-    const part = await source.read(offset + got, out.length - got);
-    if (part.length === 0) break;
-    out.set(part, got);
-    got += part.length;
-  }
-  return out.subarray(0, got);
-}
+export { readRange } from '../byte-source.js';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
