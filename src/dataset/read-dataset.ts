@@ -1,5 +1,5 @@
 // Opens a dataset file and picks its reader by content (never by extension alone): NumPy magic,
-// zip (.npz), Parquet magic, a JSON object on the first line (JSON Lines), else CSV. Gzip-compressed
+// zip (.npz), Parquet magic (hyparquet), a JSON object on the first line (JSON Lines), else CSV. Gzip-compressed
 // text is decompressed as a stream. Also reads the optional embeddings file (one vector per row).
 import { createReadStream, openSync, readSync, closeSync, readFileSync, statSync } from 'node:fs';
 import { createGunzip } from 'node:zlib';
@@ -7,6 +7,7 @@ import { FileNotFoundError } from '../core/errors.js';
 import { readCsv } from './csv.js';
 import { DatasetEmbeddingsMismatchError, DatasetFormatError } from './errors.js';
 import { readJsonl } from './jsonl.js';
+import { readParquet } from './parquet.js';
 import { datasetFromArrays, isNpy, parseNpy, parseNpz } from './npy.js';
 import type { Dataset, DatasetFormat, ReadOptions } from './types.js';
 
@@ -63,9 +64,7 @@ export async function readDataset(file: string, opts: ReadOptions = {}): Promise
     if (statSync(file).size > (opts.maxArrayBytes ?? 4 * 1024 ** 3)) throw new DatasetFormatError(`${file} is too large to read`);
     return datasetFromArrays(parseNpz(readFileSync(file), file, opts.maxArrayBytes), file, 'npz', opts);
   }
-  if (fmt === 'parquet') {
-    throw new DatasetFormatError(`${file} is Parquet, which this version does not read; export it to CSV or JSON Lines`, { details: { format: 'parquet' } });
-  }
+  if (fmt === 'parquet') return readParquet(file, opts);
   if (fmt === 'gzip') {
     const stream = createReadStream(file, { highWaterMark: CHUNK }).pipe(createGunzip({ chunkSize: CHUNK }));
     stream.on('error', () => undefined); // surfaced by the iterator below

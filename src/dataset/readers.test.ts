@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isRampartError } from '../core/errors.js';
 import { readCsv } from './csv.js';
 import { readDataset, readEmbeddings } from './read-dataset.js';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { npyBytes, npzBytes, rng } from './testing.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'rampart-ds-'));
@@ -107,18 +108,40 @@ describe('NumPy reader', () => {
   });
 });
 
+describe('Parquet reader', () => {
+  it('reads numeric and string columns', async () => {
+    const buf = parquetWriteBuffer({
+      columnData: [
+        { name: 'a', data: [1.5, 2.5, null], type: 'DOUBLE' },
+        { name: 'b', data: [3, 4, 5], type: 'INT32' },
+        { name: 'label', data: ['x', 'y', 'x'], type: 'STRING' },
+      ],
+    });
+    const ds = await readDataset(file('d.parquet', new Uint8Array(buf)), { label: 'label' });
+    expect(ds.format).toBe('parquet');
+    expect(ds.featureNames).toEqual(['a', 'b']);
+    expect(Array.from(ds.X)).toEqual([1.5, 3, 2.5, 4, NaN, 5]);
+    expect(ds.labels).toEqual(['x', 'y', 'x']);
+    expect(ds.lines).toBeUndefined();
+    const broken = new Uint8Array(buf).slice();
+    broken.fill(7, 8, Math.min(broken.length - 8, 200));
+    await readDataset(file('b.parquet', broken)).catch((err: unknown) => expect(isRampartError(err)).toBe(true));
+  });
+});
+
 describe('readers on mutated input (fuzz)', () => {
   it('never crash or hang: a dataset or a coded error', async () => {
     const r = rng(7);
-    const seeds = [Buffer.from(CSV), npyBytes([3, 2], [1, 2, 3, 4, 5, 6]), npzBytes({ X: npyBytes([2, 2], [1, 2, 3, 4]) }), Buffer.from('{"a":1,"y":"q"}\n{"a":2,"y":"r"}\n')];
-    for (let t = 0; t < 120; t++) {
+    const pq = new Uint8Array(parquetWriteBuffer({ columnData: [{ name: 'a', data: [1, 2, 3], type: 'DOUBLE' }, { name: 'y', data: ['p', 'q', 'p'], type: 'STRING' }] }));
+    const seeds = [pq, Buffer.from(CSV), npyBytes([3, 2], [1, 2, 3, 4, 5, 6]), npzBytes({ X: npyBytes([2, 2], [1, 2, 3, 4]) }), Buffer.from('{"a":1,"y":"q"}\n{"a":2,"y":"r"}\n')];
+    for (let t = 0; t < 150; t++) {
       const base = Uint8Array.from(seeds[t % seeds.length]!);
       const edits = 1 + Math.floor(r() * 4);
       for (let k = 0; k < edits; k++) base[Math.floor(r() * base.length)] = Math.floor(r() * 256);
       const cut = r() < 0.3 ? base.subarray(0, Math.floor(r() * base.length)) : base;
       const p = file(`fz${t}`, cut);
       try {
-        await readDataset(p, {});
+        await readDataset(p, { parquetTimeoutMs: 2000 });
       } catch (err) {
         expect(isRampartError(err), String(err)).toBe(true);
       }

@@ -65,6 +65,8 @@ export interface ReadOptions {
   maxRecordBytes?: number;
   /** Largest uncompressed array in an .npz, bytes. Default 4 GiB. */
   maxArrayBytes?: number;
+  /** Time limit for parsing a Parquet file, ms. Default 60,000. */
+  parquetTimeoutMs?: number;
   /** Most type errors kept (the rest are counted). Default 10,000. */
   maxTypeErrors?: number;
 }
