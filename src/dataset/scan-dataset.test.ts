@@ -86,6 +86,8 @@ describe('scanDatasetFile', () => {
     const r = await scanDatasetFile(writeCsv('shift.csv', rows), { ...opts, dataBaseline: bfile, noNeighbours: true });
     const ids = r.report.findings.map(key);
     expect(ids).toContain('RMP-DATA-004@5');
+    // Rows whose bytes are not in the baseline's manifest are marked (ids match, content differs).
+    expect(r.report.findings.find((f) => f.ruleId === 'RMP-DATA-004')!.details).toMatchObject({ newSinceBaseline: true });
     expect(ids).toContain('RMP-DATA-006@6');
     expect(ids).toContain('RMP-DATA-005@-');
     expect(ids.filter((x) => x.startsWith('RMP-DATA-003'))).toEqual([]);

@@ -90,6 +90,18 @@ export function checkDataset(ds: Dataset, o: CheckInput, logger?: Logger): { fin
   const dropped = new Map<string, number>();
   const findings: Finding[] = [];
   const rowFindingMax = new Int8Array(ds.n).fill(-1);
+  // Rows new or changed since the baseline's manifest carry `details.newSinceBaseline` so reviewers
+  // look at them first.
+  let fresh: Set<number> | undefined;
+  if (o.baseline) {
+    const rows = manifestRows(ds);
+    const dm = diffManifests(o.baseline.manifest.rows, rows, o.baseline.manifest.key === 'id' && ds.ids !== undefined);
+    const keys = new Set([...dm.added, ...dm.changed]);
+    fresh = new Set();
+    rows.forEach(([k], i) => {
+      if (keys.has(k)) fresh!.add(i);
+    });
+  }
   const add = (ruleId: string, message: string, row: number | undefined, details?: Record<string, unknown>, severity?: Severity) => {
     const rule = getRule(ruleId)!;
     const sev = severity ?? rule.severity;
@@ -107,6 +119,7 @@ export function checkDataset(ds: Dataset, o: CheckInput, logger?: Logger): { fin
       if (ds.ids) f.location.record = ds.ids[row]!;
     }
     if (details) f.details = details;
+    if (row !== undefined && fresh?.has(row)) f.details = { ...(f.details ?? {}), newSinceBaseline: true };
     findings.push(f);
   };
   const { n, d, X } = ds;
@@ -154,11 +167,6 @@ export function checkDataset(ds: Dataset, o: CheckInput, logger?: Logger): { fin
     }
   });
 
-  if (o.baseline) {
-    // New and changed rows since the baseline are marked so reviewers look at them first.
-    const dm = diffManifests(o.baseline.manifest.rows, manifestRows(ds), o.baseline.manifest.key === 'id' && ds.ids !== undefined);
-    timings.newRows = dm.added.length + dm.changed.length;
-  }
 
   time('duplicates', () => {
     for (const g of exactDuplicates(X, n, d, ds.labels)) {
