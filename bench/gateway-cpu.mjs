@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { writeBenchGatewayConfig } from './gateway-setup.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -57,20 +58,7 @@ writeFileSync(files.ca, pki.ca.certPem);
 writeFileSync(files.cert, pki.server.certPem);
 writeFileSync(files.key, pki.server.keyPem, { mode: 0o600 });
 const upstreamPort = Number(await startNode(join(HERE, 'gateway-upstream.mjs'), []));
-writeFileSync(
-  join(tmp, 'policy.cedar'),
-  `@id("bench-invoke")\npermit (principal in Rampart::Role::"bench", action == Rampart::Action::"invoke", resource)\nwhen { resource.environment == "bench" };\n` +
-    `@id("no-restricted")\nforbid (principal, action, resource) when { resource has sensitivity && resource.sensitivity == "restricted" };\n`,
-);
-const config = {
-  server: { listen: '127.0.0.1:0', tls: { cert: files.cert, key: files.key }, bodyLimit: '1mb' },
-  store: { type: 'sqlite', path: join(tmp, 'rampart.db') },
-  policy: { files: [join(tmp, 'policy.cedar')] },
-  quotas: { defaultPrincipal: { requestsPerMinute: 100000000, concurrent: 100000, tokensPerMinute: 1000000000000 } },
-  observability: { logLevel: 'warn' },
-  models: [{ name: 'chat', protocol: 'openai', upstream: { url: `http://127.0.0.1:${upstreamPort}`, connections: 64 }, attributes: { environment: 'bench', sensitivity: 'internal' } }],
-};
-writeFileSync(join(tmp, 'rampart.json'), JSON.stringify(config));
+const config = writeBenchGatewayConfig({ tmp, files, upstreamUrl: `http://127.0.0.1:${upstreamPort}`, logLevel: 'warn' });
 const store = await openStore(config.store, silentLogger());
 const { key } = await createApiKey(store.keys, { principal: 'bench-client', roles: ['bench'] });
 await store.close();

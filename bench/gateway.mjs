@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeBenchGatewayConfig } from './gateway-setup.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -121,20 +122,7 @@ writeFileSync(files.key, pki.server.keyPem, { mode: 0o600 });
 const upstreamPort = Number(await startNode('gateway-upstream.mjs', []));
 const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
 
-writeFileSync(
-  join(tmp, 'policy.cedar'),
-  `@id("bench-invoke")\npermit (principal in Rampart::Role::"bench", action == Rampart::Action::"invoke", resource)\nwhen { resource.environment == "bench" };\n` +
-    `@id("no-restricted")\nforbid (principal, action, resource) when { resource has sensitivity && resource.sensitivity == "restricted" };\n`,
-);
-const config = {
-  server: { listen: '127.0.0.1:0', tls: { cert: files.cert, key: files.key }, bodyLimit: '1mb' },
-  store: { type: 'sqlite', path: join(tmp, 'rampart.db') },
-  policy: { files: [join(tmp, 'policy.cedar')] },
-  quotas: { defaultPrincipal: { requestsPerMinute: 100000000, concurrent: 100000, tokensPerMinute: 1000000000000 } },
-  observability: { logLevel: LOG_LEVEL },
-  models: [{ name: 'chat', protocol: 'openai', upstream: { url: upstreamUrl, connections: 64 }, attributes: { environment: 'bench', sensitivity: 'internal' } }],
-};
-writeFileSync(join(tmp, 'rampart.json'), JSON.stringify(config));
+const config = writeBenchGatewayConfig({ tmp, files, upstreamUrl: upstreamUrl, logLevel: LOG_LEVEL });
 const store = await openStore(config.store, silentLogger());
 const { key } = await createApiKey(store.keys, { principal: 'bench-client', roles: ['bench'] });
 await store.close();
