@@ -121,4 +121,17 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX alert_outbox_due ON alert_outbox (sink, delivered_at, next_attempt_at);
     `,
   },
+  {
+    version: 5,
+    name: 'guard state (extraction detector, penalties)',
+    sql: `
+      CREATE TABLE guard_state (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        version BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX guard_state_expires ON guard_state (expires_at);
+    `,
+  },
 ];

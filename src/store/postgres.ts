@@ -18,6 +18,8 @@ import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { openRedisCounters, type RedisCounterStore } from './redis-counters.js';
 import { assertContinues } from './sqlite.js';
 import { PgAlertStore, PgEventStore } from './postgres-monitoring.js';
+import { PgDatasetRecordStore } from './postgres-datasets.js';
+import { PgGuardStateStore } from './postgres-guard-state.js';
 import type {
   AlertStore,
   ApiKeyRecord,
@@ -25,7 +27,9 @@ import type {
   AuditEntry,
   AuditStore,
   CounterStore,
+  DatasetRecordStore,
   EventStore,
+  GuardStateStore,
   KeyStore,
   Store,
   TakeResult,
@@ -270,6 +274,8 @@ export class PostgresStore implements Store {
   readonly counters: CounterStore;
   readonly events: EventStore;
   readonly alerts: AlertStore;
+  readonly datasets: DatasetRecordStore;
+  readonly guardState: GuardStateStore;
   private closed = false;
 
   constructor(
@@ -283,6 +289,8 @@ export class PostgresStore implements Store {
     this.counters = redis ?? new PgCounterStore(pool);
     this.events = new PgEventStore(pool);
     this.alerts = new PgAlertStore(pool);
+    this.datasets = new PgDatasetRecordStore(pool);
+    this.guardState = new PgGuardStateStore(pool);
   }
 
   async close(): Promise<void> {

@@ -93,4 +93,17 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX alert_outbox_due ON alert_outbox (sink, delivered_at, next_attempt_at);
     `,
   },
+  {
+    version: 3,
+    name: 'guard state (extraction detector, penalties)',
+    sql: `
+      CREATE TABLE guard_state (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX guard_state_expires ON guard_state (expires_at);
+    `,
+  },
 ];

@@ -8,6 +8,8 @@ import { bucketStep, checkBucketArgs, checkWindowArgs, windowStart } from './cou
 import { StoreAuditConflictError, StoreDuplicateKeyError, StoreMigrationError, StoreOpenError, StoreUnavailableError } from './errors.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { SqliteAlertStore, SqliteEventStore } from './sqlite-monitoring.js';
+import { SqliteDatasetRecordStore } from './sqlite-datasets.js';
+import { SqliteGuardStateStore } from './sqlite-guard-state.js';
 import type {
   ApiKeyRecord,
   AuditCheckpoint,
@@ -15,7 +17,9 @@ import type {
   AlertStore,
   AuditStore,
   CounterStore,
+  DatasetRecordStore,
   EventStore,
+  GuardStateStore,
   KeyStore,
   Store,
   TakeResult,
@@ -265,6 +269,8 @@ export class SqliteStore implements Store {
   readonly counters: CounterStore;
   readonly events: EventStore;
   readonly alerts: AlertStore;
+  readonly datasets: DatasetRecordStore;
+  readonly guardState: GuardStateStore;
   /** The underlying connection, for tests and maintenance commands only. */
   readonly db: Db;
   private closed = false;
@@ -276,6 +282,8 @@ export class SqliteStore implements Store {
     this.counters = new SqliteCounterStore(db);
     this.events = new SqliteEventStore(db);
     this.alerts = new SqliteAlertStore(db);
+    this.datasets = new SqliteDatasetRecordStore(db);
+    this.guardState = new SqliteGuardStateStore(db);
   }
 
   async close(): Promise<void> {

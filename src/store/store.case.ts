@@ -289,6 +289,59 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
       });
     });
 
+    describe('guard state (optional member)', () => {
+      it('compare-and-set: create once, update only from the current version, expire, delete', async (t) => {
+        const gs = store.guardState;
+        if (!gs) return t.skip();
+        expect(await gs.getState('g:alice', 1_000)).toBeNull();
+        expect(await gs.casState('g:alice', 0, '{"n":1}', 10_000, 1_000)).toBe(1);
+        // Somebody else created it first.
+        expect(await gs.casState('g:alice', 0, '{"n":9}', 10_000, 1_000)).toBeNull();
+        expect(await gs.getState('g:alice', 2_000)).toEqual({ value: '{"n":1}', version: 1, expiresAt: 10_000 });
+        expect(await gs.casState('g:alice', 1, '{"n":2}', 20_000, 2_000)).toBe(2);
+        // A writer holding the old version loses and writes nothing.
+        expect(await gs.casState('g:alice', 1, '{"n":3}', 20_000, 2_000)).toBeNull();
+        expect(await gs.casState('g:nobody', 4, 'x', 20_000, 2_000)).toBeNull();
+        expect(await gs.getState('g:nobody', 2_000)).toBeNull();
+        expect((await gs.getState('g:alice', 3_000))!.value).toBe('{"n":2}');
+        // Expired: absent for readers, re-created with version 0, and the old version never matches again.
+        expect(await gs.getState('g:alice', 20_000)).toBeNull();
+        expect(await gs.casState('g:alice', 2, 'late', 30_000, 20_000)).toBeNull();
+        const v = await gs.casState('g:alice', 0, '{"n":4}', 30_000, 20_000);
+        expect(v).toBeGreaterThan(2);
+        expect(await gs.getState('g:alice', 21_000)).toEqual({ value: '{"n":4}', version: v, expiresAt: 30_000 });
+        expect(await gs.deleteState('g:alice')).toBe(true);
+        expect(await gs.deleteState('g:alice')).toBe(false);
+        expect(await gs.getState('g:alice', 21_000)).toBeNull();
+      });
+
+      it('concurrent compare-and-sets from one version: exactly one wins', async (t) => {
+        const gs = store.guardState;
+        if (!gs) return t.skip();
+        const results = await Promise.all(Array.from({ length: 12 }, (_, i) => gs.casState('race', 0, `{"w":${i}}`, 99_000, 1)));
+        expect(results.filter((r) => r === 1)).toHaveLength(1);
+        const cur = await gs.getState('race', 2);
+        const winners = await Promise.all(Array.from({ length: 12 }, (_, i) => gs.casState('race', cur!.version, `{"v":${i}}`, 99_000, 2)));
+        expect(winners.filter((r) => r !== null)).toEqual([cur!.version + 1]);
+      });
+
+      it('keeps large blobs and unusual keys exactly; prunes only expired entries; refuses bad arguments', async (t) => {
+        const gs = store.guardState;
+        if (!gs) return t.skip();
+        const big = JSON.stringify({ q: Array.from({ length: 20_000 }, (_, i) => i / 7), s: 'héllo "x" \u2028 \\' });
+        const k = 'extraction:prada/alice@example.com:digits:\u00e9';
+        expect(await gs.casState(k, 0, big, 5_000, 0)).toBe(1);
+        expect((await gs.getState(k, 1))!.value).toBe(big);
+        await gs.casState('short', 0, '1', 100, 0);
+        expect(await gs.pruneState(1_000)).toBe(1);
+        expect(await gs.getState(k, 1_000)).not.toBeNull();
+        expect(await codeOf(gs.getState('', 0))).toBe('RAMPART_ERR_STORE_BAD_ARGUMENT');
+        expect(await codeOf(gs.casState('k', -1, 'x', 1, 0))).toBe('RAMPART_ERR_STORE_BAD_ARGUMENT');
+        expect(await codeOf(gs.casState('k', 0, 'x', Number.NaN, 0))).toBe('RAMPART_ERR_STORE_BAD_ARGUMENT');
+        expect(await codeOf(gs.casState('k'.repeat(600), 0, 'x', 1, 0))).toBe('RAMPART_ERR_STORE_BAD_ARGUMENT');
+      });
+    });
+
     it('operations after close fail with a coded error, never a crash', async () => {
       await store.close();
       const codes = await Promise.all([

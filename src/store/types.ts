@@ -158,6 +158,35 @@ export interface AlertStore {
   pruneDeliveries(before: number): Promise<number>;
 }
 
+/** One versioned JSON blob of guard state (src/guards: extraction detector, penalties). */
+export interface GuardStateEntry {
+  /** The blob (JSON text, at most a few hundred KiB). */
+  value: string;
+  /** 1 on the first write, +1 on every write since; compare-and-set compares it. */
+  version: number;
+  /** Milliseconds since the epoch after which the entry counts as absent. */
+  expiresAt: number;
+}
+
+/**
+ * Small key/value state of guards, shared by every gateway replica on a server-backed store.
+ * Entries expire (a TTL per write) and are written with compare-and-set on a version, so replicas
+ * that update the same key concurrently notice it and merge instead of overwriting each other.
+ */
+export interface GuardStateStore {
+  /** The live entry of `key` at `now`, or null (never written, deleted or expired). */
+  getState(key: string, now: number): Promise<GuardStateEntry | null>;
+  /**
+   * Writes `value` when the live entry's version is `expectedVersion` (0: no live entry) and returns
+   * the new version; returns null, writing nothing, when another writer got there first.
+   */
+  casState(key: string, expectedVersion: number, value: string, expiresAt: number, now: number): Promise<number | null>;
+  /** Removes the entry; false when there was none. */
+  deleteState(key: string): Promise<boolean>;
+  /** Deletes entries expired at `now`; returns how many. */
+  pruneState(now: number): Promise<number>;
+}
+
 export interface Store {
   readonly kind: string;
   readonly keys: KeyStore;
@@ -167,5 +196,7 @@ export interface Store {
   readonly events?: EventStore;
   /** Alerts and their notification outbox (optional, like `events`). */
   readonly alerts?: AlertStore;
+  /** Guard state (optional: without it, stateful guards keep their state in memory only). */
+  readonly guardState?: GuardStateStore;
   close(): Promise<void>;
 }

@@ -84,7 +84,7 @@ export function reusableTestPgFactory(redis: boolean): { factory: () => Promise<
   return {
     factory: async () => {
       const store = await openTestPgStore({ redis, ns, owner: false });
-      await store.pool.query('DELETE FROM api_keys; DELETE FROM audit; DELETE FROM audit_checkpoints; DELETE FROM counter_buckets; DELETE FROM counter_windows; DELETE FROM events; DELETE FROM alerts; DELETE FROM alert_outbox;');
+      await store.pool.query('DELETE FROM api_keys; DELETE FROM audit; DELETE FROM audit_checkpoints; DELETE FROM counter_buckets; DELETE FROM counter_windows; DELETE FROM events; DELETE FROM alerts; DELETE FROM alert_outbox; DELETE FROM guard_state;');
       if (redis) await deleteRedisKeys(ns.prefix);
       return store;
     },
