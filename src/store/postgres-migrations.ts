@@ -122,6 +122,36 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 4,
+    name: 'dataset ingestion: accepted and quarantined records',
+    sql: `
+      CREATE TABLE dataset_accepted (
+        seq BIGSERIAL PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        dataset TEXT NOT NULL,
+        time BIGINT NOT NULL,
+        principal TEXT,
+        request_id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        findings TEXT NOT NULL,
+        released_by TEXT,
+        released_at BIGINT
+      );
+      CREATE INDEX dataset_accepted_dataset ON dataset_accepted (dataset, seq);
+      CREATE TABLE dataset_quarantine (
+        seq BIGSERIAL PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        dataset TEXT NOT NULL,
+        time BIGINT NOT NULL,
+        principal TEXT,
+        request_id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        findings TEXT NOT NULL
+      );
+      CREATE INDEX dataset_quarantine_dataset ON dataset_quarantine (dataset, seq);
+    `,
+  },
+  {
     version: 5,
     name: 'guard state (extraction detector, penalties)',
     sql: `

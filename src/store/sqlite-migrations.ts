@@ -106,4 +106,34 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX guard_state_expires ON guard_state (expires_at);
     `,
   },
+  {
+    version: 4,
+    name: 'dataset ingestion: accepted and quarantined records',
+    sql: `
+      CREATE TABLE dataset_accepted (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        dataset TEXT NOT NULL,
+        time INTEGER NOT NULL,
+        principal TEXT,
+        request_id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        findings TEXT NOT NULL,
+        released_by TEXT,
+        released_at INTEGER
+      );
+      CREATE INDEX dataset_accepted_dataset ON dataset_accepted (dataset, seq);
+      CREATE TABLE dataset_quarantine (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        dataset TEXT NOT NULL,
+        time INTEGER NOT NULL,
+        principal TEXT,
+        request_id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        findings TEXT NOT NULL
+      );
+      CREATE INDEX dataset_quarantine_dataset ON dataset_quarantine (dataset, seq);
+    `,
+  },
 ];

@@ -2,7 +2,7 @@
 // Redis). Each backend's test file calls `runStoreConformance` with a factory; every case gets a
 // fresh, empty store and closes it afterwards (the factory's close may also drop test data).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AlertDelivery, AlertRecord, ApiKeyRecord, AuditEntry, Store, StoredEvent } from './types.js';
+import type { AlertDelivery, AlertRecord, ApiKeyRecord, AuditEntry, DatasetRecord, Store, StoredEvent } from './types.js';
 
 export type StoreFactory = () => Promise<Store>;
 
@@ -339,6 +339,64 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
         expect(await codeOf(gs.casState('k', -1, 'x', 1, 0))).toBe('RAMPART_ERR_STORE_BAD_ARGUMENT');
         expect(await codeOf(gs.casState('k', 0, 'x', Number.NaN, 0))).toBe('RAMPART_ERR_STORE_BAD_ARGUMENT');
         expect(await codeOf(gs.casState('k'.repeat(600), 0, 'x', 1, 0))).toBe('RAMPART_ERR_STORE_BAD_ARGUMENT');
+      });
+    });
+
+    describe('dataset ingestion records (optional member)', () => {
+      const rec = (id: string, dataset = 'tx', over: Partial<DatasetRecord> = {}): DatasetRecord => ({
+        id,
+        dataset,
+        time: 1_000,
+        principal: 'ingest-bot',
+        requestId: 'req-1',
+        body: JSON.stringify({ amount: 12.5, note: 'héllo "q" \u2028' }),
+        findings: '[]',
+        releasedBy: null,
+        releasedAt: null,
+        ...over,
+      });
+
+      it('keeps accepted and quarantined records apart, pages oldest first, counts per status', async (t) => {
+        if (!store.datasets) return t.skip();
+        const ds = store.datasets;
+        await ds.insertDatasetRecords([
+          { status: 'accepted', record: rec('a1') },
+          { status: 'quarantined', record: rec('q1', 'tx', { findings: '[{"ruleId":"RMP-DATA-004"}]' }) },
+          { status: 'accepted', record: rec('a2') },
+          { status: 'accepted', record: rec('o1', 'other') },
+        ]);
+        const acc = await ds.listDatasetRecords({ dataset: 'tx', status: 'accepted', limit: 10 });
+        expect(acc.map((r) => r.id)).toEqual(['a1', 'a2']);
+        expect(acc[0]).toMatchObject(rec('a1'));
+        const q = await ds.listDatasetRecords({ dataset: 'tx', status: 'quarantined', limit: 10 });
+        expect(q.map((r) => r.id)).toEqual(['q1']);
+        expect(q[0]!.findings).toBe('[{"ruleId":"RMP-DATA-004"}]');
+        const page2 = await ds.listDatasetRecords({ dataset: 'tx', status: 'accepted', afterSeq: acc[0]!.seq, limit: 10 });
+        expect(page2.map((r) => r.id)).toEqual(['a2']);
+        expect(await ds.listDatasetRecords({ dataset: 'tx', status: 'accepted', limit: 1 })).toHaveLength(1);
+        expect(await ds.countDatasetRecords('tx')).toEqual({ accepted: 2, quarantined: 1 });
+        expect(await ds.countDatasetRecords('none')).toEqual({ accepted: 0, quarantined: 0 });
+      });
+
+      it('a batch with a repeated id stores nothing and fails with a coded error', async (t) => {
+        if (!store.datasets) return t.skip();
+        const ds = store.datasets;
+        await ds.insertDatasetRecords([{ status: 'accepted', record: rec('x1', 'dup') }]);
+        expect(await codeOf(ds.insertDatasetRecords([{ status: 'accepted', record: rec('x2', 'dup') }, { status: 'accepted', record: rec('x1', 'dup') }]))).toBe('RAMPART_ERR_STORE_DUPLICATE_KEY');
+        expect(await ds.countDatasetRecords('dup')).toEqual({ accepted: 1, quarantined: 0 });
+      });
+
+      it('release moves a quarantined record to the accepted table once, recording who and when', async (t) => {
+        if (!store.datasets) return t.skip();
+        const ds = store.datasets;
+        await ds.insertDatasetRecords([{ status: 'quarantined', record: rec('r1', 'rel') }, { status: 'quarantined', record: rec('r2', 'rel') }]);
+        expect(await ds.releaseDatasetRecord('other', 'r1', 'rev', 5_000)).toBeNull();
+        const r = await ds.releaseDatasetRecord('rel', 'r1', 'reviewer', 5_000);
+        expect(r).toEqual(rec('r1', 'rel', { releasedBy: 'reviewer', releasedAt: 5_000 }));
+        expect(await ds.releaseDatasetRecord('rel', 'r1', 'reviewer', 6_000)).toBeNull();
+        expect(await ds.countDatasetRecords('rel')).toEqual({ accepted: 1, quarantined: 1 });
+        const acc = await ds.listDatasetRecords({ dataset: 'rel', status: 'accepted', limit: 10 });
+        expect(acc.map((x) => [x.id, x.releasedBy, x.releasedAt])).toEqual([['r1', 'reviewer', 5_000]]);
       });
     });
 

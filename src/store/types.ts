@@ -187,6 +187,54 @@ export interface GuardStateStore {
   pruneState(now: number): Promise<number>;
 }
 
+/** Where an ingested training record sits: accepted (training may use it) or quarantined (for review). */
+export type DatasetRecordStatus = 'accepted' | 'quarantined';
+
+/** One training record received on `POST /v1/datasets/{name}/records` (src/gateway/datasets.ts). */
+export interface DatasetRecord {
+  /** Unique id (UUID), returned to the client. */
+  id: string;
+  dataset: string;
+  /** Milliseconds since the epoch when it was received. */
+  time: number;
+  principal: string | null;
+  requestId: string;
+  /** The record's JSON text as received (one object). */
+  body: string;
+  /** JSON array of the ingest guard's findings (`[]` when clean). */
+  findings: string;
+  /** Who released it from quarantine and when (accepted records that were quarantined first). */
+  releasedBy: string | null;
+  releasedAt: number | null;
+}
+
+export interface DatasetRecordQuery {
+  dataset: string;
+  status: DatasetRecordStatus;
+  /** Only records stored after this position (the `seq` of the last record of the previous page). */
+  afterSeq?: number;
+  /** At most this many, oldest first. */
+  limit: number;
+}
+
+/**
+ * Accepted and quarantined training records, kept in two separate tables so that whatever reads
+ * training data from the accepted side never sees a quarantined record.
+ */
+export interface DatasetRecordStore {
+  /** Stores a batch atomically (all or none); ids already present fail with RAMPART_ERR_STORE_DUPLICATE_KEY. */
+  insertDatasetRecords(batch: { status: DatasetRecordStatus; record: DatasetRecord }[]): Promise<void>;
+  /** Oldest first, each with its position `seq` (increasing per status table). */
+  listDatasetRecords(q: DatasetRecordQuery): Promise<(DatasetRecord & { seq: number })[]>;
+  /** Counts per status for one dataset. */
+  countDatasetRecords(dataset: string): Promise<Record<DatasetRecordStatus, number>>;
+  /**
+   * Moves a quarantined record to the accepted table (after review), recording who and when, in
+   * one transaction; returns the released record, or null when no quarantined record has this id.
+   */
+  releaseDatasetRecord(dataset: string, id: string, by: string, at: number): Promise<DatasetRecord | null>;
+}
+
 export interface Store {
   readonly kind: string;
   readonly keys: KeyStore;
@@ -198,5 +246,7 @@ export interface Store {
   readonly alerts?: AlertStore;
   /** Guard state (optional: without it, stateful guards keep their state in memory only). */
   readonly guardState?: GuardStateStore;
+  /** Training records of the dataset ingestion route (optional, like `events`). */
+  readonly datasets?: DatasetRecordStore;
   close(): Promise<void>;
 }
