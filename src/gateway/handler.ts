@@ -10,13 +10,14 @@ import type { AuditLog, AuditRecord, Authenticator, Authorizer, AuthzContext, Qu
 import { RampartError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Action, Principal, TokenUsage } from '../core/types.js';
-import { BadJsonError, BadRequestError, BodyTooLargeError, ClientClosedError, ModelNotFoundError, ShuttingDownError } from './errors.js';
+import { BadJsonError, BadRequestError, BodyTooLargeError, ClientClosedError, MethodNotAllowedError, ModelNotFoundError, RouteNotFoundError, ShuttingDownError } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
 import { WHOLE_MAX, forwardResponse, forwardWhole } from './proxy.js';
 import { clientResponseHeaders, readBody, requestIdOf, sourceIpOf, upstreamRequestHeaders } from './request.js';
 import { sendError, sendJson, toHttpError } from './respond.js';
 import { matchRoute, protocolOfPath, type Protocol, type RouteMatch } from './routes.js';
 import { ADMIN_ALERTS_PREFIX, handleAdminAlerts } from './admin-alerts.js';
+import { DATASETS_PREFIX, datasetOfPath, type DatasetIngest } from './datasets.js';
 import type { AlertStore } from '../store/types.js';
 import { UpstreamAbort, callUpstream, upstreamError, type Upstream } from './upstream.js';
 
@@ -28,6 +29,8 @@ export interface PipelineDeps {
   audit: AuditLog;
   /** Alert store for the admin alerts API (set when monitoring is on). */
   alerts?: AlertStore;
+  /** The dataset ingestion route (datasets.ts); set when the config declares `datasets:`. */
+  datasets?: DatasetIngest;
 }
 
 /** State of one request, filled in as it moves through the pipeline. */
@@ -153,6 +156,7 @@ export class RequestHandler {
   private async run(ctx: Ctx): Promise<void> {
     const { req, res } = ctx;
     if (this.deps.alerts && (ctx.path === ADMIN_ALERTS_PREFIX || ctx.path.startsWith(`${ADMIN_ALERTS_PREFIX}/`))) return this.adminAlerts(ctx, this.deps.alerts);
+    if (this.deps.datasets && ctx.path.startsWith(DATASETS_PREFIX)) return this.datasetRecords(ctx, this.deps.datasets);
     const route = matchRoute(req.method ?? 'GET', ctx.path, this.metricsPath);
     ctx.route = route;
     ctx.protocol = route.protocol;
@@ -270,6 +274,35 @@ export class RequestHandler {
     this.authorize(ctx, 'admin', ADMIN_RESOURCE, {});
     const r = await handleAdminAlerts(alerts, ctx.req.method ?? 'GET', ctx.path, ctx.query, ctx.principal.id);
     return sendJson(ctx.res, r.status, r.body, ctx.id);
+  }
+
+  /** `POST /v1/datasets/{name}/records` (datasets.ts): authenticated, Cedar `ingest` on Rampart::Dataset. */
+  private async datasetRecords(ctx: Ctx, datasets: DatasetIngest): Promise<void> {
+    ctx.route = { id: 'datasets.records', protocol: 'openai', action: 'ingest' };
+    ctx.action = 'ingest';
+    const name = datasetOfPath(ctx.path);
+    if (name === null) throw new RouteNotFoundError(`no route for ${ctx.req.method ?? 'GET'} ${ctx.path.length > 200 ? `${ctx.path.slice(0, 200)}...` : ctx.path}`);
+    if (ctx.req.method !== 'POST') throw new MethodNotAllowedError(`${ctx.req.method ?? 'GET'} is not allowed on this route`, { details: { allow: 'POST' } });
+    if (this.draining) throw new ShuttingDownError();
+    if (Number(ctx.req.headers['content-length'] ?? 0) > this.config.server.bodyLimit) throw new BodyTooLargeError(`request body exceeds ${this.config.server.bodyLimit} bytes`);
+    ctx.principal = await this.authenticate(ctx);
+    ctx.model = name.length > MAX_ATTR_STRING ? name.slice(0, MAX_ATTR_STRING) : name;
+    datasets.lookup(name);
+    const body = await readBody(ctx.req, this.config.server.bodyLimit);
+    ctx.bytesIn = body.length;
+    if (this.config.audit.includeBodies) ctx.requestBody = body.toString('utf8');
+    // A caller the policy refuses gets 403 whatever its body holds; the batch size is known to policies.
+    let records: Record<string, unknown>[] | null = null;
+    let bad: unknown = null;
+    try {
+      records = datasets.parse(name, body, ctx.req.headers['content-type']);
+    } catch (e) {
+      bad = e;
+    }
+    this.authorize(ctx, 'ingest', name, records ? { records: records.length } : {});
+    if (records === null) throw bad;
+    const result = await datasets.ingest(name, records, { principal: ctx.principal.id, requestId: ctx.id, sourceIp: ctx.sourceIp });
+    return sendJson(ctx.res, 200, result, ctx.id);
   }
 
   private async metricsRoute(ctx: Ctx): Promise<void> {

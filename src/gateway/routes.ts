@@ -23,7 +23,8 @@ export type RouteId =
   | 'healthz'
   | 'readyz'
   | 'metrics'
-  | 'admin.alerts';
+  | 'admin.alerts'
+  | 'datasets.records';
 
 export interface RouteMatch {
   id: RouteId;

@@ -14,6 +14,7 @@ import { attachMonitorMetrics } from '../monitor/metrics.js';
 import { createMonitor, type Monitor } from '../monitor/monitor.js';
 import type { Store } from '../store/types.js';
 import type { GatewayDeps } from './server.js';
+import { createDatasetIngest, type DatasetIngest } from './datasets.js';
 
 /**
  * Builds the gateway's layers from the config. A store passed in is used and left open; otherwise
@@ -21,7 +22,7 @@ import type { GatewayDeps } from './server.js';
  * The policy is loaded first, so a bad policy stops start-up before anything is opened.
  */
 export async function wireLayers(config: GatewayConfig, logger: Logger, store: Store | undefined, overrides: Partial<GatewayDeps>): Promise<GatewayDeps> {
-  const authorizer = overrides.authorizer ?? loadPolicyEngine(config.policy, config.models);
+  const authorizer = overrides.authorizer ?? loadPolicyEngine(config.policy, config.models, config.datasets);
   const ownStore = store === undefined;
   const s = store ?? (await openStore(config.store, logger));
   try {
@@ -29,8 +30,14 @@ export async function wireLayers(config: GatewayConfig, logger: Logger, store: S
     // written back every second (src/quota/write-behind.ts). Server stores (Redis) stay atomic per request.
     const local = !overrides.quotas && s.kind === 'sqlite' ? new WriteBehindCounters(s.counters, { logger }) : null;
     const quotas = overrides.quotas ?? createQuotaManager(config.quotas, config.models, local ?? s.counters, { logger });
+    // Dataset ingestion: baselines read and checked now (a bad one stops start-up); events go to the monitor's bus.
+    let monitorRef: Monitor | null = null;
+    const datasets: DatasetIngest | null = config.datasets.length
+      ? createDatasetIngest({ configs: config.datasets, store: s.datasets, publish: (...e) => monitorRef?.bus.publish(...e), logger })
+      : null;
     // Security monitoring: every audit record is also published as events (never blocking).
     const monitor: Monitor | null = config.monitoring.enabled ? createMonitor({ config: config.monitoring, store: s, logger }) : null;
+    monitorRef = monitor;
     const baseAudit = overrides.audit ?? createAuditLog(s.audit, config.audit, logger);
     const audit = monitor ? tapAuditLog(baseAudit, monitor.bus) : baseAudit;
     const authenticator = overrides.authenticator ?? createAuthenticator(config.auth, s.keys, logger);
@@ -40,6 +47,7 @@ export async function wireLayers(config: GatewayConfig, logger: Logger, store: S
       quotas,
       audit,
       ...(monitor && s.alerts ? { alerts: s.alerts } : {}),
+      ...(datasets ? { datasets } : {}),
       ...(monitor ? { onMetrics: (registry: Registry) => attachMonitorMetrics(registry, monitor.metrics) } : {}),
       onClose: async () => {
         await monitor?.close();

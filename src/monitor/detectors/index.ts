@@ -4,6 +4,7 @@ import { NewNetworkDetector, OffHoursDetector, newNetworkSchema, offHoursSchema 
 import { BurstDetector, authBurstSchema, denyBurstSchema } from './bursts.js';
 import { InputDriftDetector, OutputDriftDetector, inputDriftSchema, outputDriftSchema } from './drift.js';
 import { EnumerationDetector, enumerationSchema } from './enumeration.js';
+import { GuardVerdictDetector, guardVerdictsSchema } from './guards.js';
 import type { Detector } from './types.js';
 import { UpstreamDetector, upstreamSchema } from './upstream.js';
 import { VolumeDetector, exfiltrationSchema, requestVolumeSchema } from './volume.js';
@@ -22,6 +23,7 @@ export const detectorsSchema = z
     upstreamHealth: upstreamSchema.default({}),
     outputDrift: outputDriftSchema.default({}),
     inputDrift: inputDriftSchema.default({}),
+    guardVerdicts: guardVerdictsSchema.default({}),
   })
   .strict()
   .default({});
@@ -40,6 +42,7 @@ export function createDetectors(cfg: DetectorsConfig): Detector[] {
     [cfg.upstreamHealth.enabled, () => new UpstreamDetector(cfg.upstreamHealth)],
     [cfg.outputDrift.enabled, () => new OutputDriftDetector(cfg.outputDrift)],
     [cfg.inputDrift.enabled, () => new InputDriftDetector(cfg.inputDrift)],
+    [cfg.guardVerdicts.enabled, () => new GuardVerdictDetector(cfg.guardVerdicts)],
   ];
   return all.filter(([on]) => on).map(([, make]) => make());
 }
