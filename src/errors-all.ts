@@ -15,3 +15,4 @@ import './scan/errors.js';
 import './crypto/errors.js';
 import './dataset/errors.js';
 import './monitor/errors.js';
+import './guards/errors.js';

@@ -206,6 +206,29 @@ export const observabilitySchema = z
   .strict()
   .default({});
 
+/** One inference guard (src/guards; docs/guards.md). The list order is the order of execution. */
+export const guardConfigSchema = z
+  .object({
+    /** The guard kind (a factory in src/guards/registry.ts), e.g. `pii`. */
+    type: z.string().min(1),
+    /** Instance name, unique in the list; defaults to `type`. Shown in headers, metrics and the audit. */
+    name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'guard names use 1-64 letters, digits and . _ -').optional(),
+    /** Globs over route ids (`openai.*`, `kserve.infer`); default: every route the guard supports. */
+    routes: z.array(z.string().min(1)).min(1).optional(),
+    /** Globs over public model names. */
+    models: z.array(z.string().min(1)).min(1).default(['*']),
+    /** enforce: act on verdicts; shadow: evaluate and record only (never block or rewrite). */
+    mode: z.enum(['enforce', 'shadow']).default('enforce'),
+    /** What a guard error or timeout does: block (fail closed) or allow (fail open). */
+    onError: z.enum(['block', 'allow']).default('block'),
+    /** Time limit of one check (request or response phase). */
+    timeout: duration.default('500ms'),
+    /** Options of the guard kind, validated by its schema at start-up. */
+    options: z.record(z.unknown()).default({}),
+  })
+  .strict();
+export type GuardConfig = z.infer<typeof guardConfigSchema>;
+
 export const gatewayConfigSchema = z
   .object({
     server: serverSchema.default({}),
@@ -218,6 +241,9 @@ export const gatewayConfigSchema = z
     observability: observabilitySchema,
     /** Security monitoring and alerting (src/monitor; docs/monitoring.md). */
     monitoring: monitoringSchema,
+    /** Inference guards, in order of execution (docs/guards.md). */
+    // An empty `guards:` (every entry commented out) means none.
+    guards: z.preprocess((v) => (v === null ? [] : v), z.array(guardConfigSchema)).default([]),
   })
   .strict()
   .superRefine((cfg, ctx) => {
@@ -227,6 +253,14 @@ export const gatewayConfigSchema = z
         ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['models', i, 'name'], message: `duplicate model name "${m.name}"` });
       }
       seen.add(m.name);
+    });
+    const guardNames = new Set<string>();
+    cfg.guards.forEach((g, i) => {
+      const name = g.name ?? g.type;
+      if (guardNames.has(name)) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['guards', i, 'name'], message: `duplicate guard name "${name}" (set name: to tell two guards of one kind apart)` });
+      }
+      guardNames.add(name);
     });
     if (cfg.server.requestTimeout > 0 && cfg.server.headersTimeout > cfg.server.requestTimeout) {
       ctx.addIssue({

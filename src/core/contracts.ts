@@ -97,6 +97,20 @@ export interface AuditRecord {
   /** Set when audit.includeBodies is on. */
   requestBody?: string;
   responseBody?: string;
+  /** What each inference guard did (absent when no guard ran); see docs/guards.md. */
+  guards?: AuditGuardEntry[];
+}
+
+/** One guard's verdict in an audit record: reason codes only, never texts or matched content. */
+export interface AuditGuardEntry {
+  name: string;
+  kind: string;
+  phase: 'request' | 'response' | 'stream';
+  action: 'allow' | 'flag' | 'redact' | 'block' | 'error';
+  shadow: boolean;
+  score: number | null;
+  reasons: string[];
+  ms: number;
 }
 
 export interface AuditLog {

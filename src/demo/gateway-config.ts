@@ -75,6 +75,10 @@ quotas:
 audit:
   includeBodies: false
 
+# Inference guards (docs/guards.md), run in this order after authentication, Cedar and quotas.
+# Every guard kind is on with its defaults; \`rampart guards list\` shows the kinds.
+guards:
+
 monitoring:
   enabled: true           # audit records become events; built-in detectors raise alerts
   sinks:

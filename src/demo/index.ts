@@ -17,7 +17,7 @@
 // demo folder is never wiped.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { loadConfig } from '../config/load.js';
@@ -285,7 +285,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
       identities.push({ name, roles: [...roles], apiKey: created.key });
     }
 
-    const gateway = await step('starting the gateway', () => startGateway(config, { logger, store }));
+    const gateway = await step('starting the gateway', () => startGateway(config, { logger, store, baseDir: dirname(resolve(configFile)) }));
     closers.push(() => gateway.close());
     const gatewayUrl = `https://127.0.0.1:${gateway.port}`;
 

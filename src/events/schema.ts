@@ -129,7 +129,9 @@ export function eventsFromAudit(rec: AuditRecord): RampartEvent[] {
   const out = [makeEvent({ ...base, type: 'gateway.request', id: `req:${rec.id}`, data: { ...data } })];
   const code = rec.errorCode ?? '';
   const refusal = { requestId: rec.id, route: rec.route, errorCode: code, status: rec.status };
-  if (code.startsWith('RAMPART_ERR_AUTH_')) {
+  if (code.startsWith('RAMPART_ERR_GUARD_')) {
+    // Guard refusals are published as `guard.verdict` events by the guard pipeline itself.
+  } else if (code.startsWith('RAMPART_ERR_AUTH_')) {
     out.push(makeEvent({ ...base, type: 'auth.failure', id: `auth:${rec.id}`, severity: 'low', data: refusal }));
   } else if (code.startsWith('RAMPART_ERR_POLICY_') || (rec.decision === 'deny' && rec.status === 403)) {
     out.push(makeEvent({ ...base, type: 'authz.deny', id: `authz:${rec.id}`, severity: 'low', data: { ...refusal, policyIds: rec.policyIds } }));

@@ -7,7 +7,7 @@ import type { BlockList } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { GatewayConfig, ModelConfig } from '../config/schema.js';
 import type { AuditLog, AuditRecord, Authenticator, Authorizer, AuthzContext, QuotaLease, QuotaManager } from '../core/contracts.js';
-import { RampartError } from '../core/errors.js';
+import { RampartError, isRampartError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Action, Principal, TokenUsage } from '../core/types.js';
 import { BadJsonError, BadRequestError, BodyTooLargeError, ClientClosedError, MethodNotAllowedError, ModelNotFoundError, RouteNotFoundError, ShuttingDownError } from './errors.js';
@@ -20,6 +20,9 @@ import { ADMIN_ALERTS_PREFIX, handleAdminAlerts } from './admin-alerts.js';
 import { DATASETS_PREFIX, datasetOfPath, type DatasetIngest } from './datasets.js';
 import type { AlertStore } from '../store/types.js';
 import { UpstreamAbort, callUpstream, upstreamError, type Upstream } from './upstream.js';
+import type { GuardPipeline, GuardRun, GuardSelection } from '../guards/pipeline.js';
+import { auditGuards } from '../guards/report.js';
+import { forwardGuardedJson, forwardGuardedStream, modelCaller, runRequestGuards, setGuardHeaders, type GuardedCall } from './guarded.js';
 
 /** The layers the pipeline calls; see src/core/contracts.ts. */
 export interface PipelineDeps {
@@ -31,6 +34,8 @@ export interface PipelineDeps {
   alerts?: AlertStore;
   /** The dataset ingestion route (datasets.ts); set when the config declares `datasets:`. */
   datasets?: DatasetIngest;
+  /** The inference guards (src/guards/pipeline.ts); absent or null when none is configured. */
+  guards?: GuardPipeline | null;
 }
 
 /** State of one request, filled in as it moves through the pipeline. */
@@ -64,6 +69,15 @@ interface Ctx {
   requestBody?: string;
   responseBody?: string;
   finished: boolean;
+  /** What the guards did (null until a guard applies to the request). */
+  guardRuns: GuardRun[] | null;
+}
+
+/** Guard state handed to proxy() when guards apply to the request. */
+interface ProxyGuards {
+  call: GuardedCall;
+  /** The request body as sent upstream, parsed (for ResponseInput.requestBody). */
+  requestBody: () => Record<string, unknown>;
 }
 
 /** OpenAI routes whose request accepts `stream_options.include_usage`. */
@@ -74,6 +88,7 @@ const MAX_ATTR_STRING = 256;
 export class RequestHandler {
   private readonly byProtocol: Record<'openai' | 'kserve' | 'generic', Map<string, ModelConfig>>;
   private readonly metricsPath: string | null;
+  private readonly guards: GuardPipeline | null;
   private inflight = 0;
   private idleWaiters: (() => void)[] = [];
   draining = false;
@@ -94,6 +109,7 @@ export class RequestHandler {
       this.byProtocol[p].set(m.name, m);
     }
     this.metricsPath = config.observability.metrics.enabled ? config.observability.metrics.path : null;
+    this.guards = deps.guards ?? null;
   }
 
   get inFlight(): number {
@@ -145,6 +161,7 @@ export class RequestHandler {
       lease: null,
       abort: null,
       finished: false,
+      guardRuns: null,
     };
     this.inflight++;
     this.metrics.inflight.inc();
@@ -332,6 +349,17 @@ export class RequestHandler {
 
     const up = this.upstreams.get(m.name)!;
     let rewrite = false;
+    // Guards see the client's body, before the gateway's own rewrites below.
+    const sel = this.guards === null ? null : this.guards.select(route.id, 'openai', m.name);
+    let guards: ProxyGuards | undefined;
+    if (sel !== null) {
+      const call = this.guardCall(ctx, sel, m);
+      guards = { call, requestBody: () => body };
+      if (sel.request.length > 0 && (await runRequestGuards(call, body, modelCaller(up, ctx.path + ctx.query, () => this.upHeaders(ctx), call.gone, ctx.log, true)))) {
+        rewrite = true;
+        if (this.config.audit.includeBodies) ctx.requestBody = JSON.stringify(body);
+      }
+    }
     if (up.upstreamModel !== m.name) {
       body.model = up.upstreamModel;
       rewrite = true;
@@ -350,16 +378,18 @@ export class RequestHandler {
       }
     }
     const out = rewrite ? Buffer.from(JSON.stringify(body)) : raw;
-    await this.proxy(ctx, up, 'POST', ctx.path + ctx.query, out, { usage: countsTokens, stripUsageChunk });
+    await this.proxy(ctx, up, 'POST', ctx.path + ctx.query, out, { usage: countsTokens, stripUsageChunk, guards });
   }
 
   private async kserve(ctx: Ctx, route: RouteMatch, raw: Buffer | undefined): Promise<void> {
     const m = this.lookup('kserve', route.model!, ctx);
     const attrs: Record<string, string | number | boolean> = {};
     if (route.version !== undefined) attrs.version = route.version.slice(0, MAX_ATTR_STRING);
+    let parsed: Record<string, unknown> | undefined;
+    const binary = ctx.req.headers['inference-header-content-length'] !== undefined;
     if (route.id === 'kserve.infer') {
       // The binary tensor extension sends JSON followed by raw bytes; only pure JSON is checked.
-      if (ctx.req.headers['inference-header-content-length'] === undefined) parseJsonObject(raw!);
+      if (!binary) parsed = parseJsonObject(raw!);
       this.authorize(ctx, 'invoke', m.name, attrs);
     } else if (!this.maySee(ctx, m.name)) {
       ctx.decision = 'deny';
@@ -372,16 +402,48 @@ export class RequestHandler {
     const tail = route.id === 'kserve.infer' ? '/infer' : route.id === 'kserve.model.ready' ? '/ready' : '';
     const versionPart = route.version !== undefined ? `/versions/${encodeURIComponent(route.version)}` : '';
     const path = `/v2/models/${encodeURIComponent(up.upstreamModel)}${versionPart}${tail}${ctx.query}`;
-    await this.proxy(ctx, up, ctx.req.method === 'POST' ? 'POST' : 'GET', path, raw, { usage: false, stripUsageChunk: false });
+    const sel = this.guards === null ? null : this.guards.select(route.id, 'kserve', m.name);
+    let guards: ProxyGuards | undefined;
+    if (sel !== null) {
+      const call = this.guardCall(ctx, sel, m);
+      const body = parsed ?? {};
+      guards = { call, requestBody: () => body };
+      if (sel.request.length > 0) {
+        if (binary) this.guards!.unscannable('request', sel.request, call.base, call.runs, 'binary tensor data cannot be checked');
+        else if (await runRequestGuards(call, body, modelCaller(up, route.id === 'kserve.infer' ? path : null, () => this.upHeaders(ctx), call.gone, ctx.log, false))) {
+          raw = Buffer.from(JSON.stringify(body));
+          if (this.config.audit.includeBodies) ctx.requestBody = raw.toString('utf8');
+        }
+      }
+    }
+    await this.proxy(ctx, up, ctx.req.method === 'POST' ? 'POST' : 'GET', path, raw, { usage: false, stripUsageChunk: false, guards });
   }
 
   private async generic(ctx: Ctx, route: RouteMatch, raw: Buffer | undefined): Promise<void> {
     const m = this.lookup('generic', route.model!, ctx);
-    if (raw && raw.length > 0) parseJson(raw);
+    const parsed = raw && raw.length > 0 ? parseJson(raw) : undefined;
     this.authorize(ctx, 'invoke', m.name, { path: route.rest!.slice(0, MAX_ATTR_STRING) });
     ctx.lease = await this.deps.quotas.acquire({ principal: ctx.principal!.id, model: m.name, countsTokens: false });
     const up = this.upstreams.get(m.name)!;
-    await this.proxy(ctx, up, ctx.req.method === 'POST' ? 'POST' : 'GET', route.rest! + ctx.query, raw, { usage: false, stripUsageChunk: false });
+    const sel = this.guards === null ? null : this.guards.select(route.id, 'generic', m.name);
+    let guards: ProxyGuards | undefined;
+    if (sel !== null) {
+      const call = this.guardCall(ctx, sel, m);
+      const isObj = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed);
+      const body = isObj ? (parsed as Record<string, unknown>) : {};
+      guards = { call, requestBody: () => body };
+      if (sel.request.length > 0) {
+        if (parsed !== undefined && !isObj) this.guards!.unscannable('request', sel.request, call.base, call.runs, 'the request body is not a JSON object');
+        else {
+          const post = ctx.req.method === 'POST' ? route.rest! + ctx.query : null;
+          if (await runRequestGuards(call, body, modelCaller(up, post, () => this.upHeaders(ctx), call.gone, ctx.log, false))) {
+            raw = Buffer.from(JSON.stringify(body));
+            if (this.config.audit.includeBodies) ctx.requestBody = raw.toString('utf8');
+          }
+        }
+      }
+    }
+    await this.proxy(ctx, up, ctx.req.method === 'POST' ? 'POST' : 'GET', route.rest! + ctx.query, raw, { usage: false, stripUsageChunk: false, guards });
   }
 
   private async proxy(
@@ -390,10 +452,9 @@ export class RequestHandler {
     method: string,
     path: string,
     body: Buffer | undefined,
-    opts: { usage: boolean; stripUsageChunk: boolean },
+    opts: { usage: boolean; stripUsageChunk: boolean; guards?: ProxyGuards },
   ): Promise<void> {
-    const abort = new UpstreamAbort();
-    ctx.abort = abort;
+    const abort = (ctx.abort ??= new UpstreamAbort());
     const headers = upstreamRequestHeaders(ctx.req.headers, ctx.id, ctx.sourceIp, this.proto);
     if (body && !headers['content-type']) headers['content-type'] = 'application/json';
     const tUp = performance.now();
@@ -407,6 +468,11 @@ export class RequestHandler {
     const ct = String(resp.headers['content-type'] ?? '');
     const sse = ct.includes('text/event-stream');
     ctx.status = resp.statusCode;
+    const g = opts.guards;
+    if (g !== undefined && resp.statusCode >= 200 && resp.statusCode < 300 && (sse ? g.call.sel.stream.length > 0 : g.call.sel.response.length > 0)) {
+      return this.proxyGuarded(ctx, up, resp, sse, ct.includes('json'), g, opts, tUp, abort);
+    }
+    if (ctx.guardRuns !== null) setGuardHeaders(ctx.res, ctx.guardRuns);
     ctx.res.writeHead(resp.statusCode, clientResponseHeaders(resp.headers, ctx.id, sse));
     if (sse) ctx.res.flushHeaders();
     try {
@@ -429,6 +495,71 @@ export class RequestHandler {
     }
   }
 
+  /** A response that response or stream guards must see before the client does (src/gateway/guarded.ts). */
+  private async proxyGuarded(
+    ctx: Ctx,
+    up: Upstream,
+    resp: Awaited<ReturnType<typeof callUpstream>>,
+    sse: boolean,
+    json: boolean,
+    g: ProxyGuards,
+    opts: { usage: boolean; stripUsageChunk: boolean },
+    tUp: number,
+    abort: UpstreamAbort,
+  ): Promise<void> {
+    try {
+      let result;
+      if (sse) {
+        const ac = new AbortController();
+        if (abort.aborted) ac.abort();
+        else abort.once('abort', () => ac.abort());
+        result = await forwardGuardedStream(g.call, resp, ctx.res, { usage: opts.usage, stripUsageChunk: opts.stripUsageChunk, signal: ac.signal });
+      } else {
+        result = await forwardGuardedJson(g.call, resp, ctx.res, { json, usage: opts.usage, captureBody: this.config.audit.includeBodies, requestBody: g.requestBody });
+      }
+      ctx.bytesOut = result.bytes;
+      ctx.usage = result.usage;
+      if (result.body !== undefined) ctx.responseBody = result.body;
+      ctx.upstreamMs = performance.now() - tUp;
+      if (result.stoppedCode !== undefined) {
+        ctx.errorCode = result.stoppedCode;
+        if (result.stoppedCode !== 'RAMPART_ERR_GUARD_FAILED') ctx.decision = 'deny';
+      }
+      if (ctx.usage) {
+        this.metrics.tokens.inc({ model: up.model, kind: 'prompt' }, ctx.usage.promptTokens);
+        this.metrics.tokens.inc({ model: up.model, kind: 'completion' }, ctx.usage.completionTokens);
+      }
+      if (!ctx.res.writableEnded) ctx.res.end();
+    } catch (e) {
+      ctx.upstreamMs = performance.now() - tUp;
+      if (e instanceof ClientClosedError || abort.aborted) return; // finish() records it
+      if (isRampartError(e) && e.code.startsWith('RAMPART_ERR_GUARD_')) throw e;
+      throw upstreamError(e, up.model);
+    }
+  }
+
+  /** Guard state of one request: the facts every check is told, the runs recorded, the client-gone signal. */
+  private guardCall(ctx: Ctx, sel: GuardSelection, m: ModelConfig): GuardedCall {
+    ctx.guardRuns ??= [];
+    const gone = (ctx.abort ??= new UpstreamAbort());
+    const base = {
+      requestId: ctx.id,
+      route: ctx.route!.id,
+      protocol: ctx.route!.protocol as 'openai' | 'kserve' | 'generic',
+      model: m,
+      principal: ctx.principal!,
+      sourceIp: ctx.sourceIp,
+      now: Math.round(performance.timeOrigin + ctx.t0),
+    };
+    return { pipeline: this.guards!, sel, base, runs: ctx.guardRuns, gone, log: ctx.log };
+  }
+
+  private upHeaders(ctx: Ctx): Record<string, string> {
+    const h = upstreamRequestHeaders(ctx.req.headers, ctx.id, ctx.sourceIp, this.proto);
+    delete h['inference-header-content-length'];
+    return h;
+  }
+
   /** Turns a thrown error into the protocol's error response and the audit fields. */
   private fail(ctx: Ctx, err: unknown): void {
     if (err instanceof ClientClosedError) return;
@@ -447,6 +578,7 @@ export class RequestHandler {
       return;
     }
     ctx.status = e.status;
+    if (ctx.guardRuns !== null) setGuardHeaders(ctx.res, ctx.guardRuns);
     // A body we did not read (refused before reading it) would otherwise be drained: close instead.
     const unread = !ctx.req.complete;
     if (unread) ctx.req.pause();
@@ -503,6 +635,7 @@ export class RequestHandler {
       };
       if (ctx.requestBody !== undefined) rec.requestBody = ctx.requestBody;
       if (ctx.responseBody !== undefined) rec.responseBody = ctx.responseBody;
+      if (ctx.guardRuns !== null && ctx.guardRuns.length > 0) rec.guards = auditGuards(ctx.guardRuns);
       try {
         this.deps.audit.record(rec);
       } catch (e) {

@@ -18,6 +18,8 @@ export interface StartGatewayOptions {
   deps?: Partial<GatewayDeps>;
   /** Register process-level metrics. Default true. */
   processMetrics?: boolean;
+  /** Folder that relative paths in guard options resolve against (the config file's folder; default the working directory). */
+  baseDir?: string;
 }
 
 /**
@@ -30,10 +32,11 @@ export interface StartGatewayOptions {
  */
 export async function startGateway(config: GatewayConfig, opts: StartGatewayOptions = {}): Promise<RunningGateway> {
   const logger = opts.logger ?? silentLogger();
-  const deps = await wireLayers(config, logger, opts.store, opts.deps ?? {});
+  const deps = await wireLayers(config, logger, opts.store, opts.deps ?? {}, opts.baseDir);
   try {
-    return await createGateway(config, deps, { logger, processMetrics: opts.processMetrics });
+    return await createGateway(config, deps, { logger, processMetrics: opts.processMetrics, baseDir: opts.baseDir });
   } catch (e) {
+    await deps.guards?.close().catch(() => undefined);
     await deps.audit.close().catch(() => undefined);
     await deps.authenticator.close().catch(() => undefined);
     await deps.onClose?.().catch(() => undefined);

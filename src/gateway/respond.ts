@@ -28,6 +28,12 @@ const STATUS_BY_CODE: Record<string, number> = {
   RAMPART_ERR_GATEWAY_UPSTREAM_TIMEOUT: 504,
   RAMPART_ERR_GATEWAY_SHUTTING_DOWN: 503,
   RAMPART_ERR_QUOTA_EXCEEDED: 429,
+  RAMPART_ERR_DATASET_NOT_FOUND: 404,
+  RAMPART_ERR_DATASET_RECORD_INVALID: 400,
+  RAMPART_ERR_DATASET_BATCH_TOO_LARGE: 413,
+  RAMPART_ERR_GUARD_BLOCKED: 403,
+  RAMPART_ERR_GUARD_THROTTLED: 429,
+  RAMPART_ERR_GUARD_FAILED: 503,
 };
 
 function statusOf(err: RampartError): number {
@@ -77,6 +83,17 @@ export function errorBody(protocol: Protocol, e: HttpError): string {
     return JSON.stringify({ error: { message: e.message, type: openaiType(e.status), param: null, code: e.code } });
   }
   return JSON.stringify({ error: e.message, code: e.code });
+}
+
+/**
+ * An error as the last event of an OpenAI stream whose headers are already sent (a guard ended it):
+ * the Responses API's `error` event, or a `data: {"error": ...}` chunk on chat and completions.
+ */
+export function sseErrorEvent(route: string, e: HttpError): string {
+  if (route === 'openai.responses') {
+    return `event: error\ndata: ${JSON.stringify({ type: 'error', code: e.code, message: e.message, param: null })}\n\n`;
+  }
+  return `data: ${JSON.stringify({ error: { message: e.message, type: openaiType(e.status), param: null, code: e.code } })}\n\n`;
 }
 
 /** Writes an error response unless headers were already sent (then the stream is cut instead). */

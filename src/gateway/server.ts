@@ -15,12 +15,22 @@ import { errorBody, toHttpError } from './respond.js';
 import { BadRequestError } from './errors.js';
 import { trustedProxyList } from './request.js';
 import { closeUpstreams, createUpstreams } from './upstream.js';
+import type { GuardFactory } from '../guards/types.js';
+import { GuardPipeline } from '../guards/pipeline.js';
+import { createGuardMetrics } from '../guards/metrics.js';
+import { GuardConfigInvalidError } from '../guards/errors.js';
+import type { Store } from '../store/types.js';
 
 export interface GatewayDeps extends PipelineDeps {
   /** Called last when the gateway closes (e.g. closes the store that the wiring opened). */
   onClose?: () => Promise<void>;
   /** Called once with the gateway's metrics registry, so other layers (the monitor) appear on /metrics. */
   onMetrics?: (registry: GatewayMetrics['registry']) => void;
+  /** Extra guard kinds besides the built-ins of src/guards/registry.ts (tests, embedders). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each factory has its own options type
+  guardFactories?: readonly GuardFactory<any>[];
+  /** The store guards keep their state in, when the guards are built here (wire.ts builds them otherwise). */
+  store?: Store;
 }
 
 export interface RunningGateway {
@@ -37,6 +47,8 @@ export interface CreateGatewayOptions {
   logger: Logger;
   /** Register process-level metrics (CPU, memory, event loop) too. Default true. */
   processMetrics?: boolean;
+  /** Folder that relative paths in guard options resolve against (the config file's folder). */
+  baseDir?: string;
 }
 
 /** Splits `host:port` / `[v6]:port`. */
@@ -57,8 +69,18 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps, op
   const tls = config.server.tls;
   const metrics = createMetrics(opts.processMetrics ?? true);
   deps.onMetrics?.(metrics.registry);
+  // Guards are built before anything listens, so a bad guard config stops start-up.
+  const guards =
+    deps.guards !== undefined
+      ? deps.guards
+      : await GuardPipeline.build(
+          config.guards,
+          { logger: logger.child({ component: 'guards' }), store: deps.store ?? storeless(), emit: () => undefined, baseDir: opts.baseDir ?? process.cwd(), models: config.models },
+          deps.guardFactories,
+        );
+  guards?.bindMetrics(createGuardMetrics(metrics.registry));
   const upstreams = createUpstreams(config.models);
-  const handler = new RequestHandler(config, deps, upstreams, metrics, logger, trustedProxyList(config.server.trustedProxies), tls ? 'https' : 'http');
+  const handler = new RequestHandler(config, { ...deps, guards }, upstreams, metrics, logger, trustedProxyList(config.server.trustedProxies), tls ? 'https' : 'http');
 
   const common = {
     headersTimeout: config.server.headersTimeout,
@@ -127,6 +149,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps, op
     });
   }).catch(async (e: unknown) => {
     await closeUpstreams(upstreams);
+    await guards?.close();
     throw e;
   });
   server.on('error', (e) => logger.error({ err: e }, 'server error'));
@@ -160,6 +183,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps, op
       await handler.whenIdle();
       await closeUpstreams(upstreams);
       const steps: [string, () => Promise<void>][] = [
+        ['guards', () => (guards ? guards.close() : Promise.resolve())],
         ['audit', () => deps.audit.close()],
         ['authenticator', () => deps.authenticator.close()],
         ['wiring', () => (deps.onClose ? deps.onClose() : Promise.resolve())],
@@ -177,6 +201,16 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps, op
   };
 
   return { url, port: boundPort, metrics, close };
+}
+
+/** The store of a gateway started without one: a guard that needs it fails at start-up, with a code. */
+function storeless(): Store {
+  return new Proxy({} as Store, {
+    get(_t, prop) {
+      if (prop === 'then') return undefined;
+      throw new GuardConfigInvalidError(`a guard needs the gateway's store (store.${String(prop)}), but this gateway was created without one`);
+    },
+  });
 }
 
 /** Malformed or slow requests that never reached the handler still get a JSON answer. */

@@ -15,17 +15,36 @@ import { createMonitor, type Monitor } from '../monitor/monitor.js';
 import type { Store } from '../store/types.js';
 import type { GatewayDeps } from './server.js';
 import { createDatasetIngest, type DatasetIngest } from './datasets.js';
+import { GuardPipeline } from '../guards/pipeline.js';
+import { makeEvent, type NewEvent } from '../events/schema.js';
 
 /**
  * Builds the gateway's layers from the config. A store passed in is used and left open; otherwise
  * config.store is opened here and closed when the gateway closes. `overrides` replace single layers.
  * The policy is loaded first, so a bad policy stops start-up before anything is opened.
  */
-export async function wireLayers(config: GatewayConfig, logger: Logger, store: Store | undefined, overrides: Partial<GatewayDeps>): Promise<GatewayDeps> {
+export async function wireLayers(
+  config: GatewayConfig,
+  logger: Logger,
+  store: Store | undefined,
+  overrides: Partial<GatewayDeps>,
+  baseDir: string = process.cwd(),
+): Promise<GatewayDeps> {
   const authorizer = overrides.authorizer ?? loadPolicyEngine(config.policy, config.models, config.datasets);
   const ownStore = store === undefined;
   const s = store ?? (await openStore(config.store, logger));
+  let guards: GuardPipeline | null | undefined;
   try {
+    // Guard verdicts go to the monitoring bus once it exists (a no-op when monitoring is off).
+    let publish: ((e: NewEvent) => void) | null = null;
+    guards =
+      overrides.guards !== undefined
+        ? overrides.guards
+        : await GuardPipeline.build(
+            config.guards,
+            { logger: logger.child({ component: 'guards' }), store: s, emit: (e) => publish?.(e), baseDir, models: config.models },
+            overrides.guardFactories,
+          );
     // The embedded store serves one gateway process: its quota counters live in memory and are
     // written back every second (src/quota/write-behind.ts). Server stores (Redis) stay atomic per request.
     const local = !overrides.quotas && s.kind === 'sqlite' ? new WriteBehindCounters(s.counters, { logger }) : null;
@@ -38,6 +57,7 @@ export async function wireLayers(config: GatewayConfig, logger: Logger, store: S
     // Security monitoring: every audit record is also published as events (never blocking).
     const monitor: Monitor | null = config.monitoring.enabled ? createMonitor({ config: config.monitoring, store: s, logger }) : null;
     monitorRef = monitor;
+    if (monitor) publish = (e) => void monitor.bus.publish(makeEvent(e));
     const baseAudit = overrides.audit ?? createAuditLog(s.audit, config.audit, logger);
     const audit = monitor ? tapAuditLog(baseAudit, monitor.bus) : baseAudit;
     const authenticator = overrides.authenticator ?? createAuthenticator(config.auth, s.keys, logger);
@@ -46,6 +66,8 @@ export async function wireLayers(config: GatewayConfig, logger: Logger, store: S
       authorizer,
       quotas,
       audit,
+      guards,
+      store: s,
       ...(monitor && s.alerts ? { alerts: s.alerts } : {}),
       ...(datasets ? { datasets } : {}),
       ...(monitor ? { onMetrics: (registry: Registry) => attachMonitorMetrics(registry, monitor.metrics) } : {}),
@@ -57,6 +79,7 @@ export async function wireLayers(config: GatewayConfig, logger: Logger, store: S
       },
     };
   } catch (e) {
+    await guards?.close().catch(() => undefined);
     if (ownStore) await s.close().catch(() => undefined);
     throw e;
   }

@@ -1,0 +1,401 @@
+// Guards on a streamed (SSE) OpenAI response. Each event's JSON is split into text channels, every
+// text delta goes through the stream filters in config order, and the event is written back with
+// the text the filters release, keeping its shape: one event in, one event out. Text a filter
+// holds back (a possible start of a match) is released on the channel's end: a `finish_reason`,
+// a `*.done` event, `[DONE]` or the end of the stream. Full-text fields of the Responses API
+// (`response.output_text.done`, `response.completed`, ...) are replaced by what the client was
+// actually sent on that channel, so no unscanned byte reaches the client.
+//
+// Channel names (the `channel` argument of StreamTextFilter.push/end):
+//   chat completions   choices/{i}/content, choices/{i}/refusal, choices/{i}/tool_calls/{k}/arguments
+//   completions        choices/{i}/text
+//   responses          output/{o}/content/{c} (output_text and refusal), output/{o}/arguments,
+//                      output_text (the convenience field of a full response object)
+import { performance } from 'node:perf_hooks';
+import type { GuardRun, GuardSlot } from './pipeline.js';
+import type { GuardAction, GuardReason, GuardVerdict, StreamTextFilter } from './types.js';
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** One raw SSE event (src/gateway/usage.ts SseEvent). */
+export interface SseEventLike {
+  raw: string;
+  data: string;
+}
+
+export interface StreamFilterSlot {
+  slot: GuardSlot;
+  filter: StreamTextFilter;
+}
+
+/** Why the stream must stop: an enforcing filter blocked, or failed closed. */
+export interface StreamStop {
+  slot: GuardSlot;
+  /** The blocking verdict; absent when the filter failed (error or unscannable event). */
+  verdict?: GuardVerdict;
+}
+
+export interface EventResult {
+  /** Text to send (possibly several events, when held text is released before a `done`). */
+  out: string;
+  stop?: StreamStop;
+}
+
+const RANK: Record<GuardAction | 'error', number> = { allow: 0, flag: 1, redact: 2, block: 3, error: 4 };
+
+interface FilterState extends StreamFilterSlot {
+  action: GuardAction | 'error';
+  score: number | null;
+  reasons: Map<string, GuardReason>;
+  ms: number;
+  broken: boolean;
+  blocked: GuardVerdict | null;
+}
+
+/** Routes whose SSE this file understands. */
+export const STREAM_ROUTES: ReadonlySet<string> = new Set(['openai.chat.completions', 'openai.completions', 'openai.responses']);
+
+export class SseGuard {
+  private readonly filters: FilterState[];
+  /** Channels that received text and were not ended yet. */
+  private readonly open = new Set<string>();
+  /** What the client was sent per channel (Responses API full-text fields are rebuilt from it). */
+  private readonly sent = new Map<string, string>();
+  private stop: StreamStop | null = null;
+  /** Template of the last chat/completions chunk, for an event that carries released text at the end. */
+  private lastChunk: Obj | null = null;
+  private readonly responses: boolean;
+
+  constructor(
+    private readonly route: string,
+    filters: readonly StreamFilterSlot[],
+  ) {
+    this.filters = filters.map((f) => ({ ...f, action: 'allow', score: null, reasons: new Map(), ms: 0, broken: false, blocked: null }));
+    this.responses = route === 'openai.responses';
+  }
+
+  /** The stream filters' names (response header). */
+  get names(): string[] {
+    return this.filters.map((f) => f.slot.name);
+  }
+
+  /** Rewrites one event. After a stop, nothing more may be sent. */
+  event(ev: SseEventLike): EventResult {
+    if (this.stop) return { out: '', stop: this.stop };
+    const data = ev.data;
+    if (data === '' && !/^data:/m.test(ev.raw)) return { out: ev.raw }; // comments, retry:, keep-alives
+    if (data.trim() === '[DONE]') {
+      const tail = this.flushAll();
+      return this.result(tail + ev.raw);
+    }
+    let obj: unknown;
+    try {
+      obj = JSON.parse(data);
+    } catch {
+      return this.unscannable(ev.raw);
+    }
+    if (!isObj(obj)) return this.unscannable(ev.raw);
+    if (isObj(obj.error) || obj.type === 'error') return { out: ev.raw }; // the upstream's own error event
+    let prefix = '';
+    const changed = this.responses ? this.responsesEvent(obj, (extra) => (prefix += extra)) : this.choicesEvent(obj);
+    if (this.stop) return { out: '', stop: this.stop };
+    return this.result(prefix + (changed ? rebuild(ev.raw, obj) : ev.raw));
+  }
+
+  /** Call at the end of the upstream stream: releases text still held (as one extra event). */
+  end(): EventResult {
+    if (this.stop) return { out: '', stop: this.stop };
+    return this.result(this.flushAll());
+  }
+
+  /** One summary run per filter (action: the strongest seen; ms: summed over all chunks). */
+  runs(): GuardRun[] {
+    return this.filters.map((f) => ({
+      name: f.slot.name,
+      kind: f.slot.kind,
+      phase: 'stream',
+      action: f.action,
+      shadow: f.slot.shadow,
+      score: f.score,
+      reasons: [...f.reasons.values()],
+      ms: f.ms,
+    }));
+  }
+
+  private result(out: string): EventResult {
+    return this.stop ? { out: '', stop: this.stop } : { out };
+  }
+
+  /** An event (or the rest of the stream) that cannot be parsed: every filter records an error. */
+  unscannable(raw: string): EventResult {
+    for (const f of this.filters) {
+      if (f.broken) continue;
+      this.fail(f, 'an event of the stream is not JSON and cannot be scanned');
+      if (this.stop) return { out: '', stop: this.stop };
+    }
+    return { out: raw };
+  }
+
+  private fail(f: FilterState, why: string): void {
+    f.broken = true;
+    f.action = 'error';
+    f.reasons.set('guard.error', { code: 'guard.error', message: why });
+    if (!f.slot.shadow && !f.slot.failOpen) this.stop ??= { slot: f.slot };
+  }
+
+  private note(f: FilterState, v: GuardVerdict | undefined): void {
+    if (!v || typeof v !== 'object') return;
+    if (RANK[v.action] > RANK[f.action]) f.action = v.action;
+    if (typeof v.score === 'number' && Number.isFinite(v.score)) f.score = f.score === null ? v.score : Math.max(f.score, v.score);
+    if (Array.isArray(v.reasons)) for (const r of v.reasons) if (!f.reasons.has(r.code)) f.reasons.set(r.code, r);
+    if (v.action === 'block' && !f.slot.shadow && !this.stop) {
+      f.blocked = v;
+      this.stop = { slot: f.slot, verdict: v };
+    }
+  }
+
+  /** Text through every filter; returns what may be sent now. */
+  private push(channel: string, text: string): string {
+    this.open.add(channel);
+    let t = text;
+    for (const f of this.filters) {
+      if (f.broken) continue;
+      const t0 = performance.now();
+      try {
+        const step = f.filter.push(channel, t);
+        this.note(f, step.verdict);
+        if (!f.slot.shadow) t = typeof step.release === 'string' ? step.release : '';
+      } catch {
+        this.fail(f, 'the stream filter threw an error');
+      } finally {
+        f.ms += performance.now() - t0;
+      }
+      if (this.stop) return '';
+    }
+    this.sent.set(channel, (this.sent.get(channel) ?? '') + t);
+    return t;
+  }
+
+  /** Ends a channel in every filter (each filter's release goes through the filters after it). */
+  private endChannel(channel: string): string {
+    if (!this.open.delete(channel)) return '';
+    let carry = '';
+    for (const f of this.filters) {
+      if (f.broken) continue;
+      const t0 = performance.now();
+      try {
+        let out = carry;
+        if (carry) {
+          const s = f.filter.push(channel, carry);
+          this.note(f, s.verdict);
+          if (!f.slot.shadow) out = typeof s.release === 'string' ? s.release : '';
+        }
+        const e = f.filter.end(channel);
+        this.note(f, e.verdict);
+        if (!f.slot.shadow) out += typeof e.release === 'string' ? e.release : '';
+        carry = out;
+      } catch {
+        this.fail(f, 'the stream filter threw an error');
+      } finally {
+        f.ms += performance.now() - t0;
+      }
+      if (this.stop) return '';
+    }
+    this.sent.set(channel, (this.sent.get(channel) ?? '') + carry);
+    return carry;
+  }
+
+  /** A full text on a channel (Responses API `done` events and full response objects). */
+  private fullText(channel: string, text: string): string {
+    if (this.sent.has(channel)) {
+      this.endChannel(channel);
+      return this.sent.get(channel)!;
+    }
+    const first = this.push(channel, text);
+    return first + this.endChannel(channel);
+  }
+
+  /** Ends every open channel; the released text goes out in extra events (normally none). */
+  private flushAll(): string {
+    let out = '';
+    for (const ch of [...this.open]) {
+      const rel = this.endChannel(ch);
+      if (this.stop) return '';
+      if (rel) out += this.releaseEvent(ch, rel);
+    }
+    return out;
+  }
+
+  /** An event carrying text released at the end of a stream that did not end the channel itself. */
+  private releaseEvent(channel: string, text: string): string {
+    const p = channel.split('/');
+    if (this.responses) {
+      const o = Number(p[1]);
+      if (p[2] === 'arguments') return `event: response.function_call_arguments.delta\ndata: ${JSON.stringify({ type: 'response.function_call_arguments.delta', output_index: o, delta: text })}\n\n`;
+      if (p[2] === 'content') return `event: response.output_text.delta\ndata: ${JSON.stringify({ type: 'response.output_text.delta', output_index: o, content_index: Number(p[3]), delta: text })}\n\n`;
+      return '';
+    }
+    const base: Obj = {};
+    for (const k of ['id', 'object', 'created', 'model']) if (this.lastChunk && this.lastChunk[k] !== undefined) base[k] = this.lastChunk[k];
+    const index = Number(p[1]);
+    let choice: Obj;
+    if (p[2] === 'text') choice = { index, text, finish_reason: null };
+    else if (p[2] === 'tool_calls') choice = { index, delta: { tool_calls: [{ index: Number(p[3]), function: { arguments: text } }] }, finish_reason: null };
+    else choice = { index, delta: { [p[2] ?? 'content']: text }, finish_reason: null };
+    return `data: ${JSON.stringify({ ...base, choices: [choice] })}\n\n`;
+  }
+
+  /** Chat completions and completions chunks. */
+  private choicesEvent(obj: Obj): boolean {
+    if (!Array.isArray(obj.choices)) return false;
+    this.lastChunk = obj;
+    let changed = false;
+    obj.choices.forEach((c, pos) => {
+      if (!isObj(c) || this.stop) return;
+      const i = typeof c.index === 'number' ? c.index : pos;
+      const base = `choices/${i}`;
+      if (this.route === 'openai.completions') {
+        if (typeof c.text === 'string' && c.text !== '') {
+          c.text = this.push(`${base}/text`, c.text);
+          changed = true;
+        }
+        if (c.finish_reason != null && this.open.has(`${base}/text`)) {
+          c.text = (typeof c.text === 'string' ? c.text : '') + this.endChannel(`${base}/text`);
+          changed = true;
+        }
+        return;
+      }
+      const d = isObj(c.delta) ? c.delta : isObj(c.message) ? c.message : null;
+      if (d) {
+        for (const k of ['content', 'refusal'] as const) {
+          if (typeof d[k] === 'string' && d[k] !== '') {
+            d[k] = this.push(`${base}/${k}`, d[k]);
+            changed = true;
+          }
+        }
+        if (Array.isArray(d.tool_calls)) {
+          d.tool_calls.forEach((tc, tpos) => {
+            if (!isObj(tc) || !isObj(tc.function) || typeof tc.function.arguments !== 'string' || tc.function.arguments === '') return;
+            const k = typeof tc.index === 'number' ? tc.index : tpos;
+            tc.function.arguments = this.push(`${base}/tool_calls/${k}/arguments`, tc.function.arguments);
+            changed = true;
+          });
+        }
+      }
+      if (c.finish_reason == null) return;
+      for (const ch of [...this.open]) {
+        if (!ch.startsWith(`${base}/`)) continue;
+        const rel = this.endChannel(ch);
+        if (!rel) continue;
+        const delta: Obj = isObj(c.delta) ? c.delta : (c.delta = {});
+        const k = ch.slice(base.length + 1);
+        if (k === 'content' || k === 'refusal') {
+          delta[k] = (typeof delta[k] === 'string' ? delta[k] : '') + rel;
+        } else {
+          const idx = Number(k.split('/')[1]);
+          const list = Array.isArray(delta.tool_calls) ? delta.tool_calls : (delta.tool_calls = []);
+          const tc = list.find((t) => isObj(t) && t.index === idx) as Obj | undefined;
+          if (tc && isObj(tc.function)) tc.function.arguments = (typeof tc.function.arguments === 'string' ? tc.function.arguments : '') + rel;
+          else list.push({ index: idx, function: { arguments: rel } });
+        }
+        changed = true;
+      }
+    });
+    return changed;
+  }
+
+  /** Responses API events. `before` takes an extra event to send first (text held until a done). */
+  private responsesEvent(obj: Obj, before: (raw: string) => void): boolean {
+    const type = typeof obj.type === 'string' ? obj.type : '';
+    const o = typeof obj.output_index === 'number' ? obj.output_index : 0;
+    const c = typeof obj.content_index === 'number' ? obj.content_index : 0;
+    switch (type) {
+      case 'response.output_text.delta':
+      case 'response.refusal.delta':
+      case 'response.function_call_arguments.delta': {
+        if (typeof obj.delta !== 'string' || obj.delta === '') return false;
+        const ch = type === 'response.function_call_arguments.delta' ? `output/${o}/arguments` : `output/${o}/content/${c}`;
+        obj.delta = this.push(ch, obj.delta);
+        return true;
+      }
+      case 'response.output_text.done':
+      case 'response.refusal.done':
+      case 'response.function_call_arguments.done': {
+        const field = type === 'response.output_text.done' ? 'text' : type === 'response.refusal.done' ? 'refusal' : 'arguments';
+        const ch = field === 'arguments' ? `output/${o}/arguments` : `output/${o}/content/${c}`;
+        const wasOpen = this.open.has(ch);
+        const rel = wasOpen ? this.endChannel(ch) : '';
+        if (rel && !this.stop) {
+          const deltaType = field === 'text' ? 'response.output_text.delta' : field === 'refusal' ? 'response.refusal.delta' : 'response.function_call_arguments.delta';
+          const extra: Obj = { type: deltaType };
+          for (const k of ['item_id', 'output_index', 'content_index']) if (obj[k] !== undefined) extra[k] = obj[k];
+          extra.delta = rel;
+          before(`event: ${deltaType}\ndata: ${JSON.stringify(extra)}\n\n`);
+        }
+        if (typeof obj[field] === 'string') obj[field] = this.fullText(ch, obj[field]);
+        return true;
+      }
+      case 'response.content_part.added':
+      case 'response.content_part.done': {
+        if (!isObj(obj.part)) return false;
+        return this.partText(obj.part, `output/${o}/content/${c}`);
+      }
+      case 'response.output_item.added':
+      case 'response.output_item.done':
+        return isObj(obj.item) ? this.itemTexts(obj.item, o) : false;
+      default:
+        if (isObj(obj.response)) {
+          const r = obj.response;
+          let changed = false;
+          if (Array.isArray(r.output)) r.output.forEach((it, i) => isObj(it) && this.itemTexts(it, i) && (changed = true));
+          if (typeof r.output_text === 'string' && r.output_text !== '') {
+            r.output_text = this.fullText('output_text', r.output_text);
+            changed = true;
+          }
+          return changed;
+        }
+        return false;
+    }
+  }
+
+  private partText(part: Obj, ch: string): boolean {
+    for (const k of ['text', 'refusal'] as const) {
+      if (typeof part[k] === 'string' && (part[k] !== '' || this.sent.has(ch))) {
+        part[k] = part[k] === '' && this.open.has(ch) ? '' : this.fullText(ch, part[k]);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private itemTexts(item: Obj, o: number): boolean {
+    let changed = false;
+    if (typeof item.arguments === 'string' && item.arguments !== '') {
+      item.arguments = this.fullText(`output/${o}/arguments`, item.arguments);
+      changed = true;
+    }
+    if (Array.isArray(item.content)) {
+      item.content.forEach((p, j) => {
+        if (isObj(p) && this.partText(p, `output/${o}/content/${j}`)) changed = true;
+      });
+    }
+    return changed;
+  }
+}
+
+/** The event with its data lines replaced by `obj` (other fields such as `event:` kept, in order). */
+function rebuild(raw: string, obj: Obj): string {
+  let out = '';
+  let wroteData = false;
+  for (const line of raw.split(/\r\n|\n|\r/)) {
+    if (line === '') continue;
+    if (line.startsWith('data:')) {
+      if (!wroteData) out += `data: ${JSON.stringify(obj)}\n`;
+      wroteData = true;
+      continue;
+    }
+    out += `${line}\n`;
+  }
+  return `${out}\n`;
+}
