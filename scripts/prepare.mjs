@@ -18,6 +18,9 @@ function newestMtime(path) {
   return newest;
 }
 
+// The optional native segment cipher of encryption at rest; never fails, skips an up-to-date build.
+spawnSync(process.execPath, [join(root, 'scripts', 'build-native.mjs'), '--quiet'], { stdio: 'inherit' });
+
 const inputs = ['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json'].map((p) => join(root, p));
 const sourceTime = Math.max(...inputs.filter(existsSync).map(newestMtime));
 if (existsSync(stamp) && statSync(stamp).mtimeMs >= sourceTime) process.exit(0);

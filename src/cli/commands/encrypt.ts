@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
-import { decryptPath, decryptToPrivateTemp, encryptPath, rewrapPath } from '../../crypto/index.js';
+import { decryptPath, decryptToPrivateTemp, encryptPath, nativeSegments, rewrapPath } from '../../crypto/index.js';
 import { ExitCode } from '../main.js';
 import { providerOptionsFrom, withKeyOptions, type KeyFlags } from './keys-kek.js';
 
@@ -74,10 +74,11 @@ async function totalSize(path: string, limit: number): Promise<number> {
  * fault it in again, which doubles the system time of encrypting a multi-gigabyte file. The
  * trimming thresholds can only be set before the process starts, so for large inputs on Linux the
  * command re-runs itself once with them set (stdio, terminal prompts and exit code pass through).
- * Set RAMPART_MALLOC_TUNED=1 to disable.
+ * The native segment cipher (src/crypto/envelope/native.ts) writes into reused buffers instead, so
+ * with it there is nothing to tune and no second process start. Set RAMPART_MALLOC_TUNED=1 to disable.
  */
 async function tunedReexec(path: string): Promise<boolean> {
-  if (process.platform !== 'linux' || process.env.RAMPART_MALLOC_TUNED) return false;
+  if (process.platform !== 'linux' || process.env.RAMPART_MALLOC_TUNED || nativeSegments()) return false;
   if ((await totalSize(path, REEXEC_THRESHOLD)) < REEXEC_THRESHOLD) return false;
   const env = { ...process.env, RAMPART_MALLOC_TUNED: '1', MALLOC_TRIM_THRESHOLD_: String(256 * 1024 * 1024), MALLOC_TOP_PAD_: String(64 * 1024 * 1024) };
   const code = await new Promise<number>((resolve, reject) => {

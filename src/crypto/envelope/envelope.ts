@@ -27,7 +27,7 @@ import {
   WRAP_CONTEXT,
   type ParsedHeader,
 } from './format.js';
-import { MAX_SEGMENTS, SegmentCipher } from './segments.js';
+import { MAX_SEGMENTS, SegmentCipher, sealedLength } from './segments.js';
 import { UsageError } from '../../core/errors.js';
 
 /** Read granularity: about 1 MiB of whole segments, to keep per-call overheads small. */
@@ -172,42 +172,62 @@ export function openingStateWithKey(header: ParsedHeader, dataKey: Buffer, opts:
   return { header, cipher };
 }
 
-export function blockSize(unit: number): number {
-  return Math.max(unit, Math.floor(BLOCK_TARGET / unit) * unit);
+export function blockSize(unit: number, target = BLOCK_TARGET): number {
+  return Math.max(unit, Math.floor(target / unit) * unit);
+}
+
+export interface BlockOptions {
+  /** Bytes read per block, rounded down to whole segments (default 1 MiB). */
+  blockTarget?: number;
+  /**
+   * Write output into two buffers used in turn instead of a fresh buffer per block. Only for a
+   * consumer that is done with a block before it asks for the next-but-one (writeBlocks is).
+   */
+  reuseOutput?: boolean;
+}
+
+/** Output buffers for blocks: fresh ones, or two reused in turn (see BlockOptions.reuseOutput). */
+function outputBuffers(size: number, reuse: boolean | undefined): () => Buffer {
+  if (!reuse) return () => Buffer.allocUnsafe(size);
+  const ring = [Buffer.allocUnsafeSlow(size), Buffer.allocUnsafeSlow(size)];
+  let turn = 0;
+  return () => ring[(turn ^= 1)]!;
 }
 
 /**
  * Seals all input into segments, yielding ciphertext a block at a time (header first). While one
  * block is sealed the next is already being read.
  */
-export async function* sealSegments(reader: ByteReader, state: SealingState): AsyncGenerator<Buffer[]> {
+export async function* sealSegments(reader: ByteReader, state: SealingState, opts: BlockOptions = {}): AsyncGenerator<Buffer[]> {
   yield [state.header];
   const seg = state.segmentSize;
-  const block = blockSize(seg);
+  const block = blockSize(seg, opts.blockTarget);
+  const nextOutput = outputBuffers(sealedLength(block, seg), opts.reuseOutput);
   let index = 0;
   let cur = await reader.read(block, true);
-  for (;;) {
-    const full = cur.length === block;
-    const nextP = full ? reader.read(block, true) : null;
-    // Avoid an unhandled rejection if sealing throws before we await the read.
-    nextP?.catch(() => undefined);
-    const n = cur.length === 0 ? 1 : Math.ceil(cur.length / seg);
-    const out: Buffer[] = [];
-    let next: Buffer | null = null;
-    for (let s = 0; s < n; s++) {
-      let last = !full;
-      if (s < n - 1) last = false;
-      else if (full) {
-        next = await nextP!;
-        last = next.length === 0;
-      }
-      if (index > MAX_SEGMENTS) throw new UsageError('input too large for this segment size');
-      const [ct, tag] = state.cipher.seal(index++, last, cur.subarray(s * seg, (s + 1) * seg));
-      out.push(ct, tag);
+  try {
+    for (;;) {
+      const full = cur.length === block;
+      const nextP = full ? reader.read(block, true) : null;
+      // Avoid an unhandled rejection if sealing throws before we await the read.
+      nextP?.catch(() => undefined);
+      const n = cur.length === 0 ? 1 : Math.ceil(cur.length / seg);
+      if (index + n - 1 > MAX_SEGMENTS) throw new UsageError('input too large for this segment size');
+      const out = nextOutput();
+      // Seal all but the last segment while the next block is read; the last one needs to know
+      // whether more input follows (its last flag), and only a full block can be followed by more.
+      const head = (n - 1) * seg;
+      let written = head > 0 ? state.cipher.sealBlock(cur.subarray(0, head), out, seg, index, false) : 0;
+      const next = nextP ? await nextP : null;
+      const final = !next || next.length === 0;
+      written += state.cipher.sealBlock(cur.subarray(head), out.subarray(written), seg, index + n - 1, final);
+      index += n;
+      yield [out.subarray(0, written)];
+      if (final) return;
+      cur = next!;
     }
-    yield out;
-    if (!full || !next || next.length === 0) return;
-    cur = next;
+  } finally {
+    state.cipher.release();
   }
 }
 
@@ -216,35 +236,42 @@ export async function* sealSegments(reader: ByteReader, state: SealingState): As
  * authenticated before its plaintext is yielded; the end of input must coincide with the segment
  * flagged last.
  */
-export async function* openSegments(reader: ByteReader, state: OpeningState): AsyncGenerator<Buffer[]> {
+export async function* openSegments(reader: ByteReader, state: OpeningState, opts: BlockOptions = {}): AsyncGenerator<Buffer[]> {
   const unit = state.header.segmentSize + TAG_LENGTH;
-  const block = blockSize(unit);
+  const block = blockSize(unit, opts.blockTarget);
+  const nextOutput = outputBuffers(block, opts.reuseOutput);
   let index = 0;
   let cur = await reader.read(block, true);
   if (cur.length === 0) throw new CryptoTruncatedError('the file has a header but no segments');
-  for (;;) {
-    const full = cur.length === block;
-    const nextP = full ? reader.read(block, true) : null;
-    nextP?.catch(() => undefined);
-    const n = Math.ceil(cur.length / unit);
-    const out: Buffer[] = [];
-    let next: Buffer | null = null;
-    for (let c = 0; c < n; c++) {
-      let last = !full;
-      if (c < n - 1) last = false;
-      else if (full) {
-        next = await nextP!;
-        last = next.length === 0;
+  try {
+    for (;;) {
+      const full = cur.length === block;
+      const nextP = full ? reader.read(block, true) : null;
+      nextP?.catch(() => undefined);
+      const n = Math.ceil(cur.length / unit);
+      const out = nextOutput();
+      // As in sealSegments: all but the last segment while the next block is read.
+      const head = (n - 1) * unit;
+      const w1 = head > 0 ? state.cipher.openBlock(cur.subarray(0, head), out, unit, index, false) : 0;
+      if (w1 < 0) {
+        out.fill(0);
+        const k = -1 - w1;
+        throw classifyFailure(state.cipher, index + k, false, cur.subarray(k * unit, (k + 1) * unit));
       }
-      const chunk = cur.subarray(c * unit, (c + 1) * unit);
-      const pt = state.cipher.open(index, last, chunk);
-      if (!pt) throw classifyFailure(state.cipher, index, last, chunk);
-      out.push(pt);
-      index++;
+      const next = nextP ? await nextP : null;
+      const final = !next || next.length === 0;
+      const w2 = state.cipher.openBlock(cur.subarray(head), out.subarray(w1), unit, index + n - 1, final);
+      if (w2 < 0) {
+        out.fill(0);
+        throw classifyFailure(state.cipher, index + n - 1, final, cur.subarray(head));
+      }
+      index += n;
+      yield [out.subarray(0, w1 + w2)];
+      if (final) return;
+      cur = next!;
     }
-    yield out;
-    if (!full || !next || next.length === 0) return;
-    cur = next;
+  } finally {
+    state.cipher.release();
   }
 }
 

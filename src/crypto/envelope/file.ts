@@ -15,6 +15,11 @@ import { openSegments, prepareOpening, prepareSealing, sealSegments, withProvide
 export const ENCRYPTED_SUFFIX = '.enc';
 /** Below this size, starting worker threads costs more than it saves. */
 const PARALLEL_MIN_SIZE = 8 * 1024 * 1024;
+/**
+ * Files are read and written in blocks of about 4 MiB, into buffers reused in turn (writeBlocks is
+ * done with a block before it asks for the next-but-one): 2 input + 2 output blocks in memory.
+ */
+const FILE_BLOCKS = { blockTarget: 4 * 1024 * 1024, reuseOutput: true } as const;
 
 const inflight = new Set<string>();
 let exitHookInstalled = false;
@@ -62,7 +67,10 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** Writes blocks in order, keeping one writev in flight while the next block is produced. */
+/**
+ * Writes blocks in order, keeping one writev in flight while the next block is produced. A block
+ * is written completely before the next-but-one is requested (sealSegments' reuseOutput relies on it).
+ */
 async function writeBlocks(fh: FileHandle, blocks: AsyncIterable<Buffer[]>): Promise<number> {
   let total = 0;
   let pending: Promise<void> = Promise.resolve();
@@ -154,7 +162,7 @@ async function encryptOne(input: string, output: string, opts: EncryptOptions, p
       return { input, output, bytesIn: size, bytesOut };
     }
     const reader = new FileByteReader(fh);
-    const bytesOut = await writeFileAtomic(output, 0o644, (out) => writeBlocks(out, sealSegments(reader, state)));
+    const bytesOut = await writeFileAtomic(output, 0o644, (out) => writeBlocks(out, sealSegments(reader, state, FILE_BLOCKS)));
     return { input, output, bytesIn: reader.offset, bytesOut };
   } finally {
     await fh.close();
@@ -167,7 +175,7 @@ async function decryptOne(input: string, output: string, opts: DecryptOptions, p
     const reader = new FileByteReader(fh);
     const state = await prepareOpening(reader, opts, providers);
     // Plaintext of a protected artifact: owner-only.
-    const bytesOut = await writeFileAtomic(output, 0o600, (out) => writeBlocks(out, openSegments(reader, state)));
+    const bytesOut = await writeFileAtomic(output, 0o600, (out) => writeBlocks(out, openSegments(reader, state, FILE_BLOCKS)));
     return { input, output, bytesIn: reader.offset, bytesOut };
   } finally {
     await fh.close();

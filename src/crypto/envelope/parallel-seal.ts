@@ -8,6 +8,7 @@ import { UsageError } from '../../core/errors.js';
 import type { SealingState } from './envelope.js';
 import { blockSize } from './envelope.js';
 import { MAX_SEGMENTS } from './segments.js';
+import { NATIVE_ADDON_PATH, nativeSegments } from './native.js';
 
 // Plain CommonJS so that it runs from the compiled package and from the TypeScript sources alike.
 const WORKER_SOURCE = `
@@ -17,13 +18,17 @@ const key = createSecretKey(Buffer.from(workerData.key));
 const prefix = Buffer.from(workerData.prefix);
 const aad = Buffer.from(workerData.aad);
 const seg = workerData.segmentSize;
+// The native segment cipher, when the main thread found it working (it passed its known-answer test).
+const nat = workerData.addon ? require(workerData.addon) : null;
+const handle = nat ? nat.create(true, key, prefix, aad) : null;
 parentPort.on('message', (m) => {
   try {
     const input = Buffer.from(m.buf, 0, m.length);
     const n = m.length === 0 ? 1 : Math.ceil(m.length / seg);
     const out = Buffer.allocUnsafeSlow(m.length + 16 * n);
     let o = 0;
-    for (let s = 0; s < n; s++) {
+    if (handle) o = nat.seal(handle, input, out, seg, m.first, m.final);
+    else for (let s = 0; s < n; s++) {
       const nonce = Buffer.alloc(12);
       prefix.copy(nonce, 0);
       nonce.writeUInt32BE(m.first + s, 7);
@@ -55,7 +60,7 @@ export async function* sealSegmentsParallel(fh: FileHandle, state: SealingState,
   const seg = state.segmentSize;
   const block = blockSize(seg);
   const { key, noncePrefix, coreHash } = state.cipher.material();
-  const workers = Array.from({ length: jobs }, () => new Worker(WORKER_SOURCE, { eval: true, workerData: { key, prefix: noncePrefix, aad: coreHash, segmentSize: seg } }));
+  const workers = Array.from({ length: jobs }, () => new Worker(WORKER_SOURCE, { eval: true, workerData: { key, prefix: noncePrefix, aad: coreHash, segmentSize: seg, addon: nativeSegments() ? NATIVE_ADDON_PATH : null } }));
   key.fill(0);
   const waiting = new Map<number, { resolve: (b: Buffer) => void; reject: (e: Error) => void }>();
   const free: ArrayBuffer[] = [];
