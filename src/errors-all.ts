@@ -16,3 +16,4 @@ import './crypto/errors.js';
 import './dataset/errors.js';
 import './monitor/errors.js';
 import './guards/errors.js';
+import './guards/injection/errors.js';
