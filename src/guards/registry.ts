@@ -2,9 +2,11 @@
 // factory from src/guards/<kind>/index.ts). `guards[].type` in the config names a factory's `kind`.
 /* eslint-disable @typescript-eslint/no-explicit-any -- each factory has its own options type */
 import { GuardConfigInvalidError } from './errors.js';
+import { promptInjectionGuardFactory } from './injection/index.js';
 import type { GuardFactory } from './types.js';
 
 export const GUARD_FACTORIES: readonly GuardFactory<any>[] = [
+  promptInjectionGuardFactory,
   // one line per guard kind, e.g. piiGuardFactory,
 ];
 
