@@ -58,7 +58,7 @@ writeFileSync(files.ca, pki.ca.certPem);
 writeFileSync(files.cert, pki.server.certPem);
 writeFileSync(files.key, pki.server.keyPem, { mode: 0o600 });
 const upstreamPort = Number(await startNode(join(HERE, 'gateway-upstream.mjs'), []));
-const config = writeBenchGatewayConfig({ tmp, files, upstreamUrl: `http://127.0.0.1:${upstreamPort}`, logLevel: 'warn' });
+const config = writeBenchGatewayConfig({ tmp, files, upstreamUrl: `http://127.0.0.1:${upstreamPort}`, logLevel: 'warn', workers: WORKERS === 'auto' ? 'auto' : Number(WORKERS || 1) });
 const store = await openStore(config.store, silentLogger());
 const { key } = await createApiKey(store.keys, { principal: 'bench-client', roles: ['bench'] });
 await store.close();
@@ -68,15 +68,15 @@ writeFileSync(
   server,
   `import { loadConfig } from ${JSON.stringify(pathToFileURL(join(DIST, 'config/load.js')).href)};
 import { createLogger } from ${JSON.stringify(pathToFileURL(join(DIST, 'core/logger.js')).href)};
-import { startGateway } from ${JSON.stringify(pathToFileURL(join(DIST, 'gateway/index.js')).href)};
+import { runGateway } from ${JSON.stringify(pathToFileURL(join(DIST, 'gateway/cluster.js')).href)};
 const { config } = loadConfig(process.argv[2]);
-const gw = await startGateway(config, { logger: createLogger({ level: 'warn' }) });
+const gw = await runGateway(config, { logger: createLogger({ level: 'warn' }) });
 process.stdout.write(gw.url + '\\n');
 process.on('SIGTERM', () => gw.close().then(() => process.exit(0)));
 `,
 );
 const flags = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${resolve(PROFILE)}`] : [];
-const url = await startNode(server, [join(tmp, 'rampart.json')], flags, WORKERS ? { RAMPART_BENCH_WORKERS: WORKERS } : {});
+const url = await startNode(server, [join(tmp, 'rampart.json')], flags);
 
 const body = JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'x'.repeat(1024 - 60) }] });
 const lua = join(tmp, 'post.lua');

@@ -48,6 +48,12 @@ export const serverSchema = z
     trustRequestId: z.boolean().default(false),
     /** On shutdown, time allowed for in-flight requests to finish before connections are cut. */
     drainTimeout: duration.default('10s'),
+    /**
+     * Gateway processes serving the listener: 1 (one process, the default), a number, or `auto` (one
+     * per CPU). With more than one, a primary process owns the audit chain and the quota counters and
+     * the workers ask it over IPC (docs/gateway.md, "Several processes").
+     */
+    workers: z.union([z.literal('auto'), z.number().int().min(1).max(256)]).default(1),
   })
   .strict();
 

@@ -16,3 +16,5 @@ export const ListenFailedError = defineError('RAMPART_ERR_GATEWAY_LISTEN_FAILED'
 export const RequestTimeoutError = defineError('RAMPART_ERR_GATEWAY_REQUEST_TIMEOUT', 'the client did not send the complete request within server.requestTimeout');
 export const HeadersTooLargeError = defineError('RAMPART_ERR_GATEWAY_HEADERS_TOO_LARGE', 'the request headers exceed the server limit');
 export const TlsLoadError = defineError('RAMPART_ERR_GATEWAY_TLS_LOAD', 'a TLS certificate, key or CA file could not be loaded');
+export const PrimaryGoneError = defineError('RAMPART_ERR_GATEWAY_PRIMARY_GONE', 'a gateway worker cannot reach its primary process (quota and audit), so it refuses the request');
+export const WorkerFailedError = defineError('RAMPART_ERR_GATEWAY_WORKER_FAILED', 'a gateway worker process failed to start or exited');

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { UsageError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
-import { startGateway } from '../../gateway/index.js';
+import { runGateway } from '../../gateway/cluster.js';
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
@@ -19,7 +19,9 @@ export function register(program: Command): void {
       if (opts.logLevel !== undefined && !LEVELS.includes(opts.logLevel)) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}`);
       const { config, file } = loadConfig(opts.config);
       const logger = createLogger({ level: opts.logLevel ?? config.observability.logLevel, name: 'rampart-gateway' });
-      const gw = await startGateway(config, { logger });
+      // With server.workers > 1 this process becomes the primary; its workers run this same command
+      // and never get past this line (they serve until the primary stops them).
+      const gw = await runGateway(config, { logger });
       process.stderr.write(`rampart gateway: listening on ${gw.url} (config ${file}); Ctrl-C to stop\n`);
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
         process.once('SIGINT', () => resolve('SIGINT'));

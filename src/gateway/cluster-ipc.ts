@@ -1,0 +1,177 @@
+// The messages between the gateway's primary process and its workers (server.workers > 1, see
+// cluster.ts). Workers own the listener, authentication and Cedar; the primary owns everything that
+// must be one for the whole gateway: the quota counters (concurrency, request buckets and token
+// windows) and the audit hash chain. Each worker batches its requests to the primary: everything
+// asked in one turn of its event loop goes in one message, and so do the answers.
+import type { AuditLog, AuditRecord, QuotaLease, QuotaManager, QuotaRequest } from '../core/contracts.js';
+import { RampartError } from '../core/errors.js';
+import type { TokenUsage } from '../core/types.js';
+import { QuotaExceededError, type QuotaLimitKind } from '../quota/errors.js';
+import { PrimaryGoneError } from './errors.js';
+
+/** Tag of every message of this protocol (other IPC traffic, e.g. cluster internals, is ignored). */
+export const TAG = 'rampart.gw';
+
+/** Worker → primary operations. */
+export type Op =
+  | ['acquire', number, string, string, boolean]
+  | ['release', number, TokenUsage | null]
+  | ['record', AuditRecord]
+  | ['flush', number]
+  | ['metrics', number];
+
+/** Primary → worker answer to an `acquire`, `flush` or `metrics` of the given id. */
+export type Answer = [id: number, ok: true, value?: unknown] | [id: number, ok: false, error: WireError];
+
+export interface WireError {
+  code: string;
+  message: string;
+  quota?: { limit: QuotaLimitKind; scope: 'principal' | 'model'; retryAfterSeconds: number };
+}
+
+export interface ToPrimary {
+  t: typeof TAG;
+  ops: Op[];
+}
+
+export type ToWorker =
+  | { t: typeof TAG; answers: Answer[] }
+  /** The primary asks for this worker's metrics (for one aggregated /metrics). */
+  | { t: typeof TAG; metricsReq: number }
+  /** Stop: drain in-flight requests, flush, exit. */
+  | { t: typeof TAG; shutdown: true };
+
+export type FromWorker =
+  | ToPrimary
+  | { t: typeof TAG; metricsRes: number; data: unknown }
+  | { t: typeof TAG; ready: true }
+  | { t: typeof TAG; startError: string };
+
+export function isOurs(m: unknown): m is { t: typeof TAG } {
+  return typeof m === 'object' && m !== null && (m as { t?: unknown }).t === TAG;
+}
+
+export function toWire(e: unknown): WireError {
+  if (e instanceof QuotaExceededError) {
+    return { code: e.code, message: e.message, quota: { limit: e.limit, scope: e.scope, retryAfterSeconds: e.retryAfterSeconds } };
+  }
+  const code = (e as { code?: unknown })?.code;
+  return { code: typeof code === 'string' && code.startsWith('RAMPART_ERR_') ? code : 'RAMPART_ERR_INTERNAL', message: e instanceof Error ? e.message : String(e) };
+}
+
+export function fromWire(w: WireError): Error {
+  if (w.quota) return new QuotaExceededError(w.quota.limit, w.quota.scope, w.quota.retryAfterSeconds * 1000);
+  return new RampartError(w.code, w.message);
+}
+
+const ChannelClosed = (): Error => new PrimaryGoneError('the gateway primary process is not reachable');
+
+/**
+ * The worker's end: a QuotaManager and an AuditLog whose calls go to the primary. Fails closed:
+ * when the primary cannot be reached, acquire() rejects (the request is refused with a 503).
+ */
+export class PrimaryLink {
+  private ops: Op[] = [];
+  private scheduled = false;
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private closed = false;
+
+  constructor(private readonly send: (m: ToPrimary) => unknown) {}
+
+  /** Feeds an answer message from the primary. */
+  onAnswers(answers: Answer[]): void {
+    for (const a of answers) {
+      const w = this.waiting.get(a[0]);
+      if (!w) continue;
+      this.waiting.delete(a[0]);
+      if (a[1]) w.resolve(a[2]);
+      else w.reject(fromWire(a[2]));
+    }
+  }
+
+  /** The channel to the primary is gone: everything waiting fails, later calls too. */
+  disconnect(): void {
+    this.closed = true;
+    for (const w of this.waiting.values()) w.reject(ChannelClosed());
+    this.waiting.clear();
+  }
+
+  private push(op: Op): void {
+    this.ops.push(op);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.sendBatch);
+  }
+
+  private readonly sendBatch = (): void => {
+    this.scheduled = false;
+    const ops = this.ops;
+    this.ops = [];
+    if (ops.length === 0) return;
+    let sent = false;
+    try {
+      if (!this.closed) {
+        this.send({ t: TAG, ops });
+        sent = true;
+      }
+    } catch {
+      sent = false;
+    }
+    if (!sent) {
+      for (const op of ops) {
+        if (op[0] === 'acquire' || op[0] === 'flush' || op[0] === 'metrics') {
+          const w = this.waiting.get(op[1]);
+          this.waiting.delete(op[1]);
+          w?.reject(ChannelClosed());
+        }
+      }
+    }
+  };
+
+  private ask(make: (id: number) => Op): Promise<unknown> {
+    if (this.closed) return Promise.reject(ChannelClosed());
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.push(make(id));
+    });
+  }
+
+  readonly quotas: QuotaManager = {
+    acquire: async (req: QuotaRequest): Promise<QuotaLease> => {
+      let id = 0;
+      await this.ask((i) => {
+        id = i;
+        return ['acquire', i, req.principal, req.model, req.countsTokens];
+      });
+      let released = false;
+      return {
+        release: (usage?: TokenUsage | null): void => {
+          if (released) return;
+          released = true;
+          if (!this.closed) this.push(['release', id, usage ?? null]);
+        },
+      };
+    },
+  };
+
+  readonly audit: AuditLog = {
+    record: (rec: AuditRecord): void => {
+      // A record made after the channel closed cannot reach the chain; the primary logs the gap
+      // of a worker that died (its requests in flight), and close() flushes before disconnecting.
+      if (!this.closed) this.push(['record', rec]);
+    },
+    flush: async (): Promise<void> => {
+      await this.ask((i) => ['flush', i]);
+    },
+    close: async (): Promise<void> => {
+      await this.audit.flush().catch(() => undefined);
+    },
+  };
+
+  /** The Prometheus text of all workers together, aggregated by the primary. */
+  metricsText(): Promise<string> {
+    return this.ask((i) => ['metrics', i]) as Promise<string>;
+  }
+}
