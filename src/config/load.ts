@@ -65,6 +65,7 @@ function resolvePaths(cfg: GatewayConfig, baseDir: string): GatewayConfig {
   for (const j of out.auth.jwt) j.jwksCa = rel(baseDir, j.jwksCa);
   out.policy.files = out.policy.files.map((f) => rel(baseDir, f));
   out.policy.schema = rel(baseDir, out.policy.schema);
+  for (const d of out.datasets) d.baseline = rel(baseDir, d.baseline);
   if (out.store.type === 'sqlite' && out.store.path !== ':memory:') out.store.path = rel(baseDir, out.store.path);
   return out;
 }

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { duration, size } from './zod-units.js';
 import { monitoringSchema } from '../monitor/config.js';
+import { datasetIngestSchema } from '../dataset/ingest-config.js';
 
 const attrValue = z.union([z.string(), z.number().int(), z.boolean()]);
 
@@ -247,6 +248,8 @@ export const gatewayConfigSchema = z
     observability: observabilitySchema,
     /** Security monitoring and alerting (src/monitor; docs/monitoring.md). */
     monitoring: monitoringSchema,
+    /** Datasets served by the ingestion route `POST /v1/datasets/{name}/records` (docs/datasets.md). */
+    datasets: z.array(datasetIngestSchema).default([]),
     /** Inference guards, in order of execution (docs/guards.md). */
     // An empty `guards:` (every entry commented out) means none.
     guards: z.preprocess((v) => (v === null ? [] : v), z.array(guardConfigSchema)).default([]),
@@ -259,6 +262,11 @@ export const gatewayConfigSchema = z
         ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['models', i, 'name'], message: `duplicate model name "${m.name}"` });
       }
       seen.add(m.name);
+    });
+    const seenDs = new Set<string>();
+    cfg.datasets.forEach((d, i) => {
+      if (seenDs.has(d.name)) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['datasets', i, 'name'], message: `duplicate dataset name "${d.name}"` });
+      seenDs.add(d.name);
     });
     const guardNames = new Set<string>();
     cfg.guards.forEach((g, i) => {

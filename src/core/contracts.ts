@@ -37,7 +37,7 @@ export interface AuthzContext {
 export interface AuthzRequest {
   principal: Principal;
   action: Action;
-  /** Public model name (the Cedar resource id). */
+  /** Public model name (the Cedar resource id); for `ingest`, the dataset name (resource Rampart::Dataset). */
   model: string;
   context: AuthzContext;
 }

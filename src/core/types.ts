@@ -55,8 +55,8 @@ export interface Principal {
   attributes: Record<string, string | number | boolean>;
 }
 
-/** The actions that policies speak about. */
-export const ACTIONS = ['invoke', 'list', 'admin'] as const;
+/** The actions that policies speak about (`ingest`: send training records to a dataset, resource Rampart::Dataset). */
+export const ACTIONS = ['invoke', 'list', 'admin', 'ingest'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 /** Token usage reported by an upstream (OpenAI `usage`). */

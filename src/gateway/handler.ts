@@ -316,7 +316,7 @@ export class RequestHandler {
     } catch (e) {
       bad = e;
     }
-    this.authorize(ctx, 'ingest', name, records ? { records: records.length } : {});
+    this.authorize(ctx, 'ingest', name, { records: records ? records.length : 0 });
     if (records === null) throw bad;
     const result = await datasets.ingest(name, records, { principal: ctx.principal.id, requestId: ctx.id, sourceIp: ctx.sourceIp });
     return sendJson(ctx.res, 200, result, ctx.id);

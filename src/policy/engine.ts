@@ -8,8 +8,8 @@ import type { Principal } from '../core/types.js';
 import { contextPathsUsed, valueAt, type ContextUse } from './context-paths.js';
 import { PolicyInvalidError } from './errors.js';
 import type { CompiledPolicy } from './load-policies.js';
-import type { PolicyModel } from './schema.js';
-import { actionUid, buildContext, GATEWAY_RESOURCE, modelEntity, modelUid, principalEntity, principalUid } from './request.js';
+import type { PolicyDataset, PolicyModel } from './schema.js';
+import { actionUid, buildContext, datasetEntity, datasetUid, GATEWAY_RESOURCE, modelEntity, modelUid, principalEntity, principalUid } from './request.js';
 
 export interface PolicyEngine extends Authorizer {
   /** Models the principal may see in a listing: those it may `list` or `invoke`. */
@@ -25,10 +25,12 @@ export class CedarPolicyEngine implements PolicyEngine {
   readonly policyIds: readonly string[];
   private readonly psetId: string;
   private readonly models = new Map<string, { uid: EntityUidJson; entity: EntityJson }>();
+  /** Datasets: the resource of the `ingest` action. */
+  private readonly datasets = new Map<string, { uid: EntityUidJson; entity: EntityJson }>();
   private readonly contextUse: ContextUse;
   private readonly cache = new Map<string, AuthzDecision>();
 
-  constructor(policies: readonly CompiledPolicy[], models: readonly PolicyModel[]) {
+  constructor(policies: readonly CompiledPolicy[], models: readonly PolicyModel[], datasets: readonly PolicyDataset[] = []) {
     this.psetId = `rampart-policies-${++instances}`;
     const staticPolicies: Record<string, string> = {};
     for (const p of policies) staticPolicies[p.id] = p.text;
@@ -38,6 +40,7 @@ export class CedarPolicyEngine implements PolicyEngine {
     }
     this.policyIds = policies.map((p) => p.id);
     for (const m of models) this.models.set(m.name, { uid: modelUid(m.name), entity: modelEntity(m) });
+    for (const d of datasets) this.datasets.set(d.name, { uid: datasetUid(d.name), entity: datasetEntity(d) });
     this.contextUse = contextPathsUsed(policies.map((p) => p.json));
   }
 
@@ -50,9 +53,10 @@ export class CedarPolicyEngine implements PolicyEngine {
   }
 
   authorize(req: AuthzRequest): AuthzDecision {
-    const model = this.models.get(req.model);
+    // `ingest` acts on a dataset, every other action on a model (or the gateway for `admin` on '').
+    const model = req.action === 'ingest' ? this.datasets.get(req.model) : this.models.get(req.model);
     if (!model && !(req.action === 'admin' && req.model === '')) {
-      return { decision: 'deny', policyIds: [], errors: [`unknown model "${req.model}"`] };
+      return { decision: 'deny', policyIds: [], errors: [`unknown ${req.action === 'ingest' ? 'dataset' : 'model'} "${req.model}"`] };
     }
     const context = buildContext(req.context);
     const key = this.cacheKey(req, context);

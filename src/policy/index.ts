@@ -4,12 +4,12 @@ import type { GatewayConfig } from '../config/schema.js';
 import { CedarPolicyEngine, type PolicyEngine } from './engine.js';
 import { PolicyInvalidError, PolicySchemaInvalidError } from './errors.js';
 import { collectPolicyFiles, compilePolicies, formatProblem, type CompiledPolicy, type PolicyProblem } from './load-policies.js';
-import { loadSchema, type PolicyModel } from './schema.js';
+import { loadSchema, type PolicyDataset, type PolicyModel } from './schema.js';
 
 export type { PolicyEngine } from './engine.js';
 export type { PolicyProblem } from './load-policies.js';
 export { formatProblem } from './load-policies.js';
-export { builtinSchemaText, type PolicyModel } from './schema.js';
+export { builtinSchemaText, type PolicyDataset, type PolicyModel } from './schema.js';
 export * from './errors.js';
 export { loadModelsFile, loadPolicyTestFile, runPolicyTests, setupFromConfig, type PolicySetup, type PolicyTestCase, type PolicyTestResult } from './policy-tests.js';
 
@@ -25,8 +25,8 @@ export interface PolicyCheck {
  * Validates the policy files against the schema and returns every problem found (no throw for
  * invalid policies; missing files and conflicting model attribute types still throw).
  */
-export function checkPolicies(policy: GatewayConfig['policy'], models: readonly PolicyModel[]): PolicyCheck {
-  const schema = loadSchema(policy.schema, models);
+export function checkPolicies(policy: GatewayConfig['policy'], models: readonly PolicyModel[], datasets: readonly PolicyDataset[] = []): PolicyCheck {
+  const schema = loadSchema(policy.schema, models, datasets);
   const sources = collectPolicyFiles(policy.files);
   return compilePolicies(sources, schema);
 }
@@ -39,8 +39,8 @@ export function checkPolicies(policy: GatewayConfig['policy'], models: readonly 
  * const authz = loadPolicyEngine(config.policy, config.models);
  * authz.authorize({ principal, action: 'invoke', model: 'gpt-small', context }).decision; // 'allow' | 'deny'
  */
-export function loadPolicyEngine(policy: GatewayConfig['policy'], models: readonly PolicyModel[]): PolicyEngine {
-  const check = checkPolicies(policy, models);
+export function loadPolicyEngine(policy: GatewayConfig['policy'], models: readonly PolicyModel[], datasets: readonly PolicyDataset[] = []): PolicyEngine {
+  const check = checkPolicies(policy, models, datasets);
   const fail = (Err: typeof PolicyInvalidError, problems: PolicyProblem[]): never => {
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
     throw new Err(`${formatProblem(problems[0]!)}${more}`, {
@@ -49,5 +49,5 @@ export function loadPolicyEngine(policy: GatewayConfig['policy'], models: readon
   };
   if (check.schemaProblems.length) fail(PolicySchemaInvalidError, check.schemaProblems);
   if (check.problems.length) fail(PolicyInvalidError, check.problems);
-  return new CedarPolicyEngine(check.policies, models);
+  return new CedarPolicyEngine(check.policies, models, datasets);
 }

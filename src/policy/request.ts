@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import type { CedarValueJson, Context, EntityJson, EntityUidJson } from '@cedar-policy/cedar-wasm/nodejs';
 import type { AuthzContext } from '../core/contracts.js';
 import type { Action, Principal } from '../core/types.js';
-import { NAMESPACE, type PolicyModel } from './schema.js';
+import { NAMESPACE, type PolicyDataset, type PolicyModel } from './schema.js';
 
 export const GATEWAY_RESOURCE: EntityUidJson = { type: `${NAMESPACE}::Gateway`, id: 'gateway' };
 
@@ -15,6 +15,14 @@ export function actionUid(action: Action): EntityUidJson {
 
 export function modelUid(name: string): EntityUidJson {
   return { type: `${NAMESPACE}::Model`, id: name };
+}
+
+export function datasetUid(name: string): EntityUidJson {
+  return { type: `${NAMESPACE}::Dataset`, id: name };
+}
+
+export function datasetEntity(d: PolicyDataset): EntityJson {
+  return { uid: datasetUid(d.name), attrs: { ...d.attributes, name: d.name }, parents: [] };
 }
 
 export function principalUid(p: Pick<Principal, 'id' | 'kind'>): EntityUidJson {

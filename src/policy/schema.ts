@@ -9,6 +9,12 @@ import type { ModelConfig } from '../config/schema.js';
 
 /** What the policy layer needs of a model: its name, protocol and attributes. */
 export type PolicyModel = Pick<ModelConfig, 'name' | 'protocol' | 'attributes'>;
+
+/** What the policy layer needs of a dataset (the `datasets:` of the gateway config): name and attributes. */
+export interface PolicyDataset {
+  name: string;
+  attributes: Record<string, string | number | boolean>;
+}
 import { FileNotFoundError } from '../core/errors.js';
 import { PolicySchemaInvalidError } from './errors.js';
 
@@ -28,6 +34,7 @@ export const REQUEST_ATTRIBUTES: Readonly<Record<string, 'Bool' | 'Long' | 'Stri
   n: 'Long',
   version: 'String',
   path: 'String',
+  records: 'Long',
 };
 
 type CedarPrim = 'String' | 'Long' | 'Bool';
@@ -44,18 +51,18 @@ function quoted(name: string): string {
  * Derives Model attribute types from the config: an attribute every model sets is required,
  * one only some models set is optional (policies must test it with `has`).
  */
-export function modelAttributeTypes(models: readonly PolicyModel[]): Map<string, { type: CedarPrim; required: boolean }> {
+export function modelAttributeTypes(models: readonly Pick<PolicyModel, 'name' | 'attributes'>[], what = 'model'): Map<string, { type: CedarPrim; required: boolean }> {
   const out = new Map<string, { type: CedarPrim; required: boolean; count: number; firstModel: string }>();
   for (const m of models) {
     for (const [k, v] of Object.entries(m.attributes)) {
       if ((BUILTIN_MODEL_ATTRIBUTES as readonly string[]).includes(k)) {
-        throw new PolicySchemaInvalidError(`model "${m.name}": attribute "${k}" is reserved (set by Rampart)`);
+        throw new PolicySchemaInvalidError(`${what} "${m.name}": attribute "${k}" is reserved (set by Rampart)`);
       }
       const t = cedarType(v);
       const prev = out.get(k);
       if (prev && prev.type !== t) {
         throw new PolicySchemaInvalidError(
-          `model "${m.name}": attribute "${k}" is a ${t} but model "${prev.firstModel}" has it as a ${prev.type}; use one type per attribute`,
+          `${what} "${m.name}": attribute "${k}" is a ${t} but ${what} "${prev.firstModel}" has it as a ${prev.type}; use one type per attribute`,
         );
       }
       if (prev) prev.count++;
@@ -66,11 +73,14 @@ export function modelAttributeTypes(models: readonly PolicyModel[]): Map<string,
 }
 
 /** The built-in schema in Cedar's schema syntax. */
-export function builtinSchemaText(models: readonly PolicyModel[]): string {
-  const attrs = [...modelAttributeTypes(models)]
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([k, { type, required }]) => `    ${quoted(k)}${required ? '' : '?'}: ${type},`)
-    .join('\n');
+export function builtinSchemaText(models: readonly PolicyModel[], datasets: readonly PolicyDataset[] = []): string {
+  const attrLines = (types: Map<string, { type: CedarPrim; required: boolean }>) =>
+    [...types]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, { type, required }]) => `    ${quoted(k)}${required ? '' : '?'}: ${type},`)
+      .join('\n');
+  const attrs = attrLines(modelAttributeTypes(models));
+  const datasetAttrs = attrLines(modelAttributeTypes(datasets, 'dataset'));
   const req = Object.entries(REQUEST_ATTRIBUTES)
     .map(([k, t]) => `${k}?: ${t}`)
     .join(', ');
@@ -93,6 +103,10 @@ namespace ${NAMESPACE} {
     "protocol": String,
 ${attrs}
   };
+  entity Dataset {
+    "name": String,
+${datasetAttrs}
+  };
   entity Gateway;
   type Time = {
     now: __cedar::datetime,
@@ -113,6 +127,7 @@ ${attrs}
   };
   action invoke, list appliesTo { principal: [User, Service], resource: [Model], context: Context };
   action admin appliesTo { principal: [User, Service], resource: [Gateway, Model], context: Context };
+  action ingest appliesTo { principal: [User, Service], resource: [Dataset], context: Context };
 }
 `;
 }
@@ -126,9 +141,9 @@ export interface LoadedSchema {
 }
 
 /** The user's schema file (Cedar syntax, or JSON when the file ends in .json) or the built-in one. */
-export function loadSchema(schemaFile: string | undefined, models: readonly PolicyModel[]): LoadedSchema {
+export function loadSchema(schemaFile: string | undefined, models: readonly PolicyModel[], datasets: readonly PolicyDataset[] = []): LoadedSchema {
   if (!schemaFile) {
-    const text = builtinSchemaText(models);
+    const text = builtinSchemaText(models, datasets);
     return { schema: text, label: '(built-in schema)', text };
   }
   let text: string;

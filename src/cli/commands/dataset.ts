@@ -11,6 +11,7 @@ import { runDatasetScan } from '../../dataset/run-dataset-scan.js';
 import { shouldColor } from '../../report/index.js';
 import { ExitCode } from '../main.js';
 import { VERSION } from '../version.js';
+import type { DatasetRecordStore } from '../../store/types.js';
 
 export interface DatasetScanFlags {
   label?: string;
@@ -116,6 +117,59 @@ export function register(program: Command): void {
       process.stderr.write(`rampart: baseline of ${d.n} rows, ${d.columns.length} columns written to ${flags.output}\n`);
     });
 
+  const storeFlags = (c: Command) =>
+    c.option('--config <file>', 'gateway config whose store holds the records').option('--store <path>', 'SQLite store file (default ./rampart.db)');
+  storeFlags(
+    ds
+      .command('records')
+      .description('export the records the gateway ingestion route stored for a dataset (accepted by default)')
+      .argument('<name>', 'dataset name (gateway `datasets:`)')
+      .option('--accepted', 'accepted records (the default)')
+      .option('--quarantined', 'quarantined records, for review')
+      .option('--format <format>', 'jsonl (records as received), json (with ids and findings) or table', 'jsonl')
+      .option('--limit <n>', 'most records written')
+      .option('-o, --output <file>', 'write to a file (written to a temporary name, then renamed)'),
+  ).action(async (name: string, flags: { accepted?: boolean; quarantined?: boolean; format: string; limit?: string; output?: string; config?: string; store?: string }) => {
+    if (flags.accepted && flags.quarantined) throw new UsageError('give --accepted or --quarantined, not both');
+    const limit = flags.limit === undefined ? undefined : Number(flags.limit);
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new UsageError('--limit must be a positive integer');
+    await withDatasetStore(flags, async (st) => {
+      const { exportRecords } = await import('../../dataset/records-cli.js');
+      const o = { dataset: name, status: flags.quarantined ? ('quarantined' as const) : ('accepted' as const), format: flags.format as 'jsonl', limit };
+      if (!flags.output) {
+        const n = await exportRecords(st, o, process.stdout);
+        process.stderr.write(`rampart: ${n} ${o.status} record(s) of ${name}\n`);
+        return;
+      }
+      const { createWriteStream } = await import('node:fs');
+      const tmp = `${flags.output}.${process.pid}.tmp`;
+      const out = createWriteStream(tmp);
+      const n = await exportRecords(st, o, out);
+      await new Promise<void>((res, rej) => out.end((e?: Error | null) => (e ? rej(e) : res())));
+      renameSync(tmp, flags.output);
+      process.stderr.write(`rampart: ${n} ${o.status} record(s) of ${name} written to ${flags.output}\n`);
+    });
+  });
+
+  storeFlags(
+    ds
+      .command('release')
+      .description('release a quarantined record after review: it moves to the accepted records')
+      .argument('<name>', 'dataset name')
+      .argument('<id>', 'record id (from the ingestion answer or `records --quarantined`)')
+      .option('--by <who>', 'reviewer recorded with the release (default $USER)'),
+  ).action(async (name: string, id: string, flags: { by?: string; config?: string; store?: string }) => {
+    await withDatasetStore(flags, async (st) => {
+      const by = flags.by ?? process.env.USER ?? process.env.USERNAME ?? 'cli';
+      const r = await st.releaseDatasetRecord(name, id, by, Date.now());
+      if (!r) {
+        const { DatasetRecordNotFoundError } = await import('../../dataset/errors.js');
+        throw new DatasetRecordNotFoundError(`no quarantined record ${id} in dataset ${name}`);
+      }
+      process.stdout.write(`released ${r.id} (${name}) by ${by}\n`);
+    });
+  });
+
   ds.command('diff')
     .description('new, changed and removed rows between two versions of a dataset (OLD may be a baseline file)')
     .argument('<old>', 'older dataset file, or a baseline from `rampart dataset baseline`')
@@ -145,4 +199,18 @@ export function register(program: Command): void {
         if (rows.length > 1000) process.stdout.write(`… ${rows.length - 1000} more (use --format json)\n`);
       }
     });
+}
+
+async function withDatasetStore(flags: { config?: string; store?: string }, fn: (s: DatasetRecordStore) => Promise<void>): Promise<void> {
+  const { openStoreFromCli } = await import('../../store/cli.js');
+  const store = await openStoreFromCli(flags, { logger: createLogger({ level: 'warn', name: 'rampart-dataset' }) });
+  try {
+    if (!store.datasets) {
+      const { DatasetConfigInvalidError } = await import('../../dataset/errors.js');
+      throw new DatasetConfigInvalidError(`the ${store.kind} store keeps no dataset records`);
+    }
+    await fn(store.datasets);
+  } finally {
+    await store.close();
+  }
 }

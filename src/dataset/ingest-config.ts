@@ -1,0 +1,50 @@
+// The `datasets:` section of the gateway config (docs/datasets.md, "Ingestion route"; docs/config.md):
+// each dataset that `POST /v1/datasets/{name}/records` accepts, with its trusted baseline, the
+// ingest guard's thresholds, what is stored, which events are published, and the attributes of
+// its Cedar resource (Rampart::Dataset). Baselines are read and checked at start-up.
+import { z } from 'zod';
+import { SEVERITIES } from '../core/types.js';
+
+const attrValue = z.union([z.string(), z.number().int(), z.boolean()]);
+
+export const datasetIngestSchema = z
+  .object({
+    /** URL name (`/v1/datasets/{name}/records`) and Cedar resource id. */
+    name: z.string().min(1).max(128).regex(/^[A-Za-z0-9._-]+$/, 'dataset names use letters, digits and . _ -'),
+    /** Trusted baseline from `rampart dataset baseline` (relative to the config file). */
+    baseline: z.string().min(1),
+    /** Label field of the records; default the baseline's label column. */
+    label: z.string().optional(),
+    thresholds: z
+      .object({
+        /** A record with a finding at or above this severity is quarantined. */
+        quarantineAt: z.enum(SEVERITIES).default('medium'),
+        /** Robust |z| above which a value is an outlier (RMP-DATA-030). */
+        zThreshold: z.number().positive().default(10),
+        /** Range margin as a share of the baseline span (RMP-DATA-004). */
+        rangeMargin: z.number().min(0).default(0.1),
+      })
+      .strict()
+      .default({}),
+    storage: z
+      .object({
+        /** `store`: keep accepted records in the store; `none`: only answer (quarantined records are always kept). */
+        accepted: z.enum(['store', 'none']).default('store'),
+      })
+      .strict()
+      .default({}),
+    /** Most records in one request (JSON array or JSON Lines). */
+    maxRecords: z.number().int().min(1).max(100_000).default(1000),
+    events: z
+      .object({
+        /** Share of accepted records also published as `data.record` events with their numeric features (input drift). 0–1. */
+        sampleAccepted: z.number().min(0).max(1).default(0),
+      })
+      .strict()
+      .default({}),
+    /** Attributes of the Cedar resource Rampart::Dataset (owner, sensitivity, ...). `name` is reserved. */
+    attributes: z.record(attrValue).default({}),
+  })
+  .strict();
+
+export type DatasetIngestConfig = z.output<typeof datasetIngestSchema>;
