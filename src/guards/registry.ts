@@ -3,10 +3,12 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- each factory has its own options type */
 import { GuardConfigInvalidError } from './errors.js';
 import { promptInjectionGuardFactory } from './injection/index.js';
+import { tensorGuardFactory } from './tensor/index.js';
 import type { GuardFactory } from './types.js';
 
 export const GUARD_FACTORIES: readonly GuardFactory<any>[] = [
   promptInjectionGuardFactory,
+  tensorGuardFactory,
   // one line per guard kind, e.g. piiGuardFactory,
 ];
 
