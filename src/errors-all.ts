@@ -17,3 +17,4 @@ import './dataset/errors.js';
 import './monitor/errors.js';
 import './guards/errors.js';
 import './guards/injection/errors.js';
+import './guards/tensor/errors.js';
