@@ -50,7 +50,7 @@ const VALUE_MIN = 16;
 const VALUE_MAX = 128;
 const GENERIC_LOOKBEHIND = MAX_KEY + 8;
 
-const valueChar = (c: number): boolean => isWord(c) || c === 45 || c === 43 || c === 47 || c === 61 || c === 46 || c === 126;
+const valueChar = (c: number): boolean => isWord(c) || c === 45 || c === 43 || c === 47 || c === 46 || c === 126;
 const keyChar = (c: number): boolean => isWord(c) || c === 45 || c === 46;
 const quote = (c: number): boolean => c === 34 || c === 39 || c === 96;
 
@@ -112,9 +112,12 @@ function evaluate(text: string, q: number, end: number, atEnd: boolean): PiiMatc
   return { type: 'generic-secret', start: i, end: r, confidence: 0.7 };
 }
 
+/** End of a value: value characters, then at most two `=` of base64 padding. */
 function valueRun(text: string, i: number, end: number, atEnd: boolean): number | 'undecided' {
   const s = i;
   while (i < end && i - s <= VALUE_MAX && valueChar(text.charCodeAt(i))) i++;
+  for (let p = 0; p < 2 && i < end && i - s <= VALUE_MAX && text.charCodeAt(i) === 61; p++) i++;
   if (i >= end && !atEnd && i - s <= VALUE_MAX) return 'undecided';
+  if (i < end && (valueChar(text.charCodeAt(i)) || text.charCodeAt(i) === 61)) return i - s > VALUE_MAX ? i : s;
   return i;
 }

@@ -27,11 +27,19 @@ export function digitStart(text: string, s: number, end: number): boolean {
   return true;
 }
 
-/** Reads digit groups from s; 'undecided' when the text so far ends inside them. */
+/** Most groups any layout uses (French NIR: 1 2 2 2 3 3 2) and most digits of any identifier. */
+const MAX_GROUPS = 7;
+const MAX_DIGITS = 19;
+
+/**
+ * Reads up to MAX_GROUPS digit groups from s (stopping early past MAX_DIGITS digits); 'undecided'
+ * when the text so far ends inside them.
+ */
 export function readGroups(text: string, s: number, end: number, atEnd: boolean): Groups | 'undecided' {
   const g: [number, number][] = [];
   const sep: number[] = [];
   let i = s;
+  let digits = 0;
   for (;;) {
     const g0 = i;
     while (i < end && i - s < GROUP_SPAN && isDigit(text.charCodeAt(i))) i++;
@@ -41,11 +49,9 @@ export function readGroups(text: string, s: number, end: number, atEnd: boolean)
       if (i >= end || !isDigit(text.charCodeAt(i))) g.push([g0, i]);
       break;
     }
-    if (i >= end) {
-      g.push([g0, i]);
-      break;
-    }
     g.push([g0, i]);
+    digits += i - g0;
+    if (i >= end || g.length === MAX_GROUPS || digits > MAX_DIGITS) break;
     const c = text.charCodeAt(i);
     if (!isSep(c)) break;
     if (i + 1 >= end) {
@@ -164,9 +170,14 @@ export function nirValid(d: string): boolean {
 
 function evaluate(text: string, s: number, gr: Groups, end: number, out: PiiMatch[]): void {
   const n = gr.g.length;
+  let count = 0;
+  for (let k = 0; k < n; k++) count += gr.g[k]![1] - gr.g[k]![0];
+  if (count < 9) return;
   let digits = '';
-  for (let k = 0; k < n && k < 7; k++) {
+  for (let k = 0; k < n && k < MAX_GROUPS; k++) {
     digits += text.slice(gr.g[k]![0], gr.g[k]![1]);
+    if (digits.length < 9) continue;
+    if (digits.length > MAX_DIGITS) break;
     if (!endsClean(text, gr, k, end)) continue;
     const lay = layout(gr, k);
     const uniform = sameSep(gr, k);
@@ -207,6 +218,18 @@ function evaluate(text: string, s: number, gr: Groups, end: number, out: PiiMatc
   }
 }
 
+function nineDigitsAhead(text: string, s: number, end: number, atEnd: boolean): boolean {
+  let d = 0;
+  for (let i = s; i < s + 18; i++) {
+    if (i >= end) return !atEnd;
+    const c = text.charCodeAt(i);
+    if (isDigit(c)) {
+      if (++d === 9) return true;
+    } else if (!isSep(c)) return false;
+  }
+  return false;
+}
+
 export const numbersDetector: Detector = {
   name: 'numbers',
   types: ['card', 'us-ssn', 'nl-bsn', 'se-pnr', 'in-aadhaar', 'br-cpf', 'fr-nir'],
@@ -214,6 +237,8 @@ export const numbersDetector: Detector = {
   scan(text: string, from: number, end: number, atEnd: boolean, _o: DetectorOptions, out: PiiMatch[]): number {
     for (let s = from; s < end; s++) {
       if (!digitStart(text, s, end)) continue;
+      // Fewer than nine digits in the next 2·9 characters cannot make any identifier: skip the read.
+      if (!nineDigitsAhead(text, s, end, atEnd)) continue;
       const gr = readGroups(text, s, end, atEnd);
       if (gr === 'undecided') return s;
       evaluate(text, s, gr, end, out);

@@ -10,6 +10,15 @@ const MAX_SPAN = 26;
 const CONTEXT = /phone|\btel\b|tel[:.]|mobile|\bcell|\bfax|whatsapp|\bsms\b|\bcall|contact|telefon|t[ée]l[ée]phone|telefono|m[óo]vil|\bhandy/i;
 const NANP = /^(?:1[ .-]?)?(?:\([2-9]\d\d\) ?|[2-9]\d\d[-.])[2-9]\d\d[-.]\d{4}$/;
 
+/** Cheap pre-check: every context word contains one of these letters (any case). */
+function mayHaveContext(text: string, s: number): boolean {
+  for (let i = Math.max(0, s - LOOKBEHIND); i < s; i++) {
+    const c = text.charCodeAt(i) | 32;
+    if (c === 112 || c === 116 || c === 109 || c === 99 || c === 102 || c === 119 || c === 104) return true;
+  }
+  return false;
+}
+
 const isSep = (c: number): boolean => c === 32 || c === 45 || c === 46;
 
 function startsHere(text: string, s: number, end: number): boolean {
@@ -93,9 +102,11 @@ function evaluate(text: string, s: number, end: number, atEnd: boolean): PiiMatc
   }
   if (last === -1 || digits < 7 || digits > 15) return null;
   if (isAlnum(at(text, last, end))) return null;
-  const ctx = contextHas(text, s, LOOKBEHIND, CONTEXT);
-  if (plus) return digits >= 8 ? { type: 'phone', start: s, end: last, confidence: ctx ? 0.9 : 0.8 } : null;
-  if (NANP.test(text.slice(s, last))) return { type: 'phone', start: s, end: last, confidence: ctx ? 0.9 : 0.7 };
+  if (plus && digits < 8) return null;
+  const nanp = !plus && last - s >= 12 && last - s <= 16 && NANP.test(text.slice(s, last));
+  const ctx = mayHaveContext(text, s) && contextHas(text, s, LOOKBEHIND, CONTEXT);
+  if (plus) return { type: 'phone', start: s, end: last, confidence: ctx ? 0.9 : 0.8 };
+  if (nanp) return { type: 'phone', start: s, end: last, confidence: ctx ? 0.9 : 0.7 };
   if (ctx) return { type: 'phone', start: s, end: last, confidence: text.charCodeAt(s) === 48 && digits >= 9 ? 0.7 : 0.6 };
   return null;
 }

@@ -60,8 +60,12 @@ function rank(a: PiiMatch, b: PiiMatch): number {
 
 /**
  * Resolves overlaps: candidates are grouped into clusters of transitively overlapping spans; in each
- * cluster the highest-ranked candidates that do not overlap an accepted one are kept.
+ * cluster the highest-ranked candidates that do not overlap an accepted one are kept (rank: priority,
+ * then confidence, then length, then position).
  */
+/** Clusters larger than this are resolved left to right instead of by priority (bounded cost). */
+export const MAX_CLUSTER = 64;
+
 export function resolveOverlaps(cands: PiiMatch[]): ScanReport {
   const sorted = [...cands].sort((a, b) => a.start - b.start || b.end - a.end);
   const matches: PiiMatch[] = [];
@@ -75,7 +79,17 @@ export function resolveOverlaps(cands: PiiMatch[]): ScanReport {
       j++;
     }
     if (j === i + 1) matches.push(sorted[i]!);
-    else {
+    else if (j - i > MAX_CLUSTER) {
+      // Only crafted input chains this many overlapping candidates: resolve left to right (linear).
+      let last = -1;
+      for (let k = i; k < j; k++) {
+        const c = sorted[k]!;
+        if (c.start >= last) {
+          matches.push(c);
+          last = c.end;
+        } else suppressed.push(c);
+      }
+    } else {
       const cluster = sorted.slice(i, j).sort(rank);
       const kept: PiiMatch[] = [];
       for (const c of cluster) {

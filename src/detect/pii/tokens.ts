@@ -142,7 +142,10 @@ class TokenDetector implements Detector {
 
   scan(text: string, from: number, end: number, atEnd: boolean, _o: DetectorOptions, out: PiiMatch[]): number {
     const s = this.spec;
-    const glue = s.leftGlue ?? isAlnum;
+    // A prefix glued to a token character is inside a longer run: not a start (this also keeps
+    // the scan linear on runs of repeated prefixes).
+    const own = s.leftGlue ?? isAlnum;
+    const glue = (c: number): boolean => own(c) || (c !== -1 && s.body(c));
     let undecided = end;
     const found: { anchor: number; m: PiiMatch }[] = [];
     for (const prefix of s.prefixes) {
