@@ -57,6 +57,8 @@ export async function wireLayers(
     // Security monitoring: every audit record is also published as events (never blocking).
     const monitor: Monitor | null = config.monitoring.enabled ? createMonitor({ config: config.monitoring, store: s, logger }) : null;
     monitorRef = monitor;
+    // The detectors replay the stored history (monitoring.events.warmup) before the gateway listens.
+    await monitor?.ready;
     if (monitor) publish = (e) => void monitor.bus.publish(makeEvent(e));
     const baseAudit = overrides.audit ?? createAuditLog(s.audit, config.audit, logger);
     const audit = monitor ? tapAuditLog(baseAudit, monitor.bus) : baseAudit;

@@ -92,6 +92,13 @@ export const monitoringSchema = z
         queueCapacity: z.number().int().positive().default(10_000),
         /** Persist events in the store. */
         persist: z.boolean().default(true),
+        /**
+         * At start-up, replay this much stored history through the detectors (without alerting) so
+         * baselines, known networks and usual hours survive a restart. 0 turns it off.
+         */
+        warmup: duration.default('7d'),
+        /** Most events replayed at start-up (oldest first; a warning says when the limit cut the replay short). */
+        warmupMaxEvents: z.number().int().nonnegative().default(2_000_000),
       })
       .strict()
       .default({}),

@@ -5,8 +5,8 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../core/logger.js';
 import { EventBus } from '../events/bus.js';
 import { persistEvents, type EventPersister } from '../events/persist.js';
-import type { RampartEvent } from '../events/schema.js';
-import type { Store } from '../store/types.js';
+import { isEvent, type RampartEvent } from '../events/schema.js';
+import type { EventStore, Store } from '../store/types.js';
 import { AlertManager } from './alerts.js';
 import type { MonitoringConfig } from './config.js';
 import { createDetectors, type Detection, type Detector } from './detectors/index.js';
@@ -32,6 +32,8 @@ export interface Monitor {
   readonly bus: EventBus;
   readonly metrics: MonitorMetrics;
   readonly detectors: readonly Detector[];
+  /** Resolves when the detectors have replayed the stored history (events.warmup). */
+  readonly ready: Promise<void>;
   /** Publishes events (never blocks). */
   publish(...events: RampartEvent[]): void;
   /** Waits until every published event has been evaluated and its alerts stored. */
@@ -73,7 +75,20 @@ export function createMonitor(o: MonitorOptions): Monitor {
   let persister: EventPersister | null = null;
   if (o.config.events.persist && o.store.events) persister = persistEvents(bus, o.store.events, { retentionMs: o.config.events.retention, logger: log, now });
 
+  // Detectors learn from the stored history first; live events wait on the bus meanwhile.
+  const warm: Promise<void> =
+    o.config.events.warmup > 0 && o.store.events
+      ? replayHistory(o.store.events, detectors, now() - o.config.events.warmup, now(), o.config.events.warmupMaxEvents)
+          .then((n) => {
+            metrics.warmupEvents.set(n);
+            if (n >= o.config.events.warmupMaxEvents) log.warn({ events: n }, 'monitor: warm-up stopped at events.warmupMaxEvents; the latest history was not replayed (shorten events.warmup)');
+            else if (n) log.info({ events: n }, 'monitor: detectors warmed up from stored events');
+          })
+          .catch((err: unknown) => log.warn({ err }, 'monitor: could not replay stored events; detectors start cold'))
+      : Promise.resolve();
+
   bus.subscribe('detectors', async (events) => {
+    await warm;
     const found: Detection[] = [];
     const t = now();
     for (const e of events) {
@@ -109,6 +124,7 @@ export function createMonitor(o: MonitorOptions): Monitor {
     bus,
     metrics,
     detectors,
+    ready: warm,
     publish: (...events) => void bus.publish(...events),
     flush: () => bus.flush(),
     deliver: () => dispatcher.runOnce(),
@@ -121,4 +137,46 @@ export function createMonitor(o: MonitorOptions): Monitor {
       for (const s of sinks) await s.close?.().catch(() => undefined);
     },
   };
+}
+
+/**
+ * Feeds stored events of [from, to) through the detectors in time order, page by page (constant
+ * memory), discarding what they detect (those alerts were raised, or not, when the events were
+ * live). Stops after `max` events. Returns the number replayed.
+ */
+export async function replayHistory(events: EventStore, detectors: readonly Detector[], from: number, to: number, max: number): Promise<number> {
+  const PAGE = 5000;
+  let cursor = from;
+  // Events sharing the page-boundary time are told apart by id.
+  let seenAtCursor = new Set<string>();
+  let n = 0;
+  while (n < max && cursor < to) {
+    const page = await events.readEvents({ fromTime: cursor, toTime: to, limit: PAGE });
+    const fresh = page.filter((e) => e.time > cursor || !seenAtCursor.has(e.id));
+    if (fresh.length === 0) break;
+    for (const s of fresh) {
+      if (n >= max) break;
+      let e: unknown;
+      try {
+        e = JSON.parse(s.body);
+      } catch {
+        continue;
+      }
+      if (!isEvent(e)) continue;
+      for (const d of detectors) {
+        try {
+          d.observe(e);
+        } catch {
+          // A detector failing on one old event must not stop the others from warming up.
+        }
+      }
+      n++;
+    }
+    const last = fresh[fresh.length - 1]!.time;
+    if (last !== cursor) seenAtCursor = new Set();
+    for (const e of fresh) if (e.time === last) seenAtCursor.add(e.id);
+    cursor = last;
+    if (page.length < PAGE) break;
+  }
+  return n;
 }
