@@ -14,13 +14,15 @@ import { NATIVE_ADDON_PATH, nativeSegments } from './native.js';
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createCipheriv, createSecretKey } = require('node:crypto');
-const key = createSecretKey(Buffer.from(workerData.key));
+const rawKey = Buffer.from(workerData.key);
+const key = createSecretKey(rawKey);
 const prefix = Buffer.from(workerData.prefix);
 const aad = Buffer.from(workerData.aad);
 const seg = workerData.segmentSize;
 // The native segment cipher, when the main thread found it working (it passed its known-answer test).
 const nat = workerData.addon ? require(workerData.addon) : null;
-const handle = nat ? nat.create(true, key, prefix, aad) : null;
+const handle = nat ? nat.create(true, rawKey, prefix, aad) : null;
+rawKey.fill(0);
 parentPort.on('message', (m) => {
   try {
     const input = Buffer.from(m.buf, 0, m.length);
