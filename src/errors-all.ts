@@ -16,5 +16,6 @@ import './crypto/errors.js';
 import './dataset/errors.js';
 import './monitor/errors.js';
 import './guards/errors.js';
+import './guards/extraction/errors.js';
 import './guards/injection/errors.js';
 import './guards/tensor/errors.js';

@@ -2,12 +2,16 @@
 // factory from src/guards/<kind>/index.ts). `guards[].type` in the config names a factory's `kind`.
 /* eslint-disable @typescript-eslint/no-explicit-any -- each factory has its own options type */
 import { GuardConfigInvalidError } from './errors.js';
+import { extractionGuardFactory } from './extraction/index.js';
+import { outputHardeningGuardFactory } from './output-hardening/index.js';
 import { promptInjectionGuardFactory } from './injection/index.js';
 import { tensorGuardFactory } from './tensor/index.js';
 import type { GuardFactory } from './types.js';
 
 export const GUARD_FACTORIES: readonly GuardFactory<any>[] = [
   promptInjectionGuardFactory,
+  extractionGuardFactory,
+  outputHardeningGuardFactory,
   tensorGuardFactory,
   // one line per guard kind, e.g. piiGuardFactory,
 ];
