@@ -226,6 +226,9 @@ export async function forwardGuardedStream(
   const guard = new SseGuard(route, filters);
   res.writeHead(resp.statusCode, { ...clientResponseHeaders(resp.headers, call.base.requestId, true), ...headerValues(call, guard.names) });
   res.flushHeaders();
+  // Live summaries: the audit record may be written (client gone) before this function ends.
+  const runs = guard.runs();
+  call.runs.push(...runs);
   const scanner = new SseScanner();
   let bytes = 0;
   let usage: TokenUsage | null = null;
@@ -287,10 +290,7 @@ export async function forwardGuardedStream(
     }
   } finally {
     if (!resp.body.destroyed) resp.body.destroy();
-    for (const run of guard.runs()) {
-      call.runs.push(run);
-      call.pipeline.publish(run, call.base);
-    }
+    for (const run of runs) call.pipeline.publish(run, call.base);
   }
   return { bytes, usage, ...(stoppedCode ? { stoppedCode } : {}) };
 }

@@ -45,12 +45,10 @@ export interface EventResult {
 const RANK: Record<GuardAction | 'error', number> = { allow: 0, flag: 1, redact: 2, block: 3, error: 4 };
 
 interface FilterState extends StreamFilterSlot {
-  action: GuardAction | 'error';
-  score: number | null;
-  reasons: Map<string, GuardReason>;
-  ms: number;
+  /** The filter's summary, updated in place (the audit record may be written before the stream ends). */
+  run: GuardRun;
+  codes: Set<string>;
   broken: boolean;
-  blocked: GuardVerdict | null;
 }
 
 /** Routes whose SSE this file understands. */
@@ -71,7 +69,12 @@ export class SseGuard {
     private readonly route: string,
     filters: readonly StreamFilterSlot[],
   ) {
-    this.filters = filters.map((f) => ({ ...f, action: 'allow', score: null, reasons: new Map(), ms: 0, broken: false, blocked: null }));
+    this.filters = filters.map((f) => ({
+      ...f,
+      run: { name: f.slot.name, kind: f.slot.kind, phase: 'stream', action: 'allow', shadow: f.slot.shadow, score: null, reasons: [], ms: 0 },
+      codes: new Set<string>(),
+      broken: false,
+    }));
     this.responses = route === 'openai.responses';
   }
 
@@ -109,18 +112,9 @@ export class SseGuard {
     return this.result(this.flushAll());
   }
 
-  /** One summary run per filter (action: the strongest seen; ms: summed over all chunks). */
+  /** One summary run per filter (action: the strongest seen; ms: summed over all chunks), kept up to date. */
   runs(): GuardRun[] {
-    return this.filters.map((f) => ({
-      name: f.slot.name,
-      kind: f.slot.kind,
-      phase: 'stream',
-      action: f.action,
-      shadow: f.slot.shadow,
-      score: f.score,
-      reasons: [...f.reasons.values()],
-      ms: f.ms,
-    }));
+    return this.filters.map((f) => f.run);
   }
 
   private result(out: string): EventResult {
@@ -139,20 +133,24 @@ export class SseGuard {
 
   private fail(f: FilterState, why: string): void {
     f.broken = true;
-    f.action = 'error';
-    f.reasons.set('guard.error', { code: 'guard.error', message: why });
+    f.run.action = 'error';
+    this.reason(f, { code: 'guard.error', message: why });
     if (!f.slot.shadow && !f.slot.failOpen) this.stop ??= { slot: f.slot };
   }
 
+  private reason(f: FilterState, r: GuardReason): void {
+    if (f.codes.has(r.code)) return;
+    f.codes.add(r.code);
+    f.run.reasons.push(r);
+  }
+
   private note(f: FilterState, v: GuardVerdict | undefined): void {
-    if (!v || typeof v !== 'object') return;
-    if (RANK[v.action] > RANK[f.action]) f.action = v.action;
-    if (typeof v.score === 'number' && Number.isFinite(v.score)) f.score = f.score === null ? v.score : Math.max(f.score, v.score);
-    if (Array.isArray(v.reasons)) for (const r of v.reasons) if (!f.reasons.has(r.code)) f.reasons.set(r.code, r);
-    if (v.action === 'block' && !f.slot.shadow && !this.stop) {
-      f.blocked = v;
-      this.stop = { slot: f.slot, verdict: v };
-    }
+    if (!v || typeof v !== 'object' || !(v.action in RANK)) return;
+    const run = f.run;
+    if (RANK[v.action] > RANK[run.action]) run.action = v.action;
+    if (typeof v.score === 'number' && Number.isFinite(v.score)) run.score = run.score === null ? v.score : Math.max(run.score, v.score);
+    if (Array.isArray(v.reasons)) for (const r of v.reasons) this.reason(f, r);
+    if (v.action === 'block' && !f.slot.shadow && !this.stop) this.stop = { slot: f.slot, verdict: v };
   }
 
   /** Text through every filter; returns what may be sent now. */
@@ -169,7 +167,7 @@ export class SseGuard {
       } catch {
         this.fail(f, 'the stream filter threw an error');
       } finally {
-        f.ms += performance.now() - t0;
+        f.run.ms += performance.now() - t0;
       }
       if (this.stop) return '';
     }
@@ -198,7 +196,7 @@ export class SseGuard {
       } catch {
         this.fail(f, 'the stream filter threw an error');
       } finally {
-        f.ms += performance.now() - t0;
+        f.run.ms += performance.now() - t0;
       }
       if (this.stop) return '';
     }

@@ -16,6 +16,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import { createGateway, startGateway, type RunningGateway } from '../../src/gateway/index.js';
 import type { GuardFactory, GuardVerdict, StreamStep, StreamTextFilter } from '../../src/guards/types.js';
 import { openSqliteStore } from '../../src/store/sqlite.js';
+import { verifyAudit } from '../../src/audit/verify.js';
 import { createDevPki, type DevPki } from '../../src/tls/pki.js';
 import { tempDir, testDeps, writeFiles, type TestDeps } from './helpers.js';
 
@@ -482,5 +483,143 @@ describe('response phase and callModel', () => {
     ]);
     const rec = await auditOf(deps, r.headers['x-request-id']);
     expect(rec.guards?.[0]).toMatchObject({ name: 'squeeze', action: 'flag', score: 5 });
+  });
+});
+
+describe('streamed responses', () => {
+  let gw: RunningGateway;
+  let deps: TestDeps;
+  beforeAll(async () => {
+    ({ gw, deps } = await gateway([
+      { type: 'test-words', name: 'pii', routes: ['openai.chat.completions', 'openai.responses'], options: { redact: ['sk-SECRET99'], block: ['BOOM'] } },
+      { type: 'test-words', name: 'shadow-pii', mode: 'shadow', routes: ['openai.chat.completions'], options: { redact: ['harmless'] } },
+    ]));
+  });
+  afterAll(() => gw.close());
+
+  it('redacts a secret split across two SSE chunks, one event out per event in, held text released at finish', async () => {
+    const r = await post(gw, '/v1/chat/completions', chat('key: sk-SEC|RET99 ok|harmless', { stream: true }));
+    expect(r.status).toBe(200);
+    expect(String(r.headers['x-rampart-guards'])).toMatch(/^pii;action=allow;dur=[\d.]+, shadow-pii;action=redact;shadow;dur=[\d.]+, pii;phase=stream, shadow-pii;phase=stream$/);
+    const data = sseData(r.text);
+    // Three content chunks, the finish chunk, [DONE]: same count as the upstream sent.
+    expect(data.length).toBe(5);
+    expect(data[4]).toBe('[DONE]');
+    const chunks = data.slice(0, 4).map((d) => JSON.parse(d));
+    const text = chunks.map((c) => c.choices[0].delta.content ?? '').join('');
+    expect(text).toBe('key: [REDACTED] okharmless');
+    expect(r.text).not.toContain('sk-SEC');
+    expect(chunks[3].choices[0].finish_reason).toBe('stop');
+    // No chunk ever carried a part of the secret.
+    for (const c of chunks) expect(String(c.choices[0].delta.content ?? '')).not.toMatch(/RET99|sk-S/);
+    const rec = await auditOf(deps, r.headers['x-request-id']);
+    expect(rec.guards?.filter((g) => g.phase === 'stream').map((g) => [g.name, g.action, g.shadow, g.reasons])).toEqual([
+      ['pii', 'redact', false, ['test.redact']],
+      ['shadow-pii', 'redact', true, ['test.redact']],
+    ]);
+  });
+
+  it('redacts the Responses API stream and its full-text events', async () => {
+    const r = await post(gw, '/v1/responses', { model: 'chat', input: 'a sk-SECR|ET99 b', stream: true });
+    expect(r.status).toBe(200);
+    expect(r.text).not.toContain('sk-SECR');
+    const events = sseData(r.text).map((d) => JSON.parse(d));
+    const deltas = events.filter((e) => e.type === 'response.output_text.delta').map((e) => e.delta);
+    expect(deltas.join('')).toBe('a [REDACTED] b');
+    expect(events.find((e) => e.type === 'response.output_text.done').text).toBe('a [REDACTED] b');
+    expect(events.find((e) => e.type === 'response.completed').response.output[0].content[0].text).toBe('a [REDACTED] b');
+  });
+
+  it('ends the stream with an OpenAI error event when a filter blocks mid-stream', async () => {
+    const r = await post(gw, '/v1/chat/completions', chat('fine so far|then B|OOM|never sent', { stream: true }));
+    expect(r.status).toBe(200);
+    const data = sseData(r.text);
+    const last = JSON.parse(data[data.length - 1]!);
+    expect(last.error).toMatchObject({ code: 'RAMPART_ERR_GUARD_BLOCKED', type: 'permission_error' });
+    expect(r.text).not.toContain('never sent');
+    expect(r.text).not.toContain('[DONE]');
+    // What was released before the block (the filter's held-back tail is dropped with the block).
+    const sent = data.slice(0, -1).map((d) => JSON.parse(d).choices[0].delta.content).join('');
+    expect(sent.length).toBeGreaterThan(0);
+    expect('fine so farthen B'.startsWith(sent)).toBe(true);
+    const rec = await auditOf(deps, r.headers['x-request-id']);
+    expect(rec).toMatchObject({ status: 200, decision: 'deny', errorCode: 'RAMPART_ERR_GUARD_BLOCKED' });
+    expect(rec.guards?.find((g) => g.phase === 'stream' && g.name === 'pii')?.action).toBe('block');
+  });
+
+  it('ends the Responses API stream with an error event', async () => {
+    const r = await post(gw, '/v1/responses', { model: 'chat', input: 'x|B|OOM', stream: true });
+    const events = r.text.split('\n\n').filter((e) => e.trim());
+    expect(events[events.length - 1]).toMatch(/^event: error\ndata: \{"type":"error","code":"RAMPART_ERR_GUARD_BLOCKED"/);
+  });
+
+  it('records a client that goes away mid-stream and goes on serving', { timeout: 10_000 }, async () => {
+    const abortedBefore = upstream.aborted();
+    const u = new URL(gw.url);
+    const body = JSON.stringify(chat('slow|slow|slow|slow|slow|slow', { stream: true }));
+    const id = await new Promise<string>((resolve, reject) => {
+      const s = tlsConnect({ host: u.hostname, port: Number(u.port), servername: 'localhost', ca: pki.ca.certPem }, () => {
+        s.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer key-alice\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      });
+      let got = '';
+      s.on('data', (d: Buffer) => {
+        got += d.toString();
+        if ((got.match(/data: /g) ?? []).length >= 2) {
+          s.destroy();
+          resolve(/x-request-id: (\S+)/i.exec(got)![1]!);
+        }
+      });
+      s.on('error', reject);
+    });
+    const rec = await auditOf(deps, id);
+    expect(rec).toMatchObject({ status: 499, errorCode: 'RAMPART_ERR_GATEWAY_CLIENT_CLOSED' });
+    expect(rec.guards?.some((g) => g.phase === 'stream' && g.name === 'pii')).toBe(true);
+    const until = Date.now() + 3000;
+    while (upstream.aborted() === abortedBefore && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(upstream.aborted()).toBeGreaterThan(abortedBefore);
+    expect((await post(gw, '/v1/chat/completions', chat('still here'))).status).toBe(200);
+  });
+});
+
+describe('wired with the real layers', () => {
+  it('publishes guard.verdict events on the monitoring bus and keeps the audit chain verifiable', async () => {
+    const store = openSqliteStore({ path: ':memory:' }, silentLogger());
+    const deps = testDeps();
+    const cfg = config([{ type: 'test-words', name: 'w', options: { flag: ['odd'], block: ['forbidden'], response: false } }], {
+      monitoring: { enabled: true },
+    });
+    const gw = await startGateway(cfg, {
+      logger: silentLogger(),
+      store,
+      processMetrics: false,
+      deps: { authenticator: deps.authenticator, authorizer: deps.authorizer, quotas: deps.quotas, guardFactories: factories },
+    });
+    try {
+      const flagged = await post(gw, '/v1/chat/completions', chat('odd'));
+      const blocked = await post(gw, '/v1/chat/completions', chat('forbidden'));
+      const allowed = await post(gw, '/v1/chat/completions', chat('fine'));
+      expect([flagged.status, blocked.status, allowed.status]).toEqual([200, 403, 200]);
+      let events: any[] = [];
+      const until = Date.now() + 5000;
+      while (events.length < 2 && Date.now() < until) {
+        events = (await store.events!.readEvents({ type: 'guard.verdict', limit: 10 })).map((e) => JSON.parse(e.body));
+        if (events.length < 2) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(events.map((e) => [e.data.requestId, e.data.action, e.severity, e.principal, e.model])).toEqual([
+        [flagged.headers['x-request-id'], 'flag', 'low', 'alice', 'chat'],
+        [blocked.headers['x-request-id'], 'block', 'high', 'alice', 'chat'],
+      ]);
+      expect(events[1].data).toMatchObject({ guard: 'w', kind: 'test-words', phase: 'request', shadow: false, score: 1, reasons: [{ code: 'test.block', message: 'a blocked word' }] });
+      // A guard block is not also an authz.deny.
+      expect(await store.events!.readEvents({ type: 'authz.deny', limit: 10 })).toEqual([]);
+    } finally {
+      await gw.close();
+    }
+    const entries = await store.audit.readAudit(1, 100);
+    const bodies = entries.map((e) => JSON.parse(e.body));
+    expect(bodies.map((b) => b.guards?.[0]?.action)).toEqual(['flag', 'block', 'allow']);
+    const report = await verifyAudit(store.audit);
+    expect(report.ok).toBe(true);
+    await store.close();
   });
 });
