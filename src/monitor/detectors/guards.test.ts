@@ -28,6 +28,9 @@ describe('guard-verdicts detector', () => {
     expect(sh[0]!.title).toContain('shadow');
     // allow never alerts; other event types are ignored.
     expect(d.observe(verdict(3000, 'bob', 'pii', 'allow', 'high', 'pii.card'))).toEqual([]);
+    // Routine info-level rewrites never count, however many.
+    const quiet = new GuardVerdictDetector(guardVerdictsSchema.parse({ threshold: 2 }));
+    for (let i = 0; i < 50; i++) expect(quiet.observe(verdict(i, 'bob', 'output-hardening', 'redact', 'info', 'output-hardening.round'))).toEqual([]);
     expect(d.observe(makeEvent({ type: 'gateway.request', source: 'gateway', time: 4000, data: {} }))).toEqual([]);
   });
 

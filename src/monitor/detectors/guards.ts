@@ -1,7 +1,8 @@
 // Alerts from the inference guards and the ingestion guard. A `guard.verdict` event at or above
 // `immediateSeverity` (the extraction detector firing, a blocked injection in a tool result, a leaked
 // private key) is an alert at once; lower-severity verdicts (flags, redactions) alert when one
-// principal collects `threshold` of them from one guard within the window — a single redacted
+// principal collects `threshold` of them from one guard within the window (verdicts of severity
+// `info`, such as output hardening applied to every answer, never count) — a single redacted
 // e-mail address is routine, fifty in ten minutes from one key is not. Shadow-mode verdicts count
 // the same way (that is what shadow mode is for), and the alert says they were not enforced.
 import { z } from 'zod';
@@ -49,6 +50,8 @@ export class GuardVerdictDetector implements Detector {
     if (!v || v.action === 'allow') return [];
     const who = e.principal ?? e.sourceIp ?? '-';
     const severity: Severity = e.severity ?? 'low';
+    // Routine rewrites (output hardening on every answer) are recorded at info and never alert.
+    if (severity === 'info') return [];
     const subject: Record<string, string> = { guard: v.guard, ...(e.principal ? { principal: e.principal } : e.sourceIp ? { sourceIp: e.sourceIp } : {}) };
     if (e.model) subject.model = e.model;
     const mode = v.shadow ? ' (shadow mode: not enforced)' : '';
