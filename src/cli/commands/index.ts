@@ -8,6 +8,7 @@ import { register as registerDataset } from './dataset.js';
 import { register as registerEncrypt } from './encrypt.js';
 import { register as registerErrors } from './errors.js';
 import { register as registerGateway } from './gateway.js';
+import { register as registerGuards } from './guards.js';
 import { register as registerKeys } from './keys.js';
 import { register as registerKeysKek } from './keys-kek.js';
 import { register as registerPolicy } from './policy.js';
@@ -18,6 +19,7 @@ import { register as registerVerify } from './verify.js';
 export function registerCommands(program: Command): void {
   registerErrors(program);
   registerGateway(program);
+  registerGuards(program);
   registerCerts(program);
   registerKeys(program);
   registerKeysKek(program);
