@@ -60,10 +60,11 @@ function scoreOne(text: string, model: InjectionModel, depth: number): Injection
     }
     if (decodedScore !== undefined && decodedScore > score) {
       score = decodedScore;
-      if (!findings.some((f) => f.code === 'encoded-payload')) findings.push({ code: 'encoded-payload', weight: 0 });
+      if (decodedScore >= 0.3 && !findings.some((f) => f.code === 'encoded-payload')) findings.push({ code: 'encoded-payload', weight: 0 });
     }
   }
-  findings.sort((a, b) => b.weight - a.weight);
+  // Structural evidence first (it says what kind of attack), strongest first; the classifier last.
+  findings.sort((a, b) => Number(a.code === 'classifier') - Number(b.code === 'classifier') || b.weight - a.weight);
   return decodedScore === undefined ? { score, findings } : { score, findings, decodedScore };
 }
 

@@ -82,10 +82,10 @@ const RULES: Rule[] = [
     signal: 'indirect-address',
     re: /\b(?:ai|llm|llms|language model|assistants?|chatbots?|gpt|copilot|agents?|bots?)\b[^.\n]{0,20}\b(?:reading|processing|summari[sz]ing|parsing|analy[sz]ing|that reads?|who reads?|browsing|viewing|ingesting|crawling)\b|\bif you are an? (?:ai|llm|language model|assistant|bot|automated|large language)|\b(?:note|message|instructions?|attention|important|notice) (?:to|for) (?:the |any |all )?(?:ai|llm|assistant|model|agent|chatbot|bot)s?\b|\bdear (?:ai|assistant|llm|chatbot|model)\b/,
   },
-  { signal: 'hidden-html', re: /<!--[^>]{0,400}?\b(?:ignore|instructions?|assistant|ai|llm|system|must|reveal|send|do not tell|model)\b|\b(?:display\s*:\s*none|font-size\s*:\s*0|visibility\s*:\s*hidden|color\s*:\s*(?:#fff\b|#ffffff|white)|opacity\s*:\s*0)/ },
+  { signal: 'hidden-html', re: /\b(?:display\s*:\s*none|font-size\s*:\s*0|visibility\s*:\s*hidden|color\s*:\s*(?:#fff\b|#ffffff|white)|opacity\s*:\s*0)/ },
   {
     signal: 'exfiltration',
-    re: /!\[[^\]\n]{0,100}\]\(\s*https?:\/\/[^)\s]{1,200}[?&][^)\s=]{1,40}=[^)\s]{0,300}(?:\{|%7b|\[|<|\$)|\b(?:append|add|include|attach|encode|put)\b[^.\n]{0,40}\b(?:conversation|chat|history|secrets?|passwords?|api keys?|previous messages|user'?s? (?:data|messages|email|details)|system prompt|credentials|tokens?)\b[^.\n]{0,40}\b(?:url|link|image|query|parameter)|\b(?:render|display|output|show)\b[^.\n]{0,20}\b(?:this|the following) (?:markdown|image)\b/,
+    re: /!\[[^\]\n[]{0,100}\]\(\s*https?:\/\/[^)\s]{1,200}[?&][^)\s=]{1,40}=[^)\s]{0,300}(?:\{|%7b|\[|<|\$)|\b(?:append|add|include|attach|encode|put)\b[^.\n]{0,40}\b(?:conversation|chat|history|secrets?|passwords?|api keys?|previous messages|user'?s? (?:data|messages|email|details)|system prompt|credentials|tokens?)\b[^.\n]{0,40}\b(?:url|link|image|query|parameter)|\b(?:render|display|output|show)\b[^.\n]{0,20}\b(?:this|the following) (?:markdown|image)\b/,
   },
   {
     signal: 'tool-hijack',
@@ -111,12 +111,28 @@ export interface SignalResult {
   decoded: DecodedSegment[];
 }
 
+// HTML comments, matched one after the other (a global regex consumes each), then their bodies
+// tested for words aimed at a model: linear even on "<!--<!--<!--…".
+const COMMENT = /<!--([^>]{0,400})/g;
+const COMMENT_WORDS = /\b(?:ignore|instructions?|assistant|ai|llm|system|must|reveal|send|do not tell|model|agent)\b/;
+
 /** Which phrase-rule signals fire on a text (already normalised). */
 export function phraseSignals(text: string): Set<Signal> {
   const hit = new Set<Signal>();
   for (const r of RULES) if (!hit.has(r.signal) && r.re.test(text)) hit.add(r.signal);
+  if (!hit.has('hidden-html') && text.includes('<!--')) {
+    for (const m of text.matchAll(COMMENT)) {
+      if (COMMENT_WORDS.test(m[1] as string)) {
+        hit.add('hidden-html');
+        break;
+      }
+    }
+  }
   return hit;
 }
+
+// Words of the strong rules; the ROT13 variant is rule-checked only when one of them shows up in it.
+const ROT13_GATE = /\b(?:ignore|disregard|forget|instructions|system prompt|reveal|developer mode|jailbreak|restrictions|password)\b/;
 
 /** Rule signals that carry an attack on their own (used on decoded/hidden text). */
 const STRONG: ReadonlySet<Signal> = new Set<Signal>(['instruction-override', 'system-prompt-extraction', 'jailbreak-persona', 'exfiltration', 'tool-hijack', 'chat-template']);
@@ -130,7 +146,8 @@ export function computeSignals(input: string, depth = 0): SignalResult {
   const variants: string[] = [];
   const dl = deleet(norm.text);
   if (dl !== norm.text) variants.push(dl);
-  if (norm.text.length <= 65536 || /rot-?13|caesar/.test(norm.text)) variants.push(rot13(norm.text));
+  const r13 = rot13(norm.text);
+  if (ROT13_GATE.test(r13)) variants.push(r13);
   for (const v of variants) {
     for (const s of phraseSignals(v)) {
       if (!hits.has(s) && STRONG.has(s)) {
