@@ -1,6 +1,7 @@
 // `rampart gateway --config FILE`: runs the security gateway until SIGINT/SIGTERM, then shuts
 // down gracefully (stop accepting, drain in-flight requests, flush the audit log). A second
 // signal during the drain ends the process at once. See docs/gateway.md.
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
 import { UsageError } from '../../core/errors.js';
@@ -21,7 +22,7 @@ export function register(program: Command): void {
       const logger = createLogger({ level: opts.logLevel ?? config.observability.logLevel, name: 'rampart-gateway' });
       // With server.workers > 1 this process becomes the primary; its workers run this same command
       // and never get past this line (they serve until the primary stops them).
-      const gw = await runGateway(config, { logger });
+      const gw = await runGateway(config, { logger, baseDir: dirname(file) });
       process.stderr.write(`rampart gateway: listening on ${gw.url} (config ${file}); Ctrl-C to stop\n`);
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
         process.once('SIGINT', () => resolve('SIGINT'));
