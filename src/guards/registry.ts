@@ -5,14 +5,18 @@ import { GuardConfigInvalidError } from './errors.js';
 import { extractionGuardFactory } from './extraction/index.js';
 import { outputHardeningGuardFactory } from './output-hardening/index.js';
 import { promptInjectionGuardFactory } from './injection/index.js';
+import { piiGuardFactory } from './pii/index.js';
+import { predictionsGuardFactory } from './predictions/index.js';
 import { tensorGuardFactory } from './tensor/index.js';
 import type { GuardFactory } from './types.js';
 
 export const GUARD_FACTORIES: readonly GuardFactory<any>[] = [
   promptInjectionGuardFactory,
+  piiGuardFactory,
   extractionGuardFactory,
   outputHardeningGuardFactory,
   tensorGuardFactory,
+  predictionsGuardFactory,
   // one line per guard kind, e.g. piiGuardFactory,
 ];
 
