@@ -5,10 +5,12 @@
 //   2. maximum throughput with wrk (closed loop) for the same three targets.
 // Upstream, gateway, nginx and load generator each run in their own process.
 // Usage (after `npm run build`): node bench/gateway.mjs [--rate 1000] [--seconds 10] [--connections 64] [--log-level warn]
+//   [--workers auto|N]  gateway processes (server.workers; default auto = one per CPU); nginx gets as many
+//   worker processes, so both use the same number of processes.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeBenchGatewayConfig } from './gateway-setup.mjs';
@@ -34,6 +36,8 @@ const SECONDS = Number(opt('seconds', '10'));
 const CONNS = Number(opt('connections', '64'));
 const LOG_LEVEL = opt('log-level', 'warn');
 const WARMUP = Number(opt('warmup', '8'));
+const WORKERS_OPT = opt('workers', 'auto');
+const WORKERS = WORKERS_OPT === 'auto' ? availableParallelism() : Number(WORKERS_OPT);
 
 const tmp = mkdtempSync(join(tmpdir(), 'rampart-bench-gw-'));
 const children = [];
@@ -79,12 +83,42 @@ function runWrk(url, luaFile, seconds = SECONDS) {
   const r = spawnSync('wrk', ['-t1', `-c${CONNS}`, `-d${seconds}s`, '--latency', '-s', luaFile, url], { encoding: 'utf8', timeout: (seconds + 60) * 1000 });
   if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(r.stdout)?.[1]);
+  const requests = Number(/(\d+) requests in/.exec(r.stdout)?.[1]);
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1] ?? 0);
   const errs = /Socket errors: (.*)/.exec(r.stdout)?.[1] ?? 'none';
   const p50 = /50%\s+([\d.]+\w+)/.exec(r.stdout)?.[1];
   const p99 = /99%\s+([\d.]+\w+)/.exec(r.stdout)?.[1];
-  return { rps, non2xx, socketErrors: errs, p50, p99 };
+  return { rps, requests, non2xx, socketErrors: errs, p50, p99 };
 }
+
+/** CPU seconds (user + system) of a process and all its descendants, from /proc (Linux). */
+function treeCpuSeconds(rootPid) {
+  if (!rootPid || !existsSync('/proc')) return NaN;
+  const stats = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const t = readFileSync(`/proc/${d}/stat`, 'utf8');
+      // Fields after the command name (which may hold spaces): state ppid ... utime(14) stime(15).
+      const f = t.slice(t.lastIndexOf(')') + 2).split(' ');
+      stats.push({ pid: Number(d), ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / CLK_TCK });
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  const tree = new Set([rootPid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of stats) {
+      if (!tree.has(p.pid) && tree.has(p.ppid)) {
+        tree.add(p.pid);
+        grew = true;
+      }
+    }
+  }
+  return stats.filter((p) => tree.has(p.pid)).reduce((a, p) => a + p.cpu, 0);
+}
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 /** How loaded the machine is: ms for a fixed JS loop (about 70-100 ms on an idle core of this VM class). */
 function calibrate() {
@@ -120,15 +154,18 @@ writeFileSync(files.cert, pki.server.certPem);
 writeFileSync(files.key, pki.server.keyPem, { mode: 0o600 });
 
 const upstreamPort = Number(await startNode('gateway-upstream.mjs', []));
+const upstreamPid = children.at(-1).pid;
 const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
 
-const config = writeBenchGatewayConfig({ tmp, files, upstreamUrl: upstreamUrl, logLevel: LOG_LEVEL });
+const config = writeBenchGatewayConfig({ tmp, files, upstreamUrl: upstreamUrl, logLevel: LOG_LEVEL, workers: WORKERS });
 const store = await openStore(config.store, silentLogger());
 const { key } = await createApiKey(store.keys, { principal: 'bench-client', roles: ['bench'] });
 await store.close();
 
 const PROFILE = opt('cpu-prof', '');
 const gatewayUrl = await startNode('gateway-server.mjs', [join(tmp, 'rampart.json')], PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []);
+const gatewayPid = children.at(-1).pid;
+let nginxPid = null;
 
 let nginxUrl = null;
 const nginxBin = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' }).stdout.trim();
@@ -137,7 +174,7 @@ if (nginxBin) {
   for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi', 'logs']) mkdirSync(join(tmp, d), { recursive: true });
   writeFileSync(
     join(tmp, 'nginx.conf'),
-    `worker_processes 1;
+    `worker_processes ${WORKERS};
 pid ${tmp}/nginx.pid;
 error_log ${tmp}/logs/error.log warn;
 events { worker_connections 4096; }
@@ -158,6 +195,7 @@ http {
   );
   const ng = spawn(nginxBin, ['-p', tmp, '-c', join(tmp, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'inherit' });
   children.push(ng);
+  nginxPid = ng.pid;
   await new Promise((r) => setTimeout(r, 500));
   nginxUrl = `https://127.0.0.1:${port}`;
 }
@@ -192,8 +230,12 @@ for (const [name, url, ca] of targets) {
 const throughput = {};
 if (haveWrk) {
   for (const [name, url] of targets) {
+    const pid = url === gatewayUrl ? gatewayPid : url === nginxUrl ? nginxPid : upstreamPid;
     const before = url === gatewayUrl ? await gatewayCounters(gatewayUrl, readFileSync(files.ca)) : null;
+    const cpu0 = treeCpuSeconds(pid);
     throughput[name] = runWrk(url, lua);
+    // CPU of the target's processes (all gateway processes; nginx master and workers) per request.
+    throughput[name].cpuUsPerRequest = ((treeCpuSeconds(pid) - cpu0) * 1e6) / Math.max(1, throughput[name].requests);
     if (before) {
       const after = await gatewayCounters(gatewayUrl, readFileSync(files.ca));
       throughput[name].gatewayCpuUsPerRequest = ((after.cpu - before.cpu) * 1e6) / Math.max(1, after.requests - before.requests);
@@ -211,7 +253,7 @@ const gw = latency[targets[1][0]];
 const lines = [];
 lines.push(`date ${new Date().toISOString()}  node ${process.version}  cpus ${cpus().length} × ${cpus()[0]?.model}  load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 lines.push(`machine load check: a 1e8-iteration JS loop took ${calibBefore.toFixed(0)} ms before and ${calibAfter.toFixed(0)} ms after the run (about 70-100 ms on an idle core)`);
-lines.push(`fixed rate ${RATE} req/s for ${SECONDS}s, ${CONNS} connections, 1 KB request and response bodies, gateway log level ${LOG_LEVEL}`);
+lines.push(`fixed rate ${RATE} req/s for ${SECONDS}s, ${CONNS} connections, 1 KB request and response bodies, gateway log level ${LOG_LEVEL}, ${WORKERS} gateway process(es) (server.workers) and ${WORKERS} nginx worker(s)`);
 lines.push('');
 lines.push('| target | achieved req/s | p50 ms | p90 ms | p99 ms | errors |');
 lines.push('|---|---|---|---|---|---|');
@@ -228,17 +270,28 @@ if (nginxUrl) {
 if (haveWrk) {
   lines.push('');
   lines.push(`max throughput (wrk -t1 -c${CONNS} -d${SECONDS}s)`);
-  lines.push('| target | req/s | p50 | p99 | non-2xx | socket errors |');
-  lines.push('|---|---|---|---|---|---|');
+  lines.push('| target | req/s | p50 | p99 | CPU µs/request | non-2xx | socket errors |');
+  lines.push('|---|---|---|---|---|---|---|');
   for (const [name] of targets) {
     const t = throughput[name];
-    lines.push(`| ${name} | ${f(t.rps)} | ${t.p50} | ${t.p99} | ${t.non2xx} | ${t.socketErrors} |`);
+    lines.push(`| ${name} | ${f(t.rps)} | ${t.p50} | ${t.p99} | ${Number.isFinite(t.cpuUsPerRequest) ? t.cpuUsPerRequest.toFixed(0) : 'n/a'} | ${t.non2xx} | ${t.socketErrors} |`);
   }
   const gwT = throughput[targets[1][0]];
-  if (gwT.gatewayCpuUsPerRequest) lines.push(`\ngateway process CPU per request during the throughput run: ${gwT.gatewayCpuUsPerRequest.toFixed(0)} µs`);
+  if (gwT.gatewayCpuUsPerRequest) lines.push(`\ngateway CPU per request from its own /metrics (all its processes): ${gwT.gatewayCpuUsPerRequest.toFixed(0)} µs`);
   if (nginxUrl) lines.push(`\ngateway / nginx throughput: ${(throughput[targets[1][0]].rps / throughput[targets[2][0]].rps).toFixed(2)}`);
+}
+// The issue's targets, judged on this run's figures.
+const added50 = gw.p50 - direct.p50;
+const added99 = gw.p99 - direct.p99;
+const kept = gw.achievedRate >= RATE * 0.98 && gw.errors + gw.statusBad === 0;
+lines.push('');
+lines.push(`target p50 added ≤ 1 ms at ${RATE} req/s: ${kept && added50 <= 1 ? 'met' : 'not met'} (${f(added50)} ms${kept ? '' : ', rate not sustained or errors'})`);
+lines.push(`target p99 added ≤ 5 ms at ${RATE} req/s: ${kept && added99 <= 5 ? 'met' : 'not met'} (${f(added99)} ms)`);
+if (haveWrk && nginxUrl) {
+  const ratio = throughput[targets[1][0]].rps / throughput[targets[2][0]].rps;
+  lines.push(`target throughput ≥ 0.5 × nginx: ${ratio >= 0.5 ? 'met' : 'not met'} (${ratio.toFixed(2)})`);
 }
 process.stdout.write(`${lines.join('\n')}\n`);
 mkdirSync(join(HERE, 'results'), { recursive: true });
-writeFileSync(join(HERE, 'results', `gateway-${Date.now()}.json`), JSON.stringify({ rate: RATE, seconds: SECONDS, calibBefore, calibAfter, latency, throughput }, null, 2));
+writeFileSync(join(HERE, 'results', `gateway-${Date.now()}.json`), JSON.stringify({ rate: RATE, seconds: SECONDS, workers: WORKERS, calibBefore, calibAfter, latency, throughput }, null, 2));
 process.exit(0);
