@@ -78,6 +78,7 @@ audit:
 # Inference guards (docs/guards.md), run in this order after authentication, Cedar and quotas.
 # Every guard kind is on with its defaults; \`rampart guards list\` shows the kinds.
 guards:
+  - type: pii                 # cards, IBAN, national ids, keys and tokens redacted; e-mail, phone, IP flagged (also in streams)
   - type: extraction          # PRADA, query budget, input coverage per principal (KServe v2)
   - type: output-hardening    # classifier scores rounded to 2 decimals (after extraction, which reads them)
 
