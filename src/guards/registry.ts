@@ -6,6 +6,7 @@ import { extractionGuardFactory } from './extraction/index.js';
 import { outputHardeningGuardFactory } from './output-hardening/index.js';
 import { promptInjectionGuardFactory } from './injection/index.js';
 import { piiGuardFactory } from './pii/index.js';
+import { predictionsGuardFactory } from './predictions/index.js';
 import { tensorGuardFactory } from './tensor/index.js';
 import type { GuardFactory } from './types.js';
 
@@ -15,6 +16,7 @@ export const GUARD_FACTORIES: readonly GuardFactory<any>[] = [
   extractionGuardFactory,
   outputHardeningGuardFactory,
   tensorGuardFactory,
+  predictionsGuardFactory,
   // one line per guard kind, e.g. piiGuardFactory,
 ];
 
