@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { register as registerAlerts } from './alerts.js';
 import { register as registerAudit } from './audit.js';
+import { register as registerBaseline } from './baseline.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerCerts } from './certs.js';
 import { register as registerDataset } from './dataset.js';
@@ -31,5 +32,6 @@ export function registerCommands(program: Command): void {
   registerVerify(program);
   registerScan(program);
   registerDataset(program);
+  registerBaseline(program);
   registerDemo(program);
 }
