@@ -1,4 +1,6 @@
 import { CreateAliasCommand, CreateKeyCommand, KMSClient, RotateKeyOnDemandCommand } from '@aws-sdk/client-kms';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { startMoto, useMotoEnv, type Moto } from '../testing/moto.js';
 import { AwsKmsProvider } from './aws-kms.js';
@@ -44,4 +46,45 @@ describe('AWS KMS provider without a server', () => {
       await p.close();
     }
   });
+});
+
+// Retirement with KMS is disabling the key (docs/key-providers.md): KMS then refuses Decrypt with
+// DisabledException or KMSInvalidStateException. moto_server ignores the key state (it decrypts,
+// encrypts and generates data keys with a disabled key), so the conformance case "a retired version
+// refuses" cannot run against it, and KMS has no per-version retirement to match that case's shape
+// anyway. Checking DescribeKey before every Decrypt would make moto pass, but it would need the
+// extra kms:DescribeKey permission on every decrypting role and a second request per file, only to
+// repeat a check real KMS already makes. Instead, this checks our side of the contract: the errors
+// real KMS returns for a disabled key, served over the KMS JSON protocol on loopback, become
+// RAMPART_ERR_CRYPTO_KEY_RETIRED.
+describe('AWS KMS provider with a disabled key', () => {
+  for (const awsError of ['DisabledException', 'KMSInvalidStateException']) {
+    it(`maps ${awsError} from Decrypt and GenerateDataKey to KEY_RETIRED`, async () => {
+      useMotoEnv();
+      const targets: string[] = [];
+      const server = createServer((req, res) => {
+        targets.push(String(req.headers['x-amz-target']));
+        req.resume();
+        req.on('end', () => {
+          res.writeHead(400, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': 'test' });
+          res.end(JSON.stringify({ __type: awsError, message: 'arn:aws:kms:us-east-1:123456789012:key/k is disabled.' }));
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const p = new AwsKmsProvider({ kmsEndpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+      const codeOf = (x: Promise<unknown>): Promise<string> =>
+        x.then(
+          () => 'resolved',
+          (e: { code?: string }) => e.code ?? 'uncoded',
+        );
+      try {
+        expect(await codeOf(p.unwrap(Buffer.alloc(60, 1), 'alias/models', '', { purpose: 'rampart-envelope-v1' }))).toBe('RAMPART_ERR_CRYPTO_KEY_RETIRED');
+        expect(await codeOf(p.generateDataKey('alias/models', { purpose: 'rampart-envelope-v1' }))).toBe('RAMPART_ERR_CRYPTO_KEY_RETIRED');
+        expect(targets).toEqual(['TrentService.Decrypt', 'TrentService.GenerateDataKey']);
+      } finally {
+        await p.close();
+        await new Promise((resolve) => server.close(resolve));
+      }
+    });
+  }
 });
