@@ -93,7 +93,7 @@ export class ExtractionStateCache {
   async get(key: string, now: number): Promise<Entry> {
     const hit = this.entries.get(key);
     if (hit) {
-      hit.lastUsed = now;
+      hit.lastUsed = Math.max(hit.lastUsed, now);
       return hit;
     }
     let p = this.loading.get(key);
@@ -154,7 +154,8 @@ export class ExtractionStateCache {
       const batch = entry.pending;
       entry.pending = [];
       try {
-        await this.write(store, entry, batch, now);
+        // Request times come from the request (a replica's clock may run ahead of this one's).
+        await this.write(store, entry, batch, Math.max(now, entry.lastUsed));
       } catch (e) {
         entry.pending = [...batch, ...entry.pending].slice(-MAX_PENDING);
         this.logger.warn({ err: { code: (e as { code?: string }).code, message: (e as Error).message }, key: redactKey(entry.key) }, 'extraction guard: could not write state');
