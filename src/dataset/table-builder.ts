@@ -2,7 +2,7 @@
 // the label/id/source columns as strings, and the facts schema checks need (missing values,
 // non-numeric values, samples of distinct strings). A column's kind is decided at the end by its
 // majority, so a few stray strings in a numeric column become type errors, not a string column.
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShotHash } from 'node:crypto';
 import type { ColumnInfo, Dataset, DatasetFormat, ReadOptions, TypeError } from './types.js';
 import { DatasetColumnUnknownError } from './errors.js';
 
@@ -53,8 +53,15 @@ export class TableBuilder {
     let i = this.byName.get(name);
     if (i === undefined) {
       i = this.cols.length;
-      this.cols.push(new Column(name, this.n, this.keep.has(name)));
+      const c = new Column(name, this.n, this.keep.has(name));
+      c.ensure(this.n + 1);
+      this.cols.push(c);
       this.byName.set(name, i);
+      if (this.set.length <= i) {
+        const s = new Uint8Array((i + 1) * 2);
+        s.set(this.set);
+        this.set = s;
+      }
     }
     return i;
   }
@@ -70,17 +77,21 @@ export class TableBuilder {
   beginRow(line: number | undefined, start: number | undefined, end: number | undefined, rawForHash: Uint8Array | string): void {
     if (line !== undefined) this.lines.push(line);
     if (start !== undefined && end !== undefined) this.spans.push(start, end);
-    this.rowHashes.push(createHash('sha256').update(rawForHash).digest('hex').slice(0, 32));
+    // One-shot hashing (Node ≥ 20.12) avoids a Hash object per row; same digest.
+    this.rowHashes.push((typeof oneShotHash === 'function' ? oneShotHash('sha256', rawForHash, 'hex') : createHash('sha256').update(rawForHash).digest('hex')).slice(0, 32));
+    // Room for this row in every column at once, so the per-value setters need no check.
+    const need = this.n + 1;
+    for (const c of this.cols) if (c.values.length < need) c.ensure(need);
     if (this.set.length < this.cols.length) this.set = new Uint8Array(this.cols.length * 2);
+    // (columns created later in the row grow `set` in column())
     this.set.fill(0, 0, this.cols.length);
   }
 
   setNumber(j: number, v: number): void {
     const c = this.cols[j]!;
-    c.ensure(this.n + 1);
     c.values[this.n] = v;
     if (c.strings) c.strings[this.n] = String(v);
-    this.mark(j);
+    this.set[j] = 1;
   }
 
   /** A non-empty value that is not a number (or a kept string column's value). */
@@ -146,9 +157,14 @@ export class TableBuilder {
     typeErrors.sort((a, b) => a.row - b.row);
     const d = features.length;
     const X = new Float64Array(n * d);
-    for (let j = 0; j < d; j++) {
-      const v = features[j]!.values;
-      for (let i = 0; i < n; i++) X[i * d + j] = v[i]!;
+    // Row by row (sequential writes; each column read sequentially too), in blocks of columns.
+    const vals = features.map((c) => c.values);
+    for (let j0 = 0; j0 < d; j0 += 16) {
+      const j1 = Math.min(d, j0 + 16);
+      for (let i = 0; i < n; i++) {
+        const o = i * d;
+        for (let j = j0; j < j1; j++) X[o + j] = vals[j]![i]!;
+      }
     }
     const strings = (name: string | undefined) => (name === undefined ? undefined : this.cols[this.byName.get(name)!]!.strings);
     const ds: Dataset = {

@@ -8,6 +8,7 @@ import { createGunzip } from 'node:zlib';
 import type { Writable } from 'node:stream';
 import { DatasetOutputUnsupportedError } from './errors.js';
 import type { Dataset } from './types.js';
+import { writeSplitNpz } from './write-npz.js';
 
 export interface SplitTargets {
   clean?: string;
@@ -17,7 +18,13 @@ export interface SplitTargets {
 /** Writes rows with `quarantine[i] === 0` to `clean` and the others to `quarantine`. */
 export async function writeSplit(ds: Dataset, quarantine: Uint8Array, t: SplitTargets): Promise<{ clean: number; quarantined: number }> {
   if (!ds.spans || (ds.format !== 'csv' && ds.format !== 'jsonl')) {
-    throw new DatasetOutputUnsupportedError(`--write-clean/--quarantine support CSV and JSON Lines, not ${ds.format}`);
+    // NumPy and Parquet inputs: the rows go out as NumPy .npz archives (write-npz.ts).
+    for (const target of [t.clean, t.quarantine]) {
+      if (target && !target.toLowerCase().endsWith('.npz')) {
+        throw new DatasetOutputUnsupportedError(`--write-clean/--quarantine of a ${ds.format} dataset write NumPy .npz archives; name the file *.npz (got ${target})`);
+      }
+    }
+    return writeSplitNpz(ds, quarantine, t);
   }
   const spans = ds.spans;
   const outs: (Writable | undefined)[] = [];

@@ -98,7 +98,7 @@ async function post(key: string, body: string, opts: { name?: string; ct?: strin
     headers: { authorization: `Bearer ${key}`, 'content-type': opts.ct ?? 'application/json' },
     body: opts.method === 'GET' ? undefined : body,
   });
-  return { status: r.statusCode, body: (await r.body.json()) as Record<string, any> };
+  return { status: r.statusCode, body: (await r.body.json()) as Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
 async function withStore<T>(fn: (s: ReturnType<typeof openSqliteStore>) => Promise<T>): Promise<T> {
