@@ -1,12 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { requestTexts, responseTexts } from '../text.js';
-import type { GuardContext, RequestInput, ResponseInput } from '../types.js';
+import type { Guard, GuardContext, RequestInput, ResponseInput } from '../types.js';
 import { jsonStrings, piiGuardFactory, piiOptions } from './index.js';
 
 const env = {} as never;
-const guard = (opts: unknown = {}) => piiGuardFactory.create('pii', piiOptions.parse(opts), env) as ReturnType<typeof piiGuardFactory.create> & {
-  checkRequest(i: RequestInput): ReturnType<NonNullable<import('../types.js').Guard['checkRequest']>>;
-};
+const guard = async (opts: unknown = {}): Promise<Guard> => piiGuardFactory.create('pii', piiOptions.parse(opts), env);
 
 function req(route: string, body: Record<string, unknown>, protocol: GuardContext['protocol'] = 'openai'): RequestInput {
   return { route, protocol, body, texts: () => requestTexts(route, body) } as unknown as RequestInput;
