@@ -6,8 +6,28 @@
 import type { AuditLog, AuditRecord, QuotaLease, QuotaManager, QuotaRequest } from '../core/contracts.js';
 import { RampartError } from '../core/errors.js';
 import type { TokenUsage } from '../core/types.js';
+import type { RampartEvent } from '../events/schema.js';
 import { QuotaExceededError, type QuotaLimitKind } from '../quota/errors.js';
 import { PrimaryGoneError } from './errors.js';
+
+/**
+ * Set in a worker process only: where the layers wired in the worker (wire.ts) send monitoring
+ * events (guard verdicts, dataset records), since the monitor runs in the primary.
+ */
+export interface WorkerHooks {
+  publish(events: RampartEvent[]): void;
+}
+
+let hooks: WorkerHooks | null = null;
+
+export function setWorkerHooks(h: WorkerHooks | null): void {
+  hooks = h;
+}
+
+/** The worker hooks when this process is a gateway worker (server.workers > 1), else null. */
+export function workerHooks(): WorkerHooks | null {
+  return hooks;
+}
 
 /** Tag of every message of this protocol (other IPC traffic, e.g. cluster internals, is ignored). */
 export const TAG = 'rampart.gw';
@@ -18,7 +38,8 @@ export type Op =
   | ['release', number, TokenUsage | null]
   | ['record', AuditRecord]
   | ['flush', number]
-  | ['metrics', number];
+  | ['metrics', number]
+  | ['events', RampartEvent[]];
 
 /** Primary → worker answer to an `acquire`, `flush` or `metrics` of the given id. */
 export type Answer = [id: number, ok: true, value?: unknown] | [id: number, ok: false, error: WireError];
@@ -169,6 +190,11 @@ export class PrimaryLink {
       await this.audit.flush().catch(() => undefined);
     },
   };
+
+  /** Monitoring events for the primary's monitor (sent with the next batch). */
+  publish(events: RampartEvent[]): void {
+    if (!this.closed && events.length) this.push(['events', events]);
+  }
 
   /** The Prometheus text of all workers together, aggregated by the primary. */
   metricsText(): Promise<string> {

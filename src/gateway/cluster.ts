@@ -6,7 +6,8 @@
 // the same event-loop turn; audit records are sent in the same batches and chained by the primary
 // in arrival order, so there is one chain and limits are as exact as with one process. /metrics,
 // served by any worker, is the sum over all processes. The security monitor, when enabled, runs in
-// the primary too (it sees every audit record). See docs/gateway.md, "Several processes".
+// the primary too: it sees every audit record, and the workers send it their other events (guard
+// verdicts, dataset records). See docs/gateway.md, "Several processes".
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { AggregatorRegistry } from 'prom-client';
@@ -20,7 +21,7 @@ import { createQuotaManager, WriteBehindCounters } from '../quota/index.js';
 import { openStore } from '../store/index.js';
 import { attachMonitorMetrics } from '../monitor/metrics.js';
 import { createMonitor, type Monitor } from '../monitor/monitor.js';
-import { type Answer, type FromWorker, isOurs, PrimaryLink, TAG, toWire, type ToWorker, type Op } from './cluster-ipc.js';
+import { type Answer, type FromWorker, isOurs, PrimaryLink, setWorkerHooks, TAG, toWire, type ToWorker, type Op } from './cluster-ipc.js';
 import { WorkerFailedError } from './errors.js';
 import { createMetrics } from './metrics.js';
 import { startGateway, type RunningGateway, type StartGatewayOptions } from './index.js';
@@ -81,9 +82,10 @@ async function runWorker(config: GatewayConfig, opts: StartGatewayOptions): Prom
   });
   let localMetrics: () => Promise<unknown> = async () => [];
   try {
-    // The monitor runs in the primary, which sees every worker's audit records.
-    const workerConfig: GatewayConfig = { ...config, monitoring: { ...config.monitoring, enabled: false } };
-    gw = await startGateway(workerConfig, { ...opts, deps: { ...opts.deps, quotas: link.quotas, audit: link.audit } });
+    // The monitor runs in the primary, which sees every worker's audit records; the other events
+    // made here (guard verdicts, dataset records) are sent to it (wire.ts asks for these hooks).
+    setWorkerHooks({ publish: (events) => link.publish(events) });
+    gw = await startGateway(config, { ...opts, deps: { ...opts.deps, quotas: link.quotas, audit: link.audit } });
     const registry = gw.metrics.registry;
     const own = registry.getMetricsAsJSON.bind(registry);
     localMetrics = own;
@@ -116,6 +118,8 @@ async function startPrimary(config: GatewayConfig, n: number, opts: StartGateway
   const local = store.kind === 'sqlite' && !opts.deps?.quotas ? new WriteBehindCounters(store.counters, { logger }) : null;
   const quotas: QuotaManager = opts.deps?.quotas ?? createQuotaManager(config.quotas, config.models, local ?? store.counters, { logger });
   const monitor: Monitor | null = config.monitoring.enabled ? createMonitor({ config: config.monitoring, store, logger }) : null;
+  // The detectors replay the stored history (monitoring.events.warmup) before anyone listens.
+  await monitor?.ready;
   const baseAudit = opts.deps?.audit ?? createAuditLog(store.audit, config.audit, logger);
   const audit: AuditLog = monitor ? tapAuditLog(baseAudit, monitor.bus) : baseAudit;
   const metrics = createMetrics(opts.processMetrics ?? true);
@@ -211,6 +215,13 @@ async function startPrimary(config: GatewayConfig, n: number, opts: StartGateway
           );
           break;
         }
+        case 'events':
+          try {
+            monitor?.bus.publish(...op[1]);
+          } catch (e) {
+            logger.error({ err: e }, 'could not publish events from a worker');
+          }
+          break;
         case 'metrics': {
           const id = op[1];
           aggregated().then(

@@ -17,6 +17,7 @@ import type { GatewayDeps } from './server.js';
 import { createDatasetIngest, type DatasetIngest } from './datasets.js';
 import { GuardPipeline } from '../guards/pipeline.js';
 import { makeEvent, type NewEvent } from '../events/schema.js';
+import { workerHooks } from './cluster-ipc.js';
 
 /**
  * Builds the gateway's layers from the config. A store passed in is used and left open; otherwise
@@ -51,15 +52,18 @@ export async function wireLayers(
     const quotas = overrides.quotas ?? createQuotaManager(config.quotas, config.models, local ?? s.counters, { logger });
     // Dataset ingestion: baselines read and checked now (a bad one stops start-up); events go to the monitor's bus.
     let monitorRef: Monitor | null = null;
+    // In a worker process (server.workers > 1) the monitor runs in the primary: events go there.
+    const worker = config.monitoring.enabled ? workerHooks() : null;
     const datasets: DatasetIngest | null = config.datasets.length
-      ? createDatasetIngest({ configs: config.datasets, store: s.datasets, publish: (...e) => monitorRef?.bus.publish(...e), logger })
+      ? createDatasetIngest({ configs: config.datasets, store: s.datasets, publish: (...e) => (monitorRef ? monitorRef.bus.publish(...e) : worker?.publish(e)), logger })
       : null;
     // Security monitoring: every audit record is also published as events (never blocking).
-    const monitor: Monitor | null = config.monitoring.enabled ? createMonitor({ config: config.monitoring, store: s, logger }) : null;
+    const monitor: Monitor | null = config.monitoring.enabled && !worker ? createMonitor({ config: config.monitoring, store: s, logger }) : null;
     monitorRef = monitor;
     // The detectors replay the stored history (monitoring.events.warmup) before the gateway listens.
     await monitor?.ready;
     if (monitor) publish = (e) => void monitor.bus.publish(makeEvent(e));
+    else if (worker) publish = (e) => worker.publish([makeEvent(e)]);
     const baseAudit = overrides.audit ?? createAuditLog(s.audit, config.audit, logger);
     const audit = monitor ? tapAuditLog(baseAudit, monitor.bus) : baseAudit;
     const authenticator = overrides.authenticator ?? createAuthenticator(config.auth, s.keys, logger);
@@ -70,7 +74,7 @@ export async function wireLayers(
       audit,
       guards,
       store: s,
-      ...(monitor && s.alerts ? { alerts: s.alerts } : {}),
+      ...((monitor || worker) && s.alerts ? { alerts: s.alerts } : {}),
       ...(datasets ? { datasets } : {}),
       ...(monitor ? { onMetrics: (registry: Registry) => attachMonitorMetrics(registry, monitor.metrics) } : {}),
       onClose: async () => {
