@@ -78,6 +78,7 @@ audit:
 # Inference guards (docs/guards.md), run in this order after authentication, Cedar and quotas.
 # Every guard kind is on with its defaults; \`rampart guards list\` shows the kinds.
 guards:
+  - type: prompt-injection    # user messages, tool results, documents: blocks at 0.85 (tool results/documents 0.7), flags from 0.5 (0.4)
   - type: pii                 # cards, IBAN, national ids, keys and tokens redacted; e-mail, phone, IP flagged (also in streams)
   - type: extraction          # PRADA, query budget, input coverage per principal (KServe v2)
   - type: output-hardening    # classifier scores rounded to 2 decimals (after extraction, which reads them)
