@@ -80,6 +80,9 @@ audit:
 guards:
   - type: prompt-injection    # user messages, tool results, documents: blocks at 0.85 (tool results/documents 0.7), flags from 0.5 (0.4)
   - type: pii                 # cards, IBAN, national ids, keys and tokens redacted; e-mail, phone, IP flagged (also in streams)
+  - type: tensor              # KServe v2: shape, dtype, range, NaN; OOD score and feature squeezing vs the baseline
+    options:
+      baselines: [baselines/digits.json]   # built at start-up from the classifier's training rows
   - type: extraction          # PRADA, query budget, input coverage per principal (KServe v2)
   - type: output-hardening    # classifier scores rounded to 2 decimals (after extraction, which reads them)
 

@@ -36,6 +36,7 @@ import { DemoPortInUseError, DemoStartFailedError } from './errors.js';
 import { demoGatewayYaml } from './gateway-config.js';
 import type { RunningServer } from './http.js';
 import { startOpenAiStandin } from './openai-standin/server.js';
+import { writeDigitsBaseline } from './tensor-baseline.js';
 import { curlCommand, demoScenarios, runScenarios, type CheckResult, type DemoIdentity, type Scenario } from './scenarios.js';
 
 export const DEFAULT_DEMO_PORT = 8443;
@@ -255,6 +256,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
     );
     servers.push(chat);
 
+    await step('building the classifier\'s tensor baseline', () => writeDigitsBaseline(dir, trained.model, trained.train, CLASSIFIER_MODEL));
     mkdirSync(join(dir, 'policies'), { recursive: true });
     copyFileSync(join(examplesDir(), 'demo', 'demo.cedar'), join(dir, 'policies', 'demo.cedar'));
     const configFile = join(dir, 'gateway.yaml');
