@@ -97,6 +97,11 @@ export const monitoringSchema = z
          * baselines, known networks and usual hours survive a restart. 0 turns it off.
          */
         warmup: duration.default('7d'),
+        /**
+         * How often events that other processes wrote to the store (`rampart scan --events-store`,
+         * `rampart keys`) are read and fed to the detectors and rules. 0 turns it off.
+         */
+        importInterval: duration.default('5s'),
         /** Most events replayed at start-up (oldest first; a warning says when the limit cut the replay short). */
         warmupMaxEvents: z.number().int().nonnegative().default(2_000_000),
       })

@@ -111,6 +111,23 @@ export function createMonitor(o: MonitorOptions): Monitor {
     }
     if (found.length) void dispatcher.runOnce();
   });
+  // Events other processes stored (CLI scans, key operations) join the live stream.
+  const importer = o.config.events.importInterval > 0 && o.store.events ? new ForeignEventImporter(o.store.events, now()) : null;
+  let importing = false;
+  const importTimer = importer
+    ? setInterval(() => {
+        if (importing) return;
+        importing = true;
+        importer
+          .poll(now())
+          .then((evs) => {
+            if (evs.length) bus.publish(...evs);
+          })
+          .catch((err: unknown) => log.warn({ err }, 'monitor: could not read events stored by other processes'))
+          .finally(() => (importing = false));
+      }, o.config.events.importInterval)
+    : null;
+  importTimer?.unref();
   // Windowed detectors also close windows when no events arrive.
   const ticker = setInterval(() => {
     const found = detectors.flatMap((d) => d.tick(now()));
@@ -130,6 +147,7 @@ export function createMonitor(o: MonitorOptions): Monitor {
     deliver: () => dispatcher.runOnce(),
     async close() {
       clearInterval(ticker);
+      if (importTimer) clearInterval(importTimer);
       await bus.close();
       persister?.stop();
       await dispatcher.runOnce().catch(() => undefined);
@@ -179,4 +197,41 @@ export async function replayHistory(events: EventStore, detectors: readonly Dete
     if (page.length < PAGE) break;
   }
   return n;
+}
+
+/** Sources whose events reach the bus directly; everything else in the store came from elsewhere. */
+const LIVE_SOURCES = new Set(['gateway']);
+
+/**
+ * Reads the events that other processes (CLI commands) stored since the last poll, so the
+ * detectors and rules see them too. Events of the gateway itself are skipped (they were on this
+ * bus already). Keeps the ids seen at the newest timestamp, so an event is imported once.
+ */
+export class ForeignEventImporter {
+  private seenAtCursor = new Set<string>();
+  constructor(
+    private readonly events: EventStore,
+    private cursor: number,
+  ) {}
+
+  async poll(until: number, limit = 1000): Promise<RampartEvent[]> {
+    const rows = await this.events.readEvents({ fromTime: this.cursor, toTime: until + 1, limit });
+    const out: RampartEvent[] = [];
+    for (const r of rows) {
+      if (r.time === this.cursor && this.seenAtCursor.has(r.id)) continue;
+      if (r.time !== this.cursor) {
+        this.cursor = r.time;
+        this.seenAtCursor = new Set();
+      }
+      this.seenAtCursor.add(r.id);
+      let e: unknown;
+      try {
+        e = JSON.parse(r.body);
+      } catch {
+        continue;
+      }
+      if (isEvent(e) && !LIVE_SOURCES.has(e.source)) out.push(e);
+    }
+    return out;
+  }
 }

@@ -2,6 +2,7 @@
 // `rampart scan DATA --label COLUMN` runs the same scan as `rampart dataset scan`.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import type { ScanEventFlags } from './scan-events.js';
 import { UsageError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { isSeverity, type Severity } from '../../core/types.js';
@@ -78,6 +79,8 @@ export async function runDatasetScanCommand(paths: string[], flags: DatasetScanF
     renameSync(tmp, flags.output);
   } else process.stdout.write(r.output);
   if (r.split) process.stderr.write(`rampart: ${r.split.clean} clean rows, ${r.split.quarantined} quarantined\n`);
+  const { recordScanResult } = await import('./scan-events.js');
+  await recordScanResult(flags as ScanEventFlags, 'dataset', paths, r.report, r.exitCode);
   if (r.exitCode !== 0) throw new ExitCode(r.exitCode);
 }
 

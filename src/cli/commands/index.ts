@@ -8,6 +8,7 @@ import { register as registerCerts } from './certs.js';
 import { register as registerDataset } from './dataset.js';
 import { register as registerEncrypt } from './encrypt.js';
 import { register as registerErrors } from './errors.js';
+import { register as registerEvents } from './events.js';
 import { register as registerGateway } from './gateway.js';
 import { register as registerGuards } from './guards.js';
 import { register as registerKeys } from './keys.js';
@@ -28,6 +29,7 @@ export function registerCommands(program: Command): void {
   registerPolicy(program);
   registerAudit(program);
   registerAlerts(program);
+  registerEvents(program);
   registerSign(program);
   registerVerify(program);
   registerScan(program);

@@ -11,8 +11,9 @@ import { runScan } from '../../scan/run-scan.js';
 import { ExitCode } from '../main.js';
 import { addDatasetFlags, runDatasetScanCommand, type DatasetScanFlags } from './dataset.js';
 import { VERSION } from '../version.js';
+import { addScanEventFlags, recordScanResult, type ScanEventFlags } from './scan-events.js';
 
-interface ScanFlags extends DatasetScanFlags {
+interface ScanFlags extends DatasetScanFlags, ScanEventFlags {
   format: string;
   output?: string;
   failOn?: string;
@@ -43,7 +44,7 @@ export function register(program: Command): void {
     .option('--jobs <n>', 'files scanned in parallel')
     .option('--no-color', 'no ANSI colour in the table');
   // Datasets (docs/datasets.md): with --label the paths are scanned as training data.
-  addDatasetFlags(cmd).action(async (paths: string[], flags: ScanFlags) => {
+  addScanEventFlags(addDatasetFlags(cmd)).action(async (paths: string[], flags: ScanFlags) => {
       if (flags.label !== undefined) return runDatasetScanCommand(paths, flags);
       let failOn: Severity | undefined;
       if (flags.failOn !== undefined) {
@@ -74,6 +75,7 @@ export function register(program: Command): void {
         writeFileSync(tmp, r.output);
         renameSync(tmp, flags.output);
       } else process.stdout.write(r.output);
+      await recordScanResult(flags, 'model', paths, r.report, r.exitCode);
       if (r.exitCode !== 0) throw new ExitCode(r.exitCode);
     });
 }
