@@ -84,14 +84,14 @@ export const tensorOptionsSchema = z
     ood: z
       .object({
         /** Threshold = this quantile of the legitimate inputs' out-of-fold scores. */
-        quantile: z.number().min(0.5).max(1).default(0.995),
+        quantile: z.number().min(0.5).max(1).default(0.99),
       })
       .strict()
       .default({}),
     squeeze: z
       .object({
         /** Threshold = this quantile of the calibration scores in the baseline. */
-        quantile: z.number().min(0.5).max(1).default(0.995),
+        quantile: z.number().min(0.5).max(1).default(0.99),
         /** A fixed L1 threshold (0..2) instead of the calibrated quantile. */
         threshold: z.number().positive().max(2).optional(),
         /** Name of the probability output (default: the first output holding probabilities). */
