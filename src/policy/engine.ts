@@ -44,7 +44,7 @@ export class CedarPolicyEngine implements PolicyEngine {
     this.contextUse = contextPathsUsed(policies.map((p) => p.json));
   }
 
-  private cacheKey(req: AuthzRequest, context: Context): string | null {
+  private cacheKey(req: AuthzRequest, context: Context | null): string | null {
     if (this.contextUse === 'all') return null;
     const p = req.principal;
     let key = `${req.action}\u0000${req.model}\u0000${p.kind}\u0000${p.id}\u0000${p.roles.join('\u0001')}\u0000${p.groups.join('\u0001')}\u0000${p.authMethod}\u0000${JSON.stringify(p.attributes)}`;
@@ -58,12 +58,14 @@ export class CedarPolicyEngine implements PolicyEngine {
     if (!model && !(req.action === 'admin' && req.model === '')) {
       return { decision: 'deny', policyIds: [], errors: [`unknown ${req.action === 'ingest' ? 'dataset' : 'model'} "${req.model}"`] };
     }
-    const context = buildContext(req.context);
+    // Policies that read no context (the common case) need none built for a cache hit.
+    let context = this.contextUse === 'all' || this.contextUse.size > 0 ? buildContext(req.context) : null;
     const key = this.cacheKey(req, context);
     if (key !== null) {
       const hit = this.cache.get(key);
       if (hit) return hit;
     }
+    context ??= buildContext(req.context);
     const entities: EntityJson[] = [principalEntity(req.principal)];
     let resource: EntityUidJson = GATEWAY_RESOURCE;
     if (model) {
