@@ -6,7 +6,10 @@
 // the KMS key (KMS then refuses Decrypt, reported as RAMPART_ERR_CRYPTO_KEY_RETIRED).
 // Endpoint and region come from the standard AWS environment (AWS_REGION, AWS_ENDPOINT_URL_KMS,
 // credentials chain) or the `kmsEndpoint` / `awsRegion` options.
-import { DecryptCommand, DescribeKeyCommand, EncryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+// The SDK is loaded on first use: it is a large module graph that every `rampart` start would
+// otherwise pay for, whether or not it uses KMS.
+import type * as KmsSdk from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import type { RampartError } from '../../core/errors.js';
 import { CryptoKeyNotFoundError, CryptoKeyRetiredError, CryptoProviderUnavailableError, CryptoWrongKeyError } from '../errors.js';
 import type { DataKey, KeyDescription, KeyProvider, ProviderFactory, ProviderOptions, WrapContext, WrappedKey } from './types.js';
@@ -36,9 +39,12 @@ function mapError(err: unknown, keyRef: string, op: string): RampartError {
   }
 }
 
+type Sdk = typeof KmsSdk;
+
 export class AwsKmsProvider implements KeyProvider {
   readonly id = AWS_KMS_PROVIDER_ID;
-  private readonly client: KMSClient;
+  private readonly config: { region?: string; endpoint?: string; maxAttempts: number };
+  private ready: Promise<{ sdk: Sdk; client: KMSClient }> | null = null;
 
   constructor(options: ProviderOptions) {
     const env = options.env ?? process.env;
@@ -46,12 +52,18 @@ export class AwsKmsProvider implements KeyProvider {
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const region = options.awsRegion ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
     const endpoint = options.kmsEndpoint ?? env.AWS_ENDPOINT_URL_KMS;
-    this.client = new KMSClient({ ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}), maxAttempts: 3 });
+    this.config = { ...(region ? { region } : {}), ...(endpoint ? { endpoint } : {}), maxAttempts: 3 };
+  }
+
+  private kms(): Promise<{ sdk: Sdk; client: KMSClient }> {
+    this.ready ??= import('@aws-sdk/client-kms').then((sdk) => ({ sdk, client: new sdk.KMSClient(this.config) }));
+    return this.ready;
   }
 
   async generateDataKey(keyRef: string, context: WrapContext): Promise<DataKey> {
     try {
-      const out = await this.client.send(new GenerateDataKeyCommand({ KeyId: keyRef, KeySpec: 'AES_256', EncryptionContext: { ...context } }));
+      const { sdk, client } = await this.kms();
+      const out = await client.send(new sdk.GenerateDataKeyCommand({ KeyId: keyRef, KeySpec: 'AES_256', EncryptionContext: { ...context } }));
       if (!out.Plaintext || !out.CiphertextBlob || !out.KeyId) throw new Error('incomplete GenerateDataKey response');
       return { plaintext: Buffer.from(out.Plaintext), wrapped: Buffer.from(out.CiphertextBlob), keyVersion: out.KeyId };
     } catch (err) {
@@ -63,7 +75,8 @@ export class AwsKmsProvider implements KeyProvider {
     // KeyId pins the key KMS must use, so a blob wrapped under another key is refused even if the
     // caller's credentials could decrypt it.
     try {
-      const out = await this.client.send(new DecryptCommand({ CiphertextBlob: wrapped, KeyId: keyRef, EncryptionContext: { ...context } }));
+      const { sdk, client } = await this.kms();
+      const out = await client.send(new sdk.DecryptCommand({ CiphertextBlob: wrapped, KeyId: keyRef, EncryptionContext: { ...context } }));
       if (!out.Plaintext) throw new Error('incomplete Decrypt response');
       return Buffer.from(out.Plaintext);
     } catch (err) {
@@ -73,7 +86,8 @@ export class AwsKmsProvider implements KeyProvider {
 
   async wrap(plaintext: Buffer, keyRef: string, context: WrapContext): Promise<WrappedKey> {
     try {
-      const out = await this.client.send(new EncryptCommand({ KeyId: keyRef, Plaintext: plaintext, EncryptionContext: { ...context } }));
+      const { sdk, client } = await this.kms();
+      const out = await client.send(new sdk.EncryptCommand({ KeyId: keyRef, Plaintext: plaintext, EncryptionContext: { ...context } }));
       if (!out.CiphertextBlob || !out.KeyId) throw new Error('incomplete Encrypt response');
       return { wrapped: Buffer.from(out.CiphertextBlob), keyVersion: out.KeyId };
     } catch (err) {
@@ -83,7 +97,8 @@ export class AwsKmsProvider implements KeyProvider {
 
   async describe(keyRef: string): Promise<KeyDescription> {
     try {
-      const out = await this.client.send(new DescribeKeyCommand({ KeyId: keyRef }));
+      const { sdk, client } = await this.kms();
+      const out = await client.send(new sdk.DescribeKeyCommand({ KeyId: keyRef }));
       const md = out.KeyMetadata;
       if (!md?.Arn) throw new Error('incomplete DescribeKey response');
       return {
@@ -98,7 +113,9 @@ export class AwsKmsProvider implements KeyProvider {
   }
 
   async close(): Promise<void> {
-    this.client.destroy();
+    const ready = this.ready;
+    this.ready = null;
+    if (ready) (await ready).client.destroy();
   }
 }
 
