@@ -135,6 +135,16 @@ describe('input-space coverage', () => {
     for (let i = 0; i < 1000; i++) coverageVisit(probe, coverageCell(grid, Array.from({ length: D }, () => rand() * 16)), 5000);
     expect(probe.cells.length).toBeGreaterThan(benign.cells.length * 1.3);
     expect(coverageCell(grid, [1, 2])).toBe(-1);
+    // Default centring (each input's own mean), no knowledge of the data: the whole digits data set
+    // occupies a few hundred of the 4096 cells, random probes cover more in 1,000 queries.
+    const rowMean = coverageGrid(D, 12, 1, 'row-mean');
+    const everyDigit = { cells: [] as number[] };
+    for (const ds of [t.train, t.test]) for (let r = 0; r < ds.n; r++) coverageVisit(everyDigit, coverageCell(rowMean, row(ds, r)), 5000);
+    const probes = { cells: [] as number[] };
+    const rand2 = seededRandom(6);
+    for (let i = 0; i < 1000; i++) coverageVisit(probes, coverageCell(rowMean, Array.from({ length: D }, () => Math.round(rand2() * 16))), 5000);
+    expect(everyDigit.cells.length).toBeLessThan(600);
+    expect(probes.cells.length).toBeGreaterThan(everyDigit.cells.length * 1.5);
     const capped = { cells: [] as number[] };
     for (let c = 0; c < 100; c++) coverageVisit(capped, c, 10);
     expect(capped.cells).toHaveLength(10);

@@ -53,10 +53,10 @@ export const extractionOptionsSchema = z
         enabled: z.boolean().default(true),
         /** Random hyperplanes: the space has 2^bits cells. */
         bits: int(4, 24).default(12),
-        /** Fire when a principal has visited more distinct cells than this. */
-        maxCells: int(1, 1_000_000).default(3000),
-        /** Centre of the hyperplanes: one number for every feature, or one per feature (e.g. the mean of legitimate inputs). */
-        centre: z.union([z.number(), z.array(z.number()).min(1)]).default(0),
+        /** Fire when a principal has visited more distinct cells than this (default: half of the 2^12 cells). */
+        maxCells: int(1, 1_000_000).default(2048),
+        /** Centre of the hyperplanes: `row-mean` (each input's own mean), one number for every feature, or one per feature (e.g. the mean of legitimate inputs). */
+        centre: z.union([z.literal('row-mean'), z.number(), z.array(z.number()).min(1)]).default('row-mean'),
         seed: int(0, 2 ** 31).default(1),
       })
       .strict()
@@ -199,7 +199,7 @@ class ExtractionGuard implements Guard {
     let g = this.grids.get(dims);
     if (!g) {
       const c = this.o.coverage.centre;
-      const centre = typeof c === 'number' ? new Array<number>(dims).fill(c) : c.length === dims ? c : undefined;
+      const centre = c === 'row-mean' ? c : typeof c === 'number' ? new Array<number>(dims).fill(c) : c.length === dims ? c : undefined;
       if (Array.isArray(c) && c.length !== dims) this.env.logger.warn({ guard: this.name, dims, centre: c.length }, 'extraction guard: coverage.centre has another length than the input; using the origin');
       g = coverageGrid(dims, this.o.coverage.bits, this.o.coverage.seed, centre);
       if (this.grids.size < 16) this.grids.set(dims, g);
