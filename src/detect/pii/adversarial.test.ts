@@ -22,8 +22,8 @@ describe('scanning cost stays linear on hostile input', () => {
   const scanner = new PiiScanner({ ipPrivate: true });
   for (const atom of ATOMS) {
     it(`repeated ${JSON.stringify(atom)}`, () => {
-      const small = atom.repeat(Math.ceil(10_000 / atom.length));
-      const big = atom.repeat(Math.ceil(100_000 / atom.length));
+      const small = atom.repeat(Math.ceil(5_000 / atom.length));
+      const big = atom.repeat(Math.ceil(50_000 / atom.length));
       scanner.scan(small);
       // CPU time, best of two, so a busy machine does not decide the outcome; quadratic behaviour
       // would make the 10x input cost ~100x.
@@ -40,7 +40,7 @@ describe('scanning cost stays linear on hostile input', () => {
     const rep = scanner.scan(s);
     expect(Array.isArray(rep.matches)).toBe(true);
     const st = scanner.stream((m) => `[${m.type}]`);
-    for (let i = 0; i < 100_000; i += 20) st.push(s.slice(i, i + 20));
+    for (let i = 0; i < 50_000; i += 20) st.push(s.slice(i, i + 20));
     st.end();
   });
 });

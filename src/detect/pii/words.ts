@@ -1,7 +1,7 @@
 // Identifiers written as one run of letters and digits: IBAN (also in the printed form with a space
 // every four characters), UK National Insurance numbers, Spanish DNI/NIE, Italian codice fiscale
 // and Chinese resident identity numbers.
-import { at, isAlnum, isDigit, isUpper, isWord } from './chars.js';
+import { at, isAlnum, isAlpha, isDigit, isUpper, isWord } from './chars.js';
 import { cfCheckChar, cnRidCheck, dniLetter, ibanValid } from './checksums.js';
 import type { Detector, DetectorOptions, PiiMatch } from './types.js';
 
@@ -33,9 +33,16 @@ export const wordsDetector: Detector = {
         continue;
       }
       let e = s;
-      while (e < end && e - s <= MAX_RUN && isAlnum(text.charCodeAt(e))) e++;
+      let digit = false;
+      while (e < end && e - s <= MAX_RUN) {
+        const x = text.charCodeAt(e);
+        if (isDigit(x)) digit = true;
+        else if (!isAlpha(x)) break;
+        e++;
+      }
       if (e >= end && !atEnd && e - s <= MAX_RUN) return s;
-      if (e - s <= MAX_RUN && at(text, e, end) !== 95) {
+      // Every identifier here has a digit, except the first run ("AB") of a spaced NINO.
+      if ((digit || (e - s === 2 && isUpper(c))) && e - s <= MAX_RUN && at(text, e, end) !== 95) {
         const r = evaluate(text, s, e, end, atEnd, out);
         if (r === 'undecided') return s;
       }
