@@ -12,18 +12,29 @@ const FNV_PRIME = 0x01000193;
 
 /** Scratch space reused across calls (single-threaded; no call re-enters). */
 let scratch = new Float64Array(0);
+let touched = new Int32Array(4096);
+let nTouched = 0;
+let mask = 0;
+
+function bump(h: number): void {
+  const i = h & mask;
+  if (scratch[i] === 0) {
+    if (nTouched === touched.length) {
+      const t = new Int32Array(touched.length * 2);
+      t.set(touched);
+      touched = t;
+    }
+    touched[nTouched++] = i;
+  }
+  scratch[i] = (scratch[i] as number) + 1;
+}
 
 /** Features of `text` (already lower-cased and normalised) into 2^bits buckets. */
 export function hashFeatures(text: string, bits: number): SparseVector {
   const size = 1 << bits;
-  const mask = size - 1;
+  mask = size - 1;
   if (scratch.length !== size) scratch = new Float64Array(size);
-  const touched: number[] = [];
-  const bump = (h: number): void => {
-    const i = (h >>> 0) & mask;
-    if (scratch[i] === 0) touched.push(i);
-    scratch[i] = (scratch[i] as number) + 1;
-  };
+  nTouched = 0;
   // Words: runs of letters/digits (any script); bigrams joined with a separator that cannot occur.
   let prevWord = 0;
   let hasPrev = false;
@@ -70,11 +81,11 @@ export function hashFeatures(text: string, bits: number): SparseVector {
       }
     }
   }
-  touched.sort((x, y) => x - y);
-  const idx = new Uint32Array(touched.length);
-  const val = new Float64Array(touched.length);
+  // Buckets in first-seen order (deterministic for a given text; no sort needed for a dot product).
+  const idx = new Uint32Array(nTouched);
+  const val = new Float64Array(nTouched);
   let norm = 0;
-  for (let k = 0; k < touched.length; k++) {
+  for (let k = 0; k < nTouched; k++) {
     const i = touched[k] as number;
     const v = 1 + Math.log(scratch[i] as number);
     scratch[i] = 0;

@@ -42,7 +42,11 @@ const isPictographic = (c: number): boolean => (c >= 0x1f000 && c <= 0x1faff) ||
 /** Letters of scripts that legitimately use ZWNJ/ZWJ (Arabic, Persian, Indic). */
 const isJoiningScript = (c: number): boolean => (c >= 0x0600 && c <= 0x06ff) || (c >= 0x0900 && c <= 0x0dff);
 
+// Printable ASCII only: nothing to fold, decode or remove (the common case, kept cheap).
+const PLAIN_ASCII = /^[\x20-\x7e\t\n\r]*$/;
+
 export function normalize(input: string): Normalized {
+  if (PLAIN_ASCII.test(input)) return { text: input.toLowerCase(), invisible: 0, bidi: 0, tags: '', confusables: 0 };
   const nfkc = input.normalize('NFKC').toLowerCase();
   let out = '';
   let invisible = 0;

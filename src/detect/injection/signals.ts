@@ -131,7 +131,7 @@ export function phraseSignals(text: string): Set<Signal> {
   return hit;
 }
 
-// Words of the strong rules; the ROT13 variant is rule-checked only when one of them shows up in it.
+// Words of the strong rules; the leetspeak and ROT13 variants are rule-checked only when one of them shows up.
 const ROT13_GATE = /\b(?:ignore|disregard|forget|instructions|system prompt|reveal|developer mode|jailbreak|restrictions|password)\b/;
 
 /** Rule signals that carry an attack on their own (used on decoded/hidden text). */
@@ -145,7 +145,7 @@ export function computeSignals(input: string, depth = 0): SignalResult {
   // Obfuscated variants: leetspeak and ROT13 hits that the plain text does not have.
   const variants: string[] = [];
   const dl = deleet(norm.text);
-  if (dl !== norm.text) variants.push(dl);
+  if (dl !== norm.text && ROT13_GATE.test(dl)) variants.push(dl);
   const r13 = rot13(norm.text);
   if (ROT13_GATE.test(r13)) variants.push(r13);
   for (const v of variants) {
