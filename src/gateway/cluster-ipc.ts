@@ -85,6 +85,9 @@ export function fromWire(w: WireError): Error {
   return new RampartError(w.code, w.message);
 }
 
+/** Longest wait of a release, audit record or event for a question to travel with (ms). */
+const LAZY_MS = 2;
+
 const ChannelClosed = (): Error => new PrimaryGoneError('the gateway primary process is not reachable');
 
 /**
@@ -97,6 +100,7 @@ export class PrimaryLink {
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private closed = false;
+  private lazy: NodeJS.Timeout | null = null;
 
   constructor(private readonly send: (m: ToPrimary) => unknown) {}
 
@@ -118,15 +122,28 @@ export class PrimaryLink {
     this.waiting.clear();
   }
 
-  private push(op: Op): void {
+  /**
+   * Queues an operation. Questions and releases (urgent) go out at the end of this event-loop turn;
+   * audit records and events may wait up to LAZY_MS for the next urgent message to travel with, which
+   * saves a message per request at low traffic.
+   */
+  private push(op: Op, urgent = true): void {
     this.ops.push(op);
     if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(this.sendBatch);
+    if (urgent) {
+      this.scheduled = true;
+      setImmediate(this.sendBatch);
+    } else if (!this.lazy) {
+      this.lazy = setTimeout(this.sendBatch, LAZY_MS);
+    }
   }
 
   private readonly sendBatch = (): void => {
     this.scheduled = false;
+    if (this.lazy) {
+      clearTimeout(this.lazy);
+      this.lazy = null;
+    }
     const ops = this.ops;
     this.ops = [];
     if (ops.length === 0) return;
@@ -171,6 +188,7 @@ export class PrimaryLink {
         release: (usage?: TokenUsage | null): void => {
           if (released) return;
           released = true;
+          // Urgent: the slot must be free before the client's next request could reach another worker.
           if (!this.closed) this.push(['release', id, usage ?? null]);
         },
       };
@@ -181,7 +199,7 @@ export class PrimaryLink {
     record: (rec: AuditRecord): void => {
       // A record made after the channel closed cannot reach the chain; the primary logs the gap
       // of a worker that died (its requests in flight), and close() flushes before disconnecting.
-      if (!this.closed) this.push(['record', rec]);
+      if (!this.closed) this.push(['record', rec], false);
     },
     flush: async (): Promise<void> => {
       await this.ask((i) => ['flush', i]);
@@ -193,7 +211,7 @@ export class PrimaryLink {
 
   /** Monitoring events for the primary's monitor (sent with the next batch). */
   publish(events: RampartEvent[]): void {
-    if (!this.closed && events.length) this.push(['events', events]);
+    if (!this.closed && events.length) this.push(['events', events], false);
   }
 
   /** The Prometheus text of all workers together, aggregated by the primary. */
