@@ -44,12 +44,21 @@ const MAX_PENDING = 1024 * 1024;
 export class SseScanner {
   private decoder = new StringDecoder('utf8');
   private pending = '';
+  /** Whether text was decoded yet (a byte order mark is dropped only at the very start). */
+  private started = false;
   /** Set when a partial event grew beyond MAX_PENDING: the stream is not SSE as we know it. */
   overflowed = false;
 
   feed(chunk: Buffer): SseEvent[] {
     if (this.overflowed) return [];
-    this.pending += this.decoder.write(chunk);
+    let text = this.decoder.write(chunk);
+    if (!this.started && text !== '') {
+      this.started = true;
+      // Clients drop one leading U+FEFF (WHATWG event-stream); so must we, or the first `data:`
+      // line would look like an unknown field here and reach the client unscanned.
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    }
+    this.pending += text;
     const events: SseEvent[] = [];
     for (;;) {
       const end = findEventEnd(this.pending);

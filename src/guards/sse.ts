@@ -7,9 +7,11 @@
 // actually sent on that channel, so no unscanned byte reaches the client.
 //
 // Channel names (the `channel` argument of StreamTextFilter.push/end):
-//   chat completions   choices/{i}/content, choices/{i}/refusal, choices/{i}/tool_calls/{k}/arguments
+//   chat completions   choices/{i}/content, choices/{i}/refusal, choices/{i}/tool_calls/{k}/arguments,
+//                      choices/{i}/function_call/arguments (the legacy single function call)
 //   completions        choices/{i}/text
 //   responses          output/{o}/content/{c} (output_text and refusal), output/{o}/arguments,
+//                      output/{o}/input (custom tool calls),
 //                      output_text (the convenience field of a full response object)
 import { performance } from 'node:perf_hooks';
 import type { GuardRun, GuardSlot } from './pipeline.js';
@@ -44,6 +46,12 @@ export interface EventResult {
 
 const RANK: Record<GuardAction | 'error', number> = { allow: 0, flag: 1, redact: 2, block: 3, error: 4 };
 
+/**
+ * Most characters of released text remembered to rebuild the Responses API's full-text fields.
+ * Past it those fields cannot be rebuilt, and each filter's onError decides (no unbounded buffer).
+ */
+export const MAX_SENT_CHARS = 8 * 1024 * 1024;
+
 interface FilterState extends StreamFilterSlot {
   /** The filter's summary, updated in place (the audit record may be written before the stream ends). */
   run: GuardRun;
@@ -60,6 +68,7 @@ export class SseGuard {
   private readonly open = new Set<string>();
   /** What the client was sent per channel (Responses API full-text fields are rebuilt from it). */
   private readonly sent = new Map<string, string>();
+  private sentChars = 0;
   private stop: StreamStop | null = null;
   /** Template of the last chat/completions chunk, for an event that carries released text at the end. */
   private lastChunk: Obj | null = null;
@@ -99,7 +108,8 @@ export class SseGuard {
       return this.unscannable(ev.raw);
     }
     if (!isObj(obj)) return this.unscannable(ev.raw);
-    if (isObj(obj.error) || obj.type === 'error') return { out: ev.raw }; // the upstream's own error event
+    // An upstream error event goes through the same walk: a bare one comes out unchanged, and text
+    // beside the error (choices, a response object) is scanned like anywhere else.
     let prefix = '';
     const changed = this.responses ? this.responsesEvent(obj, (extra) => (prefix += extra)) : this.choicesEvent(obj);
     if (this.stop) return { out: '', stop: this.stop };
@@ -171,8 +181,19 @@ export class SseGuard {
       }
       if (this.stop) return '';
     }
-    this.sent.set(channel, (this.sent.get(channel) ?? '') + t);
+    this.remember(channel, t);
     return t;
+  }
+
+  /** What the client was sent per channel: only the Responses API repeats full texts that need it. */
+  private remember(channel: string, text: string): void {
+    if (!this.responses) return;
+    this.sentChars += text.length;
+    if (this.sentChars > MAX_SENT_CHARS) {
+      this.sent.clear();
+      return;
+    }
+    this.sent.set(channel, (this.sent.get(channel) ?? '') + text);
   }
 
   /** Ends a channel in every filter (each filter's release goes through the filters after it). */
@@ -200,12 +221,17 @@ export class SseGuard {
       }
       if (this.stop) return '';
     }
-    this.sent.set(channel, (this.sent.get(channel) ?? '') + carry);
+    this.remember(channel, carry);
     return carry;
   }
 
   /** A full text on a channel (Responses API `done` events and full response objects). */
   private fullText(channel: string, text: string): string {
+    if (this.sentChars > MAX_SENT_CHARS) {
+      // What was sent is no longer known in full: the field cannot be rebuilt from scanned text.
+      for (const f of this.filters) if (!f.broken) this.fail(f, `the stream carries more than ${MAX_SENT_CHARS} characters of text`);
+      return this.stop ? '' : text;
+    }
     if (this.sent.has(channel)) {
       this.endChannel(channel);
       return this.sent.get(channel)!;
@@ -231,6 +257,7 @@ export class SseGuard {
     if (this.responses) {
       const o = Number(p[1]);
       if (p[2] === 'arguments') return `event: response.function_call_arguments.delta\ndata: ${JSON.stringify({ type: 'response.function_call_arguments.delta', output_index: o, delta: text })}\n\n`;
+      if (p[2] === 'input') return `event: response.custom_tool_call_input.delta\ndata: ${JSON.stringify({ type: 'response.custom_tool_call_input.delta', output_index: o, delta: text })}\n\n`;
       if (p[2] === 'content') return `event: response.output_text.delta\ndata: ${JSON.stringify({ type: 'response.output_text.delta', output_index: o, content_index: Number(p[3]), delta: text })}\n\n`;
       return '';
     }
@@ -240,6 +267,7 @@ export class SseGuard {
     let choice: Obj;
     if (p[2] === 'text') choice = { index, text, finish_reason: null };
     else if (p[2] === 'tool_calls') choice = { index, delta: { tool_calls: [{ index: Number(p[3]), function: { arguments: text } }] }, finish_reason: null };
+    else if (p[2] === 'function_call') choice = { index, delta: { function_call: { arguments: text } }, finish_reason: null };
     else choice = { index, delta: { [p[2] ?? 'content']: text }, finish_reason: null };
     return `data: ${JSON.stringify({ ...base, choices: [choice] })}\n\n`;
   }
@@ -280,6 +308,10 @@ export class SseGuard {
             changed = true;
           });
         }
+        if (isObj(d.function_call) && typeof d.function_call.arguments === 'string' && d.function_call.arguments !== '') {
+          d.function_call.arguments = this.push(`${base}/function_call/arguments`, d.function_call.arguments);
+          changed = true;
+        }
       }
       if (c.finish_reason == null) return;
       for (const ch of [...this.open]) {
@@ -290,6 +322,9 @@ export class SseGuard {
         const k = ch.slice(base.length + 1);
         if (k === 'content' || k === 'refusal') {
           delta[k] = (typeof delta[k] === 'string' ? delta[k] : '') + rel;
+        } else if (k === 'function_call/arguments') {
+          const fc: Obj = isObj(delta.function_call) ? delta.function_call : (delta.function_call = {});
+          fc.arguments = (typeof fc.arguments === 'string' ? fc.arguments : '') + rel;
         } else {
           const idx = Number(k.split('/')[1]);
           const list = Array.isArray(delta.tool_calls) ? delta.tool_calls : (delta.tool_calls = []);
@@ -311,21 +346,25 @@ export class SseGuard {
     switch (type) {
       case 'response.output_text.delta':
       case 'response.refusal.delta':
-      case 'response.function_call_arguments.delta': {
+      case 'response.function_call_arguments.delta':
+      case 'response.custom_tool_call_input.delta': {
         if (typeof obj.delta !== 'string' || obj.delta === '') return false;
-        const ch = type === 'response.function_call_arguments.delta' ? `output/${o}/arguments` : `output/${o}/content/${c}`;
+        const ch =
+          type === 'response.function_call_arguments.delta' ? `output/${o}/arguments` : type === 'response.custom_tool_call_input.delta' ? `output/${o}/input` : `output/${o}/content/${c}`;
         obj.delta = this.push(ch, obj.delta);
         return true;
       }
       case 'response.output_text.done':
       case 'response.refusal.done':
-      case 'response.function_call_arguments.done': {
-        const field = type === 'response.output_text.done' ? 'text' : type === 'response.refusal.done' ? 'refusal' : 'arguments';
-        const ch = field === 'arguments' ? `output/${o}/arguments` : `output/${o}/content/${c}`;
+      case 'response.function_call_arguments.done':
+      case 'response.custom_tool_call_input.done': {
+        const field = type === 'response.output_text.done' ? 'text' : type === 'response.refusal.done' ? 'refusal' : type === 'response.custom_tool_call_input.done' ? 'input' : 'arguments';
+        const ch = field === 'arguments' ? `output/${o}/arguments` : field === 'input' ? `output/${o}/input` : `output/${o}/content/${c}`;
         const wasOpen = this.open.has(ch);
         const rel = wasOpen ? this.endChannel(ch) : '';
         if (rel && !this.stop) {
-          const deltaType = field === 'text' ? 'response.output_text.delta' : field === 'refusal' ? 'response.refusal.delta' : 'response.function_call_arguments.delta';
+          const deltaType =
+            field === 'text' ? 'response.output_text.delta' : field === 'refusal' ? 'response.refusal.delta' : field === 'input' ? 'response.custom_tool_call_input.delta' : 'response.function_call_arguments.delta';
           const extra: Obj = { type: deltaType };
           for (const k of ['item_id', 'output_index', 'content_index']) if (obj[k] !== undefined) extra[k] = obj[k];
           extra.delta = rel;
@@ -371,6 +410,10 @@ export class SseGuard {
     let changed = false;
     if (typeof item.arguments === 'string' && item.arguments !== '') {
       item.arguments = this.fullText(`output/${o}/arguments`, item.arguments);
+      changed = true;
+    }
+    if (typeof item.input === 'string' && item.input !== '') {
+      item.input = this.fullText(`output/${o}/input`, item.input);
       changed = true;
     }
     if (Array.isArray(item.content)) {
