@@ -21,6 +21,7 @@ import { createQuotaManager, WriteBehindCounters } from '../quota/index.js';
 import { openStore } from '../store/index.js';
 import { attachMonitorMetrics } from '../monitor/metrics.js';
 import { createMonitor, type Monitor } from '../monitor/monitor.js';
+import { GuardPipeline } from '../guards/pipeline.js';
 import { type Answer, type FromWorker, isOurs, PrimaryLink, setWorkerHooks, TAG, toWire, type ToWorker, type Op } from './cluster-ipc.js';
 import { WorkerFailedError } from './errors.js';
 import { createMetrics } from './metrics.js';
@@ -115,6 +116,17 @@ async function startPrimary(config: GatewayConfig, n: number, opts: StartGateway
   loadPolicyEngine(config.policy, config.models);
   const ownStore = opts.store === undefined;
   const store = opts.store ?? (await openStore(config.store, logger));
+  // So does a bad guard config (RAMPART_ERR_GUARD_CONFIG_INVALID): the guards are built once here
+  // and closed again; each worker builds its own.
+  if (opts.deps?.guards === undefined) {
+    try {
+      const env = { logger, store, emit: () => undefined, baseDir: opts.baseDir ?? process.cwd(), models: config.models };
+      await (await GuardPipeline.build(config.guards, env, opts.deps?.guardFactories))?.close();
+    } catch (e) {
+      if (ownStore) await store.close().catch(() => undefined);
+      throw e;
+    }
+  }
   const local = store.kind === 'sqlite' && !opts.deps?.quotas ? new WriteBehindCounters(store.counters, { logger }) : null;
   const quotas: QuotaManager = opts.deps?.quotas ?? createQuotaManager(config.quotas, config.models, local ?? store.counters, { logger });
   const monitor: Monitor | null = config.monitoring.enabled ? createMonitor({ config: config.monitoring, store, logger }) : null;
