@@ -47,13 +47,13 @@ interface OrtModule {
 
 const ORT_PACKAGE = 'onnxruntime-node';
 
-async function importOrt(): Promise<OrtModule> {
+async function importOrt(pkg: string): Promise<OrtModule> {
   try {
-    const m = (await import(ORT_PACKAGE)) as OrtModule & { default?: OrtModule };
+    const m = (await import(pkg)) as OrtModule & { default?: OrtModule };
     return m.InferenceSession ? m : (m.default as OrtModule);
   } catch (e) {
     throw new InjectionOnnxUnavailableError(
-      `options.onnx needs the optional package ${ORT_PACKAGE}; install it with ONNXRUNTIME_NODE_INSTALL=skip set (its own download step fails offline): ${(e as Error).message}`,
+      `options.onnx needs the optional package ${pkg}; install it with ONNXRUNTIME_NODE_INSTALL=skip set (its own download step fails offline): ${(e as Error).message}`,
       { cause: e },
     );
   }
@@ -67,8 +67,11 @@ function readJson(path: string): unknown {
   }
 }
 
-/** Loads the tokenizer, the label mapping and the ONNX session of a model directory. */
-export async function loadOnnxStage(opts: OnnxStageOptions, baseDir: string): Promise<OnnxStage> {
+/**
+ * Loads the tokenizer, the label mapping and the ONNX session of a model directory. `runtime` is
+ * the package to import (tests name a missing one to see the coded error).
+ */
+export async function loadOnnxStage(opts: OnnxStageOptions, baseDir: string, runtime = ORT_PACKAGE): Promise<OnnxStage> {
   const dir = isAbsolute(opts.dir) ? opts.dir : resolve(baseDir, opts.dir);
   const modelPath = join(dir, 'model.onnx');
   if (!existsSync(modelPath)) throw new InjectionOnnxModelError(`no model.onnx in the prompt-injection model directory ${opts.dir}`);
@@ -99,7 +102,7 @@ export async function loadOnnxStage(opts: OnnxStageOptions, baseDir: string): Pr
       labels = Object.keys(cfg.id2label).length;
     }
   }
-  const ort = await importOrt();
+  const ort = await importOrt(runtime);
   let session: OrtSession;
   try {
     session = await ort.InferenceSession.create(modelPath, { intraOpNumThreads: opts.threads, interOpNumThreads: 1, executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
