@@ -1,6 +1,7 @@
 // The server-backed store for several gateway replicas: PostgreSQL holds keys, the audit chain
-// and checkpoints; counters live in Redis when `redisUrl` is set (redis-counters.ts, atomic Lua
-// scripts) and otherwise in PostgreSQL (row-locked transactions). Every replica sees the same
+// and checkpoints; counters and guard state live in Redis when `redisUrl` is set (redis-counters.ts,
+// redis-guard-state.ts, atomic Lua scripts) and otherwise in PostgreSQL (row-locked transactions,
+// single-statement compare-and-set). Every replica sees the same
 // keys, one audit chain and one set of quota counters.
 import pg from 'pg';
 import type { GatewayConfig } from '../config/schema.js';
@@ -20,6 +21,7 @@ import { assertContinues } from './sqlite.js';
 import { PgAlertStore, PgEventStore } from './postgres-monitoring.js';
 import { PgDatasetRecordStore } from './postgres-datasets.js';
 import { PgGuardStateStore } from './postgres-guard-state.js';
+import { RedisGuardStateStore } from './redis-guard-state.js';
 import type {
   AlertStore,
   ApiKeyRecord,
@@ -290,7 +292,7 @@ export class PostgresStore implements Store {
     this.events = new PgEventStore(pool);
     this.alerts = new PgAlertStore(pool);
     this.datasets = new PgDatasetRecordStore(pool);
-    this.guardState = new PgGuardStateStore(pool);
+    this.guardState = redis ? new RedisGuardStateStore(redis.client, redis.prefix) : new PgGuardStateStore(pool);
   }
 
   async close(): Promise<void> {

@@ -59,8 +59,14 @@ const d = (n: number) => String(n);
 export class RedisCounterStore implements CounterStore {
   constructor(
     private readonly redis: ScriptedRedis,
-    private readonly prefix: string,
+    /** Prefix of every key (shared with the guard-state store on the same connection). */
+    readonly prefix: string,
   ) {}
+
+  /** The connection, shared with the guard-state store (redis-guard-state.ts). */
+  get client(): Redis {
+    return this.redis;
+  }
 
   private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {

@@ -1,6 +1,7 @@
 // The extraction guard driven directly with KServe v2 bodies from the demo classifier, on real
 // stores: detections throttle or block, the budget counts rows, state and penalties survive a
-// restart on a SQLite file, and two replicas on PostgreSQL share one principal's history.
+// restart on a SQLite file, and two replicas on PostgreSQL (state in PostgreSQL or Redis) share one
+// principal's history.
 /* eslint-disable @typescript-eslint/no-explicit-any -- v2 bodies are built loosely */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -147,11 +148,11 @@ describe('extraction guard', () => {
 });
 
 const available = await serversAvailable();
-describe.runIf(available)('extraction guard on PostgreSQL (two replicas)', () => {
-  it('replicas share one principal: the prober is caught across both, and a penalty set by one is enforced by the other', async () => {
+describe.runIf(available)('extraction guard on the server store (two replicas)', () => {
+  it.each([false, true])('replicas share one principal: the prober is caught across both, and a penalty set by one is enforced by the other (Redis: %s)', async (redis) => {
     const ns = newNamespace();
-    const sa = await openTestPgStore({ redis: false, ns });
-    const sb = await openTestPgStore({ redis: false, ns });
+    const sa = await openTestPgStore({ redis, ns });
+    const sb = await openTestPgStore({ redis, ns });
     const opts = { state: { flushInterval: '20ms', penaltyRecheck: '0ms' } };
     const ga = await makeGuard(sa, opts);
     const gb = await makeGuard(sb, opts);
