@@ -41,6 +41,16 @@ export interface GuardedResult {
   stoppedCode?: string;
 }
 
+/**
+ * Drops an upstream body nobody will read. undici reports the abort of an unread body as an 'error'
+ * event, and an 'error' event without a listener ends the process: every early exit uses this.
+ */
+export function discardBody(body: Dispatcher.ResponseData['body']): void {
+  if (body.destroyed) return;
+  body.on('error', () => undefined);
+  body.destroy();
+}
+
 /** Runs the request guards on `body`; true when an enforcing guard rewrote it. Throws refusals. */
 export async function runRequestGuards(call: GuardedCall, body: Record<string, unknown>, callModel: (b: Record<string, unknown>) => Promise<ModelCallResult>): Promise<boolean> {
   const route = call.base.route;
@@ -203,7 +213,7 @@ export async function forwardGuardedStream(
   try {
     if (!STREAM_ROUTES.has(route)) call.pipeline.unscannable('stream', slots, call.base, call.runs, 'streams on this route cannot be split into texts');
   } catch (e) {
-    resp.body.destroy();
+    discardBody(resp.body);
     throw e;
   }
   const filters: StreamFilterSlot[] = [];
@@ -215,7 +225,7 @@ export async function forwardGuardedStream(
       } catch (e) {
         call.runs.push(call.pipeline.record(slot, 'stream', call.base, null, e, 0));
         if (!slot.shadow && !slot.failOpen) {
-          resp.body.destroy();
+          discardBody(resp.body);
           throw call.pipeline.failed(slot, 'response');
         }
         continue;

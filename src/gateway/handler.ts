@@ -22,7 +22,7 @@ import type { AlertStore } from '../store/types.js';
 import { UpstreamAbort, callUpstream, upstreamError, type Upstream } from './upstream.js';
 import type { GuardPipeline, GuardRun, GuardSelection } from '../guards/pipeline.js';
 import { auditGuards } from '../guards/report.js';
-import { forwardGuardedJson, forwardGuardedStream, modelCaller, runRequestGuards, setGuardHeaders, type GuardedCall } from './guarded.js';
+import { discardBody, forwardGuardedJson, forwardGuardedStream, modelCaller, runRequestGuards, setGuardHeaders, type GuardedCall } from './guarded.js';
 
 /** The layers the pipeline calls; see src/core/contracts.ts. */
 export interface PipelineDeps {
@@ -469,8 +469,20 @@ export class RequestHandler {
     const sse = ct.includes('text/event-stream');
     ctx.status = resp.statusCode;
     const g = opts.guards;
-    if (g !== undefined && resp.statusCode >= 200 && resp.statusCode < 300 && (sse ? g.call.sel.stream.length > 0 : g.call.sel.response.length > 0)) {
-      return this.proxyGuarded(ctx, up, resp, sse, ct.includes('json'), g, opts, tUp, abort);
+    if (g !== undefined && resp.statusCode >= 200 && resp.statusCode < 300) {
+      const sel = g.call.sel;
+      // A guard that cannot read this kind of answer (a stream, for a guard without a stream filter;
+      // a whole body, for one with only a stream filter) must not be skipped: its onError decides.
+      const blind = sse ? sel.response.filter((s) => !sel.stream.includes(s)) : sel.stream.filter((s) => !sel.response.includes(s));
+      if (blind.length > 0) {
+        try {
+          this.guards!.unscannable('response', blind, g.call.base, g.call.runs, sse ? 'the response is a stream and the guard scans no streams' : 'the response is not a stream and the guard scans only streams');
+        } catch (e) {
+          discardBody(resp.body);
+          throw e;
+        }
+      }
+      if (sse ? sel.stream.length > 0 : sel.response.length > 0) return this.proxyGuarded(ctx, up, resp, sse, ct.includes('json'), g, opts, tUp, abort);
     }
     if (ctx.guardRuns !== null) setGuardHeaders(ctx.res, ctx.guardRuns);
     ctx.res.writeHead(resp.statusCode, clientResponseHeaders(resp.headers, ctx.id, sse));
