@@ -1,6 +1,10 @@
 // Evaluation of the training-data checks (docs/datasets.md) on the shared datasets with poisons
 // generated in code (fixed seeds), plus the performance benchmark. Run after `npm run build`:
-//   node bench/dataset-eval.mjs [--perf-rows 1000000] [--knn-rows 100000] [--skip-perf]
+//   node bench/dataset-eval.mjs [--seeds 101,102,103,104,105] [--perf-rows 1000000] [--knn-rows 100000]
+//        [--skip-perf] [--skip-quality] [--backdoor-only] [--debug]
+// Seeds 1 and 2 were used while choosing the detectors' parameters (docs/datasets.md); the default
+// evaluation seeds 101–105 were not. Each seed draws new flips, a new backdoor (rows, target class
+// seed % 10) and a new MLP initialisation; the summary gives the mean and the worst case over seeds.
 // Reads ../shared/data/datasets (relative to the repository) — the product never does.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
@@ -19,6 +23,9 @@ const arg = (name, def) => {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : def;
 };
+const seedsArg = args.indexOf('--seeds');
+const seeds = seedsArg >= 0 ? args[seedsArg + 1].split(',').map(Number) : [101, 102, 103, 104, 105];
+if (seeds.some((x) => !Number.isInteger(x) || x < 0)) throw new Error('--seeds takes a comma-separated list of non-negative integers');
 const tmp = mkdtempSync(path.join(tmpdir(), 'rampart-dseval-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 
@@ -130,9 +137,12 @@ const results = [];
 const report = (o) => {
   results.push(o);
   console.log(JSON.stringify(o));
+  return o;
 };
+const mean = (a) => a.reduce((x, y) => x + y, 0) / a.length;
+const r3 = (v) => +v.toFixed(3);
 
-async function labelFlips(name, seed = 1, rate = 0.1, extra = {}) {
+async function labelFlips(name, seed, rate = 0.1, extra = {}) {
   const { rows, labels } = load(name);
   const classes = Math.max(...labels) + 1;
   const r = mulberry32(seed);
@@ -145,17 +155,38 @@ async function labelFlips(name, seed = 1, rate = 0.1, extra = {}) {
     }
   }
   const res = await scan(`${name}-flips`, rows, noisy, extra);
-  const found = flaggedRows(res.report.findings, (f) => f.ruleId === 'RMP-DATA-020');
+  // Medium and above: what a gate at --fail-on medium (or --quarantine at medium) removes.
+  const found = flaggedRows(res.report.findings, (f) => f.ruleId === 'RMP-DATA-020' && atLeastMedium(f));
   const s = f1(found, truth);
-  const clean = await scan(`${name}-clean`, rows, labels, extra);
-  const cleanFlagged = flaggedRows(clean.report.findings, atLeastMedium).size;
-  const cleanHigh = flaggedRows(clean.report.findings, (f) => f.severity === 'high' || f.severity === 'critical').size;
-  const cleanLabel = flaggedRows(clean.report.findings, (f) => f.ruleId === 'RMP-DATA-020').size;
-  const cleanAny = flaggedRows(clean.report.findings, () => true).size;
-  report({ dataset: name, ...extra, seed, poison: `label flips ${rate * 100}%`, rows: rows.length, flipped: truth.size, precision: +s.precision.toFixed(3), recall: +s.recall.toFixed(3), f1: +s.f1.toFixed(3), cleanRowsFlaggedHighPlus: +(cleanHigh / rows.length).toFixed(4), cleanRowsFlaggedMediumPlus: +(cleanFlagged / rows.length).toFixed(4), cleanRowsLabelErrorRule: +(cleanLabel / rows.length).toFixed(4), cleanRowsAnyFinding: +(cleanAny / rows.length).toFixed(4) });
+  return report({ kind: 'flips', dataset: name, ...extra, seed, poison: `label flips ${rate * 100}%`, rows: rows.length, flipped: truth.size, precision: +s.precision.toFixed(3), recall: +s.recall.toFixed(3), f1: +s.f1.toFixed(3) });
 }
 
-async function backdoor(name, trigger, { target = 0, rate = 0.05, seed = 3 } = {}) {
+/** Clean data through every check: k-NN checks, and embeddings from the MLP trained on the clean data. */
+async function cleanRun(name, seed, extra = {}) {
+  const { rows, labels } = load(name);
+  const classes = Math.max(...labels) + 1;
+  const cm = trainMlp(rows, labels, classes, { seed });
+  const cEmb = path.join(tmp, `${name}-emb-clean.csv`);
+  writeFileSync(cEmb, cm.emb.map((h) => h.map((v) => v.toFixed(6)).join(',')).join('\n') + '\n');
+  const res = await scan(`${name}-clean`, rows, labels, { embeddings: cEmb, ...extra });
+  const fs = res.report.findings;
+  const medium = flaggedRows(fs, atLeastMedium).size;
+  const perRule = {};
+  for (const f of fs.filter(atLeastMedium)) (perRule[f.ruleId] ??= new Set()).add(f.location?.row);
+  return report({
+    kind: 'clean',
+    dataset: name,
+    ...extra,
+    seed,
+    rows: rows.length,
+    cleanRowsMediumPlus: +(medium / rows.length).toFixed(4),
+    cleanRowsHighPlus: +(flaggedRows(fs, (f) => f.severity === 'high' || f.severity === 'critical').size / rows.length).toFixed(4),
+    cleanRowsAnyFinding: +(flaggedRows(fs, () => true).size / rows.length).toFixed(4),
+    mediumPlusRowsPerRule: Object.fromEntries(Object.entries(perRule).map(([k, v]) => [k, v.size])),
+  });
+}
+
+async function backdoor(name, trigger, { target = 0, rate = 0.05, seed } = {}) {
   const { rows, labels } = load(name);
   const classes = Math.max(...labels) + 1;
   const r = mulberry32(seed);
@@ -172,25 +203,20 @@ async function backdoor(name, trigger, { target = 0, rate = 0.05, seed = 3 } = {
     plabels[i] = target;
     truth.add(i);
   }
-  const mlp = trainMlp(prows, plabels, classes);
+  const mlp = trainMlp(prows, plabels, classes, { seed });
   const embFile = path.join(tmp, `${name}-emb.csv`);
   writeFileSync(embFile, mlp.emb.map((h) => h.map((v) => v.toFixed(6)).join(',')).join('\n') + '\n');
   const res = await scan(`${name}-backdoor`, prows, plabels, { embeddings: embFile, noNeighbours: true });
   if (args.includes('--debug')) {
     const dbg = (emb, lab) => detectBackdoor(Float64Array.from(emb.flat()), emb.length, emb[0].length, Int32Array.from(lab), classes).classes.map((c) => `${c.label}:${c.silhouette.toFixed(2)}/${c.smallShare.toFixed(2)}`).join(' ');
     console.log('poisoned', dbg(mlp.emb, plabels));
-    console.log('clean   ', dbg(trainMlp(rows, labels, classes).emb, labels));
+    console.log('clean   ', dbg(trainMlp(rows, labels, classes, { seed }).emb, labels));
   }
   const found = flaggedRows(res.report.findings, (f) => f.ruleId === 'RMP-DATA-041' || f.ruleId === 'RMP-DATA-040');
   const s = f1(found, truth);
   const fp = found.size - s.tp;
-  // Clean data through the same pipeline (model trained on the clean data).
-  const cm = trainMlp(rows, labels, classes);
-  const cEmb = path.join(tmp, `${name}-emb-clean.csv`);
-  writeFileSync(cEmb, cm.emb.map((h) => h.map((v) => v.toFixed(6)).join(',')).join('\n') + '\n');
-  const clean = await scan(`${name}-bd-clean`, rows, labels, { embeddings: cEmb, noNeighbours: true });
-  const cleanFlagged = flaggedRows(clean.report.findings, (f) => f.ruleId === 'RMP-DATA-041' || f.ruleId === 'RMP-DATA-040').size;
-  report({
+  return report({
+    kind: 'backdoor',
     dataset: name,
     seed,
     poison: `backdoor ${rate * 100}% → class ${target}`,
@@ -199,7 +225,6 @@ async function backdoor(name, trigger, { target = 0, rate = 0.05, seed = 3 } = {
     mlpTrainAccuracy: +mlp.trainAccuracy.toFixed(3),
     recall: +s.recall.toFixed(3),
     falsePositiveRate: +(fp / (rows.length - truth.size)).toFixed(4),
-    cleanRowsFlaggedBackdoor: +(cleanFlagged / rows.length).toFixed(4),
   });
 }
 
@@ -245,14 +270,30 @@ async function perf() {
 }
 
 console.log(JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30) }));
-for (const name of ['digits.csv.gz', 'iris.csv', 'wine_data.csv', 'breast_cancer.csv']) await labelFlips(name);
-await labelFlips('digits.csv.gz', 1, 0.1, { featureScale: 'none' });
-await labelFlips('digits.csv.gz', 2);
+const datasets = ['digits.csv.gz', 'iris.csv', 'wine_data.csv', 'breast_cancer.csv'];
 // Pixel patch: the 2×2 bottom-right corner at full intensity (pixels 54, 55, 62, 63 of the 8×8 image).
-// The patch only applies to images, so the backdoor runs on digits only (three seeds).
-for (const seed of [3, 4, 5]) {
-  await backdoor('digits.csv.gz', (x) => {
-    for (const p of [54, 55, 62, 63]) x[p] = 16;
-  }, { seed, target: seed - 3 });
+// The patch only applies to images, so the backdoor runs on digits only.
+const patch = (x) => {
+  for (const p of [54, 55, 62, 63]) x[p] = 16;
+};
+if (!args.includes('--skip-quality')) {
+  const summary = [];
+  for (const name of args.includes('--backdoor-only') ? [] : datasets) {
+    const fl = [];
+    const cl = [];
+    for (const seed of seeds) {
+      fl.push(await labelFlips(name, seed));
+      cl.push(await cleanRun(name, seed));
+    }
+    const rules = {};
+    for (const c of cl) for (const [k, v] of Object.entries(c.mediumPlusRowsPerRule)) rules[k] = Math.max(rules[k] ?? 0, v);
+    summary.push({ dataset: name, seeds: seeds.join(','), poison: 'label flips 10%', meanF1: r3(mean(fl.map((x) => x.f1))), worstF1: Math.min(...fl.map((x) => x.f1)), meanPrecision: r3(mean(fl.map((x) => x.precision))), meanRecall: r3(mean(fl.map((x) => x.recall))) });
+    summary.push({ dataset: name, seeds: seeds.join(','), poison: 'none (clean)', meanCleanMediumPlus: +mean(cl.map((x) => x.cleanRowsMediumPlus)).toFixed(4), worstCleanMediumPlus: Math.max(...cl.map((x) => x.cleanRowsMediumPlus)), worstCleanHighPlus: Math.max(...cl.map((x) => x.cleanRowsHighPlus)), worstMediumPlusRowsPerRule: rules });
+  }
+  const bd = [];
+  for (const seed of seeds) bd.push(await backdoor('digits.csv.gz', patch, { seed, target: seed % 10 }));
+  summary.push({ dataset: 'digits.csv.gz', seeds: seeds.join(','), poison: 'backdoor 5% (pixel patch)', meanRecall: r3(mean(bd.map((x) => x.recall))), worstRecall: Math.min(...bd.map((x) => x.recall)), meanFalsePositiveRate: +mean(bd.map((x) => x.falsePositiveRate)).toFixed(4), worstFalsePositiveRate: Math.max(...bd.map((x) => x.falsePositiveRate)) });
+  console.log('--- summary (mean and worst case over seeds)');
+  for (const x of summary) console.log(JSON.stringify(x));
 }
 if (!args.includes('--skip-perf')) await perf();

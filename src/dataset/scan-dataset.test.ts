@@ -74,6 +74,27 @@ describe('scanDatasetFile', () => {
     expect(res.properties.row).toBe(10);
   });
 
+  it('picks the feature scaling under which neighbours agree with the labels (auto)', async () => {
+    // Three classes 6 units apart in f0/f1 (unit noise), plus 30 features of small jitter on the
+    // same scale (SD 0.05), unrelated to the class. z-scoring blows the jitter up to the classes'
+    // scale and drowns their structure; the raw features keep it.
+    const r = rng(21);
+    const lines: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const c = i % 3;
+      const f = [6 * (c % 2) + gauss(r), 6 * (c >> 1) + gauss(r)].map((v) => v.toFixed(3));
+      const flags = Array.from({ length: 30 }, () => (0.05 * gauss(r)).toFixed(4));
+      lines.push(`${i},${f.join(',')},${flags.join(',')},c${c},s0`);
+    }
+    const p = path.join(dir, 'sparse.csv');
+    writeFileSync(p, [`id,f0,f1,${Array.from({ length: 30 }, (_, j) => `g${j}`).join(',')},label,src`, ...lines].join('\n') + '\n');
+    const labelErrors = async (featureScale?: 'standard' | 'none' | 'auto') =>
+      (await scanDatasetFile(p, { ...opts, ...(featureScale ? { featureScale } : {}) })).report.findings.filter((f) => f.ruleId === 'RMP-DATA-020').length;
+    const none = await labelErrors('none');
+    expect(await labelErrors()).toBe(none);
+    expect(await labelErrors('standard')).toBeGreaterThan(none + 2);
+  });
+
   it('checks schema, ranges, unseen labels and class balance against a baseline', async () => {
     const base = await readDataset(writeCsv('base.csv', cleanRows(2)), opts);
     const bfile = path.join(dir, 'base.json');

@@ -10,8 +10,8 @@ import { exactDuplicates } from '../detect/dataset/duplicates.js';
 import { approximateKnn } from '../detect/dataset/knn.js';
 import { confidentLearning, knnProbabilities } from '../detect/dataset/label-noise.js';
 import { sourceStats } from '../detect/dataset/provenance.js';
-import { featureOutliers, robustMahalanobis, robustScale } from '../detect/dataset/robust-outliers.js';
-import { column, imputeMedian } from '../detect/dataset/stats.js';
+import { cutOutliers, featureOutliers, robustMahalanobis, robustScale } from '../detect/dataset/robust-outliers.js';
+import { column, imputeMedian, mulberry32 } from '../detect/dataset/stats.js';
 import { getRule } from '../scan/rules.js';
 import type { ScanReport } from '../scan/types.js';
 import { countLabels, diffManifests, manifestRows, readBaseline, type DatasetBaseline } from './baseline.js';
@@ -27,13 +27,19 @@ export interface DatasetScanOptions extends ReadOptions {
   /** Skip the neighbour-based checks (label noise, near duplicates). */
   noNeighbours?: boolean;
   /**
-   * Feature scaling before the k-NN checks: `standard` (default) z-scores with a standard deviation
-   * winsorised at the 0.5%/99.5% quantiles, clipped to ±10; `none` for features already on one scale
-   * (pixels, embeddings).
+   * Feature scaling before the k-NN checks: `standard` z-scores with a standard deviation winsorised
+   * at the 0.5%/99.5% quantiles, clipped to ±10; `none` for features already on one scale (pixels,
+   * embeddings); `auto` (default) picks the one whose leave-one-out k-NN vote agrees more often with
+   * the given labels, on a seeded sample of at most 5,000 rows (`standard` without labels).
    */
-  featureScale?: 'standard' | 'none';
-  /** Neighbours for label noise (default 10). */
+  featureScale?: 'auto' | 'standard' | 'none';
+  /** Neighbours for label noise; default: 5, 10 or 20, whichever has the best leave-one-out accuracy. */
   k?: number;
+  /**
+   * Share of rows the multivariate outlier check may raise at medium (default 0.005): see
+   * `cutOutliers` in src/detect/dataset/robust-outliers.ts.
+   */
+  outlierRate?: number;
   seed?: number;
   /** Most findings per rule (default 10,000); the rest are counted in a summary. */
   maxFindingsPerRule?: number;
@@ -188,13 +194,29 @@ export function checkDataset(ds: Dataset, o: CheckInput, logger?: Logger): { fin
       });
     }
     const m = robustMahalanobis(X, n, d, s, { seed: o.seed ?? 1 });
-    for (let i = 0; i < n; i++) if (m.score[i]! > 12) add('RMP-DATA-031', `robust distance score ${round(m.score[i]!)} (threshold 12)`, i, { score: round(m.score[i]!), d2: round(m.d2[i]!) });
+    const cut = cutOutliers(m.score, o.outlierRate ?? 0.005);
+    const info = { quantileThreshold: round(cut.quantileThreshold), tailThreshold: round(cut.tailThreshold) };
+    const rows = [...cut.strong.map((i) => [i, 1] as const), ...cut.weak.map((i) => [i, 0] as const)].sort((a, b) => a[0] - b[0]);
+    for (const [i, strong] of rows) {
+      const msg = strong
+        ? `robust distance score ${round(m.score[i]!)}: among the ${pct(o.outlierRate ?? 0.005)} most distant rows and significant (Benjamini–Hochberg)`
+        : `robust distance score ${round(m.score[i]!)}: beyond the extrapolated tail threshold ${round(cut.tailThreshold)} but outside the ${pct(o.outlierRate ?? 0.005)} most distant rows`;
+      add('RMP-DATA-031', msg, i, { score: round(m.score[i]!), d2: round(m.d2[i]!), ...info }, strong ? 'medium' : 'low');
+    }
     return s;
   });
 
   if (!o.noNeighbours && n > 2 && d > 0) {
-    const Z = time('standardise', () => standardise(X, n, d, scale.center, o.featureScale ?? 'standard'));
-    const g = time('knn', () => approximateKnn(Z, n, d, { k: o.k ?? 10, seed: o.seed ?? 42 }));
+    const labelled = y !== undefined && c > 1;
+    const Z = time('standardise', () => {
+      const mode = o.featureScale ?? 'auto';
+      if (mode !== 'auto') return standardise(X, n, d, scale.center, mode);
+      const std = standardise(X, n, d, scale.center, 'standard');
+      if (!labelled) return std;
+      const raw = standardise(X, n, d, scale.center, 'none');
+      return pickScaling(std, raw, n, d, y!, c, o.seed ?? 42) === 'none' ? raw : std;
+    });
+    const g = time('knn', () => approximateKnn(Z, n, d, { k: o.k ?? (labelled ? 20 : 10), seed: o.seed ?? 42 }));
     time('nearDuplicates', () => {
       const radius2 = (0.05 * Math.sqrt(d)) ** 2;
       for (let i = 0; i < n; i++) {
@@ -207,7 +229,21 @@ export function checkDataset(ds: Dataset, o: CheckInput, logger?: Logger): { fin
     });
     if (y && c > 1) {
       time('labelNoise', () => {
-        const res = confidentLearning(knnProbabilities(g, y, c), y, c);
+        // k: the candidate whose leave-one-out vote agrees most often with the given labels.
+        let probs = knnProbabilities(g, y, c);
+        if (o.k === undefined) {
+          let best = -1;
+          for (const k of [5, 10, 20]) {
+            if (k > g.k) continue;
+            const p = knnProbabilities(g, y, c, 0.5, k);
+            const a = looAccuracy(p, y, c);
+            if (a > best) {
+              best = a;
+              probs = p;
+            }
+          }
+        }
+        const res = confidentLearning(probs, y, c);
         for (const is of res.issues) {
           add('RMP-DATA-020', `labelled ${labelNames[is.given]} but most likely ${labelNames[is.likely]} (p = ${round(is.pLikely)} vs ${round(is.pGiven)})`, is.row, {
             given: labelNames[is.given],
@@ -256,6 +292,46 @@ export function checkDataset(ds: Dataset, o: CheckInput, logger?: Logger): { fin
   return { findings, timings, rowSeverity: rowFindingMax };
 }
 
+/** Share of labelled rows whose most probable class is their given label. */
+function looAccuracy(p: Float64Array, y: Int32Array, c: number): number {
+  let hit = 0;
+  let m = 0;
+  for (let i = 0; i < y.length; i++) {
+    if (y[i]! < 0) continue;
+    let b = 0;
+    for (let a = 1; a < c; a++) if (p[i * c + a]! > p[i * c + b]!) b = a;
+    if (b === y[i]) hit++;
+    m++;
+  }
+  return m ? hit / m : 0;
+}
+
+/**
+ * `auto` feature scaling: on a seeded sample of at most 5,000 rows, the leave-one-out 10-NN vote under
+ * each scaling against the given labels; the more accurate one wins (`standard` on a tie).
+ */
+function pickScaling(std: Float64Array, raw: Float64Array, n: number, d: number, y: Int32Array, c: number, seed: number): 'standard' | 'none' {
+  const m = Math.min(n, 5000);
+  let rows = Int32Array.from({ length: n }, (_, i) => i);
+  if (m < n) {
+    const r = mulberry32(seed);
+    for (let t = 0; t < m; t++) {
+      const j = t + Math.floor(r() * (n - t));
+      const v = rows[t]!;
+      rows[t] = rows[j]!;
+      rows[j] = v;
+    }
+    rows = rows.slice(0, m).sort();
+  }
+  const ys = Int32Array.from(rows, (i) => y[i]!);
+  const acc = (Z: Float64Array) => {
+    const S = new Float64Array(m * d);
+    rows.forEach((i, t) => S.set(Z.subarray(i * d, i * d + d), t * d));
+    return looAccuracy(knnProbabilities(approximateKnn(S, m, d, { k: 10, seed }), ys, c), ys, c);
+  };
+  return acc(raw) > acc(std) ? 'none' : 'standard';
+}
+
 /** Median-imputed copy of X, scaled for the neighbour checks (see DatasetScanOptions.featureScale). */
 function standardise(X: Float64Array, n: number, d: number, medians: Float64Array, mode: 'standard' | 'none'): Float64Array {
   const out = imputeMedian(X, n, d, medians);
@@ -286,6 +362,10 @@ function standardise(X: Float64Array, n: number, d: number, medians: Float64Arra
 
 function round(v: number): number {
   return Math.round(v * 1000) / 1000;
+}
+
+function pct(v: number): string {
+  return `${Number((100 * v).toPrecision(3))}%`;
 }
 
 function fmtRows(rows: number[]): string {

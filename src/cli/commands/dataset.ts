@@ -10,7 +10,7 @@ import { buildBaseline, diffManifests, manifestRows, readBaseline, writeBaseline
 import { readDataset } from '../../dataset/read-dataset.js';
 import { runDatasetScan } from '../../dataset/run-dataset-scan.js';
 import { shouldColor } from '../../report/index.js';
-import { ExitCode } from '../main.js';
+import { ExitCode } from '../exit-code.js';
 import { VERSION } from '../version.js';
 import type { DatasetRecordStore } from '../../store/types.js';
 
@@ -42,7 +42,7 @@ export function addDatasetFlags(cmd: Command): Command {
     .option('--write-clean <file>', 'write dataset rows without findings at or above --fail-on to this file')
     .option('--quarantine <file>', 'write the other dataset rows to this file')
     .option('--no-neighbours', 'skip the k-NN checks (label noise, near duplicates)')
-    .option('--feature-scale <mode>', 'feature scaling for the k-NN checks: standard (default) or none (features on one scale, e.g. pixels)');
+    .option('--feature-scale <mode>', 'feature scaling for the k-NN checks: auto (default: the one whose k-NN vote fits the labels best), standard, or none (features on one scale, e.g. pixels)');
 }
 
 export async function runDatasetScanCommand(paths: string[], flags: DatasetScanFlags): Promise<void> {
@@ -51,7 +51,7 @@ export async function runDatasetScanCommand(paths: string[], flags: DatasetScanF
     if (!isSeverity(flags.failOn)) throw new UsageError('--fail-on must be one of info, low, medium, high, critical');
     failOn = flags.failOn;
   }
-  if (flags.featureScale !== undefined && flags.featureScale !== 'standard' && flags.featureScale !== 'none') throw new UsageError('--feature-scale must be standard or none');
+  if (flags.featureScale !== undefined && !['auto', 'standard', 'none'].includes(flags.featureScale)) throw new UsageError('--feature-scale must be auto, standard or none');
   const color = flags.color && !flags.output && shouldColor(process.stdout);
   const r = await runDatasetScan(
     paths,
@@ -68,7 +68,7 @@ export async function runDatasetScanCommand(paths: string[], flags: DatasetScanF
       writeClean: flags.writeClean,
       quarantine: flags.quarantine,
       noNeighbours: flags.neighbours === false,
-      ...(flags.featureScale ? { featureScale: flags.featureScale as 'standard' | 'none' } : {}),
+      ...(flags.featureScale ? { featureScale: flags.featureScale as 'auto' | 'standard' | 'none' } : {}),
       ...(flags.header !== undefined ? { header: flags.header } : {}),
     },
     createLogger({ level: process.env.RAMPART_LOG_LEVEL ?? 'warn' }),

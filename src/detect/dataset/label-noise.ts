@@ -21,12 +21,13 @@ export interface LabelNoiseResult {
  * Leave-one-out k-NN class probabilities with inverse-distance weights and add-`alpha` smoothing.
  * `y[i]` is a class index in 0..c-1 (negative = unlabelled, ignored as a voter and as a row).
  */
-export function knnProbabilities(g: KnnGraph, y: Int32Array, c: number, alpha = 0.5): Float64Array {
+export function knnProbabilities(g: KnnGraph, y: Int32Array, c: number, alpha = 0.5, k = g.k): Float64Array {
   const n = y.length;
   const probs = new Float64Array(n * c);
+  const kk = Math.min(k, g.k);
   for (let i = 0; i < n; i++) {
     let total = 0;
-    for (let t = 0; t < g.k; t++) {
+    for (let t = 0; t < kk; t++) {
       const j = g.idx[i * g.k + t]!;
       if (j < 0 || y[j]! < 0) continue;
       const w = 1 / (1 + Math.sqrt(g.dist[i * g.k + t]!));
@@ -90,4 +91,16 @@ export function confidentLearning(probs: Float64Array, y: Int32Array, c: number,
   const kept = issues.filter((x) => x.margin >= minMargin);
   kept.sort((a, b) => b.margin - a.margin || a.row - b.row);
   return { probs, thresholds, joint, issues: kept };
+}
+
+/** Mean negative log-likelihood of the given labels (rows with y ≥ 0), probabilities floored at 1e-6. */
+export function logLoss(probs: Float64Array, y: Int32Array, c: number): number {
+  let s = 0;
+  let m = 0;
+  for (let i = 0; i < y.length; i++) {
+    if (y[i]! < 0) continue;
+    s -= Math.log(Math.max(1e-6, probs[i * c + y[i]!]!));
+    m++;
+  }
+  return m ? s / m : 0;
 }

@@ -7,7 +7,7 @@
 // fixed intensity), so it stays invertible with many or collinear features. Distances go through
 // the Wilson–Hilferty cube-root transform of χ²_d and are standardised by their own median/MAD, so
 // heavy-tailed but clean data is not flagged wholesale. Cost: O(n·d) + O(m·d²) + O(n·d²).
-import { column, median, mulberry32, select } from './stats.js';
+import { column, median, mulberry32, normalSf, select } from './stats.js';
 
 export interface FeatureScale {
   center: Float64Array;
@@ -181,4 +181,56 @@ function cholesky(A: Float64Array, p: number): Float64Array {
     }
   }
   return L;
+}
+
+export interface OutlierCut {
+  /** Rows reported at medium: significant and among the `rate` share of largest scores. */
+  strong: number[];
+  /** Rows significant and beyond the extrapolated tail threshold, but outside that share. */
+  weak: number[];
+  /** Empirical (1 − rate) quantile of the scores (informational). */
+  quantileThreshold: number;
+  /** Exponential-tail extrapolation of the (1 − rate) quantile from the 80% and 95% quantiles. */
+  tailThreshold: number;
+  /** Largest score rejected by Benjamini–Hochberg (Infinity when none is). */
+  bhThreshold: number;
+}
+
+/**
+ * Splits robust scores into reported rows with a false-discovery control and a calibrated share.
+ * Each row's p-value is the upper normal tail of its score (the Wilson–Hilferty score is near normal
+ * for χ²); Benjamini–Hochberg at level `rate` keeps only rows the normal model cannot explain (none on
+ * Gaussian data). Real data has heavier tails than that model, so a row must also be among the `rate`
+ * share of largest scores to be `strong`: at most max(1, ⌊rate·n⌋) rows, whatever the tail. Rows that pass
+ * BH and lie beyond the exponential-tail extrapolation of the (1 − rate) quantile, fitted on the 80%
+ * and 95% quantiles (so up to 5% of extreme rows do not move it), are `weak`: with more than `rate`
+ * of the rows far out (a heavy tail, or many injected rows), they are still listed. O(n + m log m)
+ * for m rows with p ≤ rate.
+ */
+export function cutOutliers(score: Float64Array, rate = 0.005): OutlierCut {
+  const n = score.length;
+  // Only rows with p ≤ rate can be rejected (rate·r/n ≤ rate), so only they are sorted: O(n + m log m).
+  const cand: number[] = [];
+  for (let i = 0; i < n; i++) if (normalSf(score[i]!) <= rate) cand.push(i);
+  cand.sort((a, b) => score[b]! - score[a]! || a - b);
+  let bh = 0;
+  for (let r = 0; r < cand.length; r++) if (normalSf(score[cand[r]!]!) <= (rate * (r + 1)) / n) bh = r + 1;
+  const sorted = Float64Array.from(score);
+  const q = (p: number) => (n ? select(sorted, Math.min(n - 1, Math.max(0, Math.round(p * (n - 1))))) : NaN);
+  const cap = n > 0 ? Math.max(1, Math.floor(rate * n)) : 0;
+  const quantileThreshold = q(1 - cap / Math.max(1, n));
+  const q80 = q(0.8);
+  const q95 = q(0.95);
+  const beta = (q95 - q80) / Math.log(4);
+  const tailThreshold = q95 + beta * Math.log(0.05 / rate);
+  const strong: number[] = [];
+  const weak: number[] = [];
+  for (let r = 0; r < bh; r++) {
+    const i = cand[r]!;
+    if (r < cap) strong.push(i);
+    else if (score[i]! > tailThreshold) weak.push(i);
+  }
+  strong.sort((a, b) => a - b);
+  weak.sort((a, b) => a - b);
+  return { strong, weak, quantileThreshold, tailThreshold, bhThreshold: bh > 0 ? score[cand[bh - 1]!]! : Infinity };
 }
