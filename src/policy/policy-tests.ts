@@ -10,7 +10,7 @@ import { FileNotFoundError } from '../core/errors.js';
 import { ACTIONS, type Principal } from '../core/types.js';
 import type { PolicyEngine } from './engine.js';
 import { PolicyTestInvalidError } from './errors.js';
-import type { PolicyModel } from './schema.js';
+import type { PolicyDataset, PolicyModel } from './schema.js';
 
 const attrValue = z.union([z.string(), z.number().int(), z.boolean()]);
 
@@ -77,6 +77,8 @@ export type PolicyTestCase = z.infer<typeof caseSchema>;
 export interface PolicySetup {
   policy: GatewayConfig['policy'];
   models: PolicyModel[];
+  /** The config's `datasets:` (Rampart::Dataset, resource of `ingest`): the gateway's schema has them too. */
+  datasets: PolicyDataset[];
 }
 
 export interface PolicyTestFile {
@@ -118,7 +120,7 @@ export function loadModelsFile(file: string): PolicyModel[] {
 /** The policy setup of a gateway config file. */
 export function setupFromConfig(configFile: string): PolicySetup {
   const { config } = loadConfig(configFile);
-  return { policy: config.policy, models: [...config.models] };
+  return { policy: config.policy, models: [...config.models], datasets: config.datasets.map((d) => ({ name: d.name, attributes: d.attributes })) };
 }
 
 export function loadPolicyTestFile(file: string): PolicyTestFile {
@@ -138,6 +140,7 @@ export function loadPolicyTestFile(file: string): PolicyTestFile {
     setup = {
       policy: { files, ...(t.schema ? { schema: rel(t.schema) } : {}) },
       models: models.map((m) => ({ name: m.name, protocol: m.protocol, attributes: m.attributes })),
+      datasets: [],
     };
   }
   return { file, setup, cases: t.tests };

@@ -26,7 +26,7 @@ async function setupFrom(flags: SetupFlags): Promise<PolicySetup | null> {
   }
   if (flags.policies) {
     const models: PolicyModel[] = flags.models ? loadModelsFile(flags.models) : [];
-    return { policy: { files: flags.policies, ...(flags.schema ? { schema: flags.schema } : {}) }, models };
+    return { policy: { files: flags.policies, ...(flags.schema ? { schema: flags.schema } : {}) }, models, datasets: [] };
   }
   if (flags.schema || flags.models) throw new UsageError('--schema and --models need --policies');
   return null;
@@ -50,7 +50,8 @@ export function register(program: Command): void {
       const { checkPolicies, formatProblem } = await policyLib();
       const setup = await setupFrom(o);
       if (!setup) throw new UsageError('give --config FILE or --policies PATH...');
-      const check = checkPolicies(setup.policy, setup.models);
+      // The same schema as the gateway: its models and its datasets (docs/datasets.md).
+      const check = checkPolicies(setup.policy, setup.models, setup.datasets);
       const problems = [...check.schemaProblems, ...check.problems];
       if (o.format === 'json') {
         process.stdout.write(`${JSON.stringify({ valid: problems.length === 0, policies: check.policies.map((p) => ({ id: p.id, file: p.file })), problems }, null, 2)}\n`);
@@ -72,7 +73,7 @@ export function register(program: Command): void {
       const t = loadPolicyTestFile(file);
       const setup = (await setupFrom(o)) ?? t.setup;
       if (!setup) throw new UsageError(`${file} names no "config" or "policies"; give --config FILE or --policies PATH...`);
-      const engine = loadPolicyEngine(setup.policy, setup.models);
+      const engine = loadPolicyEngine(setup.policy, setup.models, setup.datasets);
       const results = runPolicyTests(engine, t.cases);
       const failed = results.filter((r) => !r.pass).length;
       if (o.format === 'json') {
@@ -96,7 +97,8 @@ export function register(program: Command): void {
     .option('--models <file>', 'YAML list of models instead of --config')
     .action(async (o: { config?: string; models?: string }) => {
       const { builtinSchemaText, loadModelsFile, setupFromConfig } = await policyLib();
-      const models = o.config ? setupFromConfig(o.config).models : o.models ? loadModelsFile(o.models) : [];
-      process.stdout.write(builtinSchemaText(models));
+      const setup = o.config ? setupFromConfig(o.config) : null;
+      const models = setup ? setup.models : o.models ? loadModelsFile(o.models) : [];
+      process.stdout.write(builtinSchemaText(models, setup?.datasets ?? []));
     });
 }
