@@ -113,7 +113,7 @@ interface WorkerState {
 async function startPrimary(config: GatewayConfig, n: number, opts: StartGatewayOptions): Promise<RunningGateway> {
   const logger = (opts.logger ?? silentLogger()).child({ component: 'gateway-primary' });
   // A bad policy stops start-up here, once, with its line and reason (workers would each fail).
-  loadPolicyEngine(config.policy, config.models);
+  loadPolicyEngine(config.policy, config.models, config.datasets);
   const ownStore = opts.store === undefined;
   const store = opts.store ?? (await openStore(config.store, logger));
   // So does a bad guard config (RAMPART_ERR_GUARD_CONFIG_INVALID): the guards are built once here
