@@ -199,8 +199,14 @@ export async function replayHistory(events: EventStore, detectors: readonly Dete
   return n;
 }
 
-/** Sources whose events reach the bus directly; everything else in the store came from elsewhere. */
-const LIVE_SOURCES = new Set(['gateway']);
+/**
+ * Whether the gateway publishes events of this source on its bus itself (its requests and guard
+ * verdicts, `gateway`; its ingestion route, `dataset:NAME`): those were seen live and must not be
+ * fed to the detectors a second time. Everything else in the store came from elsewhere.
+ */
+function isLiveSource(source: string): boolean {
+  return source === 'gateway' || source.startsWith('dataset:');
+}
 
 /**
  * Reads the events that other processes (CLI commands) stored since the last poll, so the
@@ -230,7 +236,7 @@ export class ForeignEventImporter {
       } catch {
         continue;
       }
-      if (isEvent(e) && !LIVE_SOURCES.has(e.source)) out.push(e);
+      if (isEvent(e) && !isLiveSource(e.source)) out.push(e);
     }
     return out;
   }
