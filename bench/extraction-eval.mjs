@@ -21,6 +21,9 @@ import { runDemo } from '../dist/demo/index.js';
 import { runJbda } from '../dist/detect/extraction/jbda.js';
 import { startGateway } from '../dist/gateway/index.js';
 import { openStore } from '../dist/store/index.js';
+import { extractionGuardFactory } from '../dist/guards/extraction/index.js';
+import { openSqliteStore } from '../dist/store/sqlite.js';
+import { describeClassifier, infer as modelInfer } from '../dist/demo/classifier/v2-protocol.js';
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);
@@ -195,6 +198,49 @@ try {
   alerts = [];
 }
 out.alerts = alerts.map((a) => ({ title: a.title ?? a.alert?.title, severity: a.severity ?? a.alert?.severity })).slice(0, 20);
+
+// CPU cost of the guard itself (both phases, one row per call, SQLite store, no network): a benign
+// principal's 2,000 calls after 3,000 rows of history, measured with process.cpuUsage.
+{
+  const st = openSqliteStore({ path: join(tmp, 'cpu.db') }, silentLogger());
+  const g = await extractionGuardFactory.create('extraction', extractionGuardFactory.options.parse({}), {
+    logger: silentLogger(),
+    store: st,
+    emit: () => undefined,
+    baseDir: tmp,
+    models: [],
+  });
+  const desc = describeClassifier('digits', trained.model);
+  const ctx = (now) => ({ requestId: 'r', route: 'kserve.infer', protocol: 'kserve', model: { name: 'digits' }, principal: { id: 'cpu', kind: 'user', roles: [], groups: [], authMethod: 'api-key', attributes: {} }, sourceIp: '127.0.0.1', now, signal: new AbortController().signal });
+  const rand = seededRandom(5);
+  const call = async (x, now) => {
+    const body = { inputs: [{ name: 'input', shape: [1, D], datatype: 'FP32', data: x }] };
+    const response = modelInfer(trained.model, desc, body);
+    const c = ctx(now);
+    await g.checkRequest({ ...c, body, texts: () => [], callModel: async () => ({ status: 500, body: null }) });
+    return { body, response, c };
+  };
+  const noisy = (r) => row(trained.train, r % trained.train.n).map((v) => Math.min(16, Math.max(0, v + Math.round((rand() - 0.5) * 2))));
+  for (let i = 0; i < 3000; i++) {
+    const { body, response, c } = await call(noisy(i), Date.now());
+    await g.checkResponse({ ...c, status: 200, body: response, requestBody: body, texts: () => [] });
+  }
+  const calls = [];
+  for (let i = 0; i < 2000; i++) {
+    const body = { inputs: [{ name: 'input', shape: [1, D], datatype: 'FP32', data: noisy(3000 + i) }] };
+    calls.push({ body, response: modelInfer(trained.model, desc, body) });
+  }
+  const cpu0 = process.cpuUsage();
+  for (const { body, response } of calls) {
+    const c = ctx(Date.now());
+    await g.checkRequest({ ...c, body, texts: () => [], callModel: async () => ({ status: 500, body: null }) });
+    await g.checkResponse({ ...c, status: 200, body: response, requestBody: body, texts: () => [] });
+  }
+  const cpu = process.cpuUsage(cpu0);
+  out.guardCpuMicrosPerCall = (cpu.user + cpu.system) / calls.length;
+  await g.close();
+  await st.close();
+}
 
 console.log(JSON.stringify(out, null, 2));
 await gateway.close();

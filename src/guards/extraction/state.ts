@@ -52,6 +52,7 @@ export interface StateOptions {
 
 const MAX_PENDING = 20_000;
 const IDLE_MS = 60_000;
+const PRUNE_EVERY_MS = 10 * 60_000;
 
 export function encodeState(s: PrincipalState): string {
   return JSON.stringify({ v: 1, p: encodePradaState(s.prada), c: s.cells });
@@ -78,6 +79,7 @@ export class ExtractionStateCache {
   private readonly penalties = new Map<string, { penalty: Penalty | null; checkedAt: number }>();
   private readonly timer: NodeJS.Timeout | null;
   private flushing: Promise<void> | null = null;
+  private prunedAt = Date.now();
 
   constructor(
     private readonly store: GuardStateStore | undefined,
@@ -161,8 +163,11 @@ export class ExtractionStateCache {
         this.logger.warn({ err: { code: (e as { code?: string }).code, message: (e as Error).message }, key: redactKey(entry.key) }, 'extraction guard: could not write state');
       }
     }
-    // Expired penalties and states: one cheap statement, now and then.
-    if (this.rand() < 0.05) await store.pruneState(now).catch(() => 0);
+    // Expired penalties and states (Redis drops its own; SQL tables need a delete), every 10 minutes.
+    if (now - this.prunedAt > PRUNE_EVERY_MS) {
+      this.prunedAt = now;
+      await store.pruneState(now).catch(() => 0);
+    }
   }
 
   private async write(store: GuardStateStore, entry: Entry, batch: Observation[], now: number): Promise<void> {
@@ -203,14 +208,7 @@ export class ExtractionStateCache {
     let penalty: Penalty | null = null;
     if (this.store) {
       const stored = await this.store.getState(pk, now);
-      if (stored) {
-        try {
-          const p = JSON.parse(stored.value) as Penalty;
-          if (typeof p.until === 'number' && typeof p.reason === 'string') penalty = p;
-        } catch {
-          penalty = null;
-        }
-      }
+      if (stored) penalty = parsePenalty(stored.value);
     }
     this.penalties.set(pk, { penalty, checkedAt: now });
     if (this.penalties.size > this.opts.maxEntries) this.penalties.delete(this.penalties.keys().next().value!);
@@ -225,10 +223,7 @@ export class ExtractionStateCache {
     const value = JSON.stringify(penalty);
     for (let attempt = 0; attempt < 4; attempt++) {
       const cur = await this.store.getState(pk, now);
-      if (cur) {
-        const old = JSON.parse(cur.value) as Penalty;
-        if (old.until >= penalty.until) return;
-      }
+      if (cur && parsePenalty(cur.value)!.until >= penalty.until) return;
       if ((await this.store.casState(pk, cur?.version ?? 0, value, penalty.until, now)) !== null) return;
     }
   }
@@ -248,6 +243,17 @@ function apply(state: PrincipalState, obs: Observation, opts: StateOptions, rand
     return 0;
   }
   return coverageVisit(state, obs.cell, opts.maxCells + 1);
+}
+
+/** A stored penalty; an unreadable one counts as a penalty that has ended (until 0). */
+function parsePenalty(text: string): Penalty | null {
+  try {
+    const p = JSON.parse(text) as Penalty;
+    if (typeof p.until === 'number' && typeof p.reason === 'string') return p;
+  } catch {
+    // fall through
+  }
+  return { until: 0, reason: 'unreadable' };
 }
 
 /** Keys hold principal ids: logs carry only a short hash of them. */
