@@ -33,6 +33,17 @@ describe('rampart scan --label (CLI)', () => {
     expect(hit.locations[0]!.physicalLocation.region.startLine).toBe(9);
     expect(hit.properties.row).toBe(7);
   });
+  it('takes --feature-scale auto|standard|none and --outlier-rate, and refuses values out of range', () => {
+    writeFileSync(path.join(dir, 'd.csv'), csv());
+    const ok = run(['scan', 'd.csv', '--label', 'label', '--feature-scale', 'auto', '--outlier-rate', '0.05', '--format', 'json']);
+    expect(ok.status, ok.stderr).toBe(1);
+    expect((JSON.parse(ok.stdout) as { findings: { ruleId: string }[] }).findings.map((f) => f.ruleId)).toContain('RMP-DATA-002');
+    for (const bad of [['--outlier-rate', '2'], ['--outlier-rate', 'x'], ['--feature-scale', 'log']]) {
+      const r = run(['scan', 'd.csv', '--label', 'label', ...bad]);
+      expect(r.status, bad.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/--outlier-rate must be|--feature-scale must be/);
+    }
+  });
   it('baseline then diff lists the new and changed rows; an unknown column exits 2 with its code', () => {
     writeFileSync(path.join(dir, 'old.csv'), csv());
     writeFileSync(path.join(dir, 'new.csv'), csv(['40,0.1,0.2,x']).replace('\n3,10.3,', '\n3,10.4,'));

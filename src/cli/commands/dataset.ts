@@ -24,6 +24,7 @@ export interface DatasetScanFlags {
   quarantine?: string;
   neighbours?: boolean;
   featureScale?: string;
+  outlierRate?: string;
   header?: boolean;
   format: string;
   output?: string;
@@ -42,7 +43,8 @@ export function addDatasetFlags(cmd: Command): Command {
     .option('--write-clean <file>', 'write dataset rows without findings at or above --fail-on to this file')
     .option('--quarantine <file>', 'write the other dataset rows to this file')
     .option('--no-neighbours', 'skip the k-NN checks (label noise, near duplicates)')
-    .option('--feature-scale <mode>', 'feature scaling for the k-NN checks: auto (default: the one whose k-NN vote fits the labels best), standard, or none (features on one scale, e.g. pixels)');
+    .option('--feature-scale <mode>', 'feature scaling for the k-NN checks: auto (default: the one whose k-NN vote fits the labels best), standard, or none (features on one scale, e.g. pixels)')
+    .option('--outlier-rate <share>', 'share of rows the multivariate outlier check may raise at medium (default 0.005)');
 }
 
 export async function runDatasetScanCommand(paths: string[], flags: DatasetScanFlags): Promise<void> {
@@ -52,6 +54,8 @@ export async function runDatasetScanCommand(paths: string[], flags: DatasetScanF
     failOn = flags.failOn;
   }
   if (flags.featureScale !== undefined && !['auto', 'standard', 'none'].includes(flags.featureScale)) throw new UsageError('--feature-scale must be auto, standard or none');
+  const outlierRate = flags.outlierRate === undefined ? undefined : Number(flags.outlierRate);
+  if (outlierRate !== undefined && !(outlierRate > 0 && outlierRate < 0.5)) throw new UsageError('--outlier-rate must be a number between 0 and 0.5 (a share of rows, e.g. 0.005)');
   const color = flags.color && !flags.output && shouldColor(process.stdout);
   const r = await runDatasetScan(
     paths,
@@ -69,6 +73,7 @@ export async function runDatasetScanCommand(paths: string[], flags: DatasetScanF
       quarantine: flags.quarantine,
       noNeighbours: flags.neighbours === false,
       ...(flags.featureScale ? { featureScale: flags.featureScale as 'auto' | 'standard' | 'none' } : {}),
+      ...(outlierRate !== undefined ? { outlierRate } : {}),
       ...(flags.header !== undefined ? { header: flags.header } : {}),
     },
     createLogger({ level: process.env.RAMPART_LOG_LEVEL ?? 'warn' }),
