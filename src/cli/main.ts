@@ -7,12 +7,9 @@ import { isRampartError } from '../core/errors.js';
 import { registerCommands } from './commands/index.js';
 import { VERSION } from './version.js';
 
-/** Thrown by a command to end with a specific exit code after it has printed its output. */
-export class ExitCode extends Error {
-  constructor(readonly code: number) {
-    super(`exit ${code}`);
-  }
-}
+import { ExitCode } from './exit-code.js';
+
+export { ExitCode };
 
 export function buildProgram(): Command {
   const program = new Command();

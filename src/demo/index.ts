@@ -39,8 +39,9 @@ import { startOpenAiStandin } from './openai-standin/server.js';
 import { writeDigitsBaseline } from './tensor-baseline.js';
 import { curlCommand, demoScenarios, runScenarios, type CheckResult, type DemoIdentity, type Scenario } from './scenarios.js';
 
-export const DEFAULT_DEMO_PORT = 8443;
-export const DEFAULT_DEMO_DIR = '.rampart-demo';
+import { DEFAULT_DEMO_DIR, DEFAULT_DEMO_PORT } from './defaults.js';
+
+export { DEFAULT_DEMO_DIR, DEFAULT_DEMO_PORT };
 const CHAT_MODEL = 'demo-chat';
 const CLASSIFIER_MODEL = 'digits';
 /** File whose presence marks a folder as made by the demo (so it may be wiped and rebuilt). */

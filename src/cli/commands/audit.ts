@@ -17,7 +17,7 @@ import {
 import { UsageError } from '../../core/errors.js';
 import { openStoreFromCli, type StoreCliOptions } from '../../store/cli.js';
 import type { AuditCheckpoint, AuditEntry, Store } from '../../store/types.js';
-import { ExitCode } from '../main.js';
+import { ExitCode } from '../exit-code.js';
 
 async function withStore<T>(opts: StoreCliOptions, fn: (store: Store) => Promise<T>): Promise<T> {
   const store = await openStoreFromCli({ config: opts.config, store: opts.store });

@@ -4,11 +4,10 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { Agent, request } from 'undici';
+import type * as UndiciModule from 'undici';
+
+type Undici = typeof UndiciModule;
 import { UsageError } from '../../core/errors.js';
-import { buildBaseline, calibrateSqueeze, writeBaseline } from '../../guards/tensor/baseline.js';
-import { readBaselineRows } from '../../guards/tensor/baseline-input.js';
-import { TensorSqueezeCalibrationError } from '../../guards/tensor/errors.js';
 import type { InferCall } from '../../guards/tensor/squeeze-run.js';
 
 interface BaselineFlags {
@@ -31,7 +30,7 @@ function parseImageShape(v: string | undefined): [number, number] | undefined {
 }
 
 /** An infer call to `base`/v2/models/MODEL/infer over HTTP(S). */
-function httpInfer(base: string, model: string, ca: string | undefined, headers: string[]): { call: InferCall; close: () => Promise<void> } {
+function httpInfer(undici: Undici, base: string, model: string, ca: string | undefined, headers: string[]): { call: InferCall; close: () => Promise<void> } {
   let url: URL;
   try {
     url = new URL(`${base.replace(/\/+$/, '')}/v2/models/${encodeURIComponent(model)}/infer`);
@@ -44,6 +43,7 @@ function httpInfer(base: string, model: string, ca: string | undefined, headers:
     if (i < 1) throw new UsageError(`--header must look like "name: value"`);
     extra[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim();
   }
+  const { Agent, request } = undici;
   const dispatcher = new Agent({ connect: ca ? { ca: readFileSync(ca) } : {}, headersTimeout: 60_000, bodyTimeout: 60_000 });
   const call: InferCall = async (body) => {
     const res = await request(url, { method: 'POST', dispatcher, headers: { 'content-type': 'application/json', ...extra }, body: JSON.stringify(body) });
@@ -78,6 +78,9 @@ export function register(program: Command): void {
       const squeezeRows = Number(flags.squeezeRows);
       if (!Number.isInteger(squeezeRows) || squeezeRows < 1) throw new UsageError('--squeeze-rows must be a whole number >= 1');
       const out = flags.output ?? `${model.replace(/[^A-Za-z0-9._-]/g, '_')}.baseline.json`;
+      const { buildBaseline, calibrateSqueeze, writeBaseline } = await import('../../guards/tensor/baseline.js');
+      const { readBaselineRows } = await import('../../guards/tensor/baseline-input.js');
+      const { TensorSqueezeCalibrationError } = await import('../../guards/tensor/errors.js');
       const rows = await readBaselineRows(flags.from, { input: flags.input, label: flags.label, imageShape });
       let baseline = buildBaseline({
         model,
@@ -89,7 +92,7 @@ export function register(program: Command): void {
         d: rows.d,
       });
       if (flags.squeezeFrom) {
-        const { call, close } = httpInfer(flags.squeezeFrom, model, flags.ca, flags.header);
+        const { call, close } = httpInfer(await import('undici'), flags.squeezeFrom, model, flags.ca, flags.header);
         try {
           const k = Math.min(rows.n, squeezeRows);
           const sample = Array.from({ length: k }, (_, i) => {

@@ -2,7 +2,6 @@
 // private keys mode 0600) for development, tests and mTLS. Not a production CA: see docs/gateway.md.
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
-import { writeDevPki } from '../../tls/write-pki.js';
 
 function list(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
@@ -24,6 +23,7 @@ export function register(program: Command): void {
       const hosts = list(opts.hosts);
       if (hosts.length === 0) throw new UsageError('--hosts needs at least one name');
       const clients = (opts.client ?? []).flatMap((c) => list(c));
+      const { writeDevPki } = await import('../../tls/write-pki.js');
       const out = await writeDevPki({ dir: opts.dir, hosts, clients, validDays: days, force: opts.force });
       const lines = [
         `CA certificate      ${out.caCert}`,

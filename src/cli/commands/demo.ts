@@ -1,9 +1,12 @@
 // `rampart demo`: runs the example model servers behind the gateway over TLS (see src/demo/).
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
-import { DEFAULT_DEMO_DIR, DEFAULT_DEMO_PORT, runDemo, type RunningDemo } from '../../demo/index.js';
-import { curlCommand, type CheckResult } from '../../demo/scenarios.js';
-import { ExitCode } from '../main.js';
+import { DEFAULT_DEMO_DIR, DEFAULT_DEMO_PORT } from '../../demo/defaults.js';
+import type { RunningDemo } from '../../demo/index.js';
+import type { CheckResult, curlCommand as curlCommandFn } from '../../demo/scenarios.js';
+
+type CurlCommand = typeof curlCommandFn;
+import { ExitCode } from '../exit-code.js';
 
 interface DemoFlags {
   port?: string;
@@ -19,7 +22,7 @@ function parsePort(v: string | undefined): number | undefined {
   return Number(v);
 }
 
-function banner(demo: RunningDemo, portGiven: boolean): string {
+function banner(demo: RunningDemo, portGiven: boolean, curlCommand: CurlCommand): string {
   const i = demo.info;
   const port = Number(new URL(i.gatewayUrl).port);
   const lines = [
@@ -49,14 +52,14 @@ function banner(demo: RunningDemo, portGiven: boolean): string {
     'Play the attacker: bob keeps probing the chat model; after 10 refusals in a minute the monitor',
     `raises an alert (see ${i.alertsFile}, or \`npx rampart alerts list --config '${i.configFile}'\`):`,
     '',
-    `for n in $(seq 12); do ${probe(demo)} -o /dev/null -w '%{http_code} '; done; echo`,
+    `for n in $(seq 12); do ${probe(demo, curlCommand)} -o /dev/null -w '%{http_code} '; done; echo`,
     '',
   ];
   return lines.join('\n');
 }
 
 /** The curl command of the denied scenario (bob calling the chat model). */
-function probe(demo: RunningDemo): string {
+function probe(demo: RunningDemo, curlCommand: CurlCommand): string {
   const sc = demo.scenarios.find((x) => x.id === 'bob-chat-denied');
   return sc ? curlCommand(sc, demo.info.gatewayUrl, demo.info.caCertFile, demo.info.identities) : 'curl';
 }
@@ -85,11 +88,13 @@ Without --check the demo runs until Ctrl-C or SIGTERM. See docs/demo.md.`,
     )
     .action(async (flags: DemoFlags) => {
       const port = parsePort(flags.port);
+      const { runDemo } = await import('../../demo/index.js');
+      const { curlCommand } = await import('../../demo/scenarios.js');
       const demo = await runDemo({ dir: flags.dir, port, alertWebhook: flags.alertWebhook });
       if (flags.check || flags.once) {
         let results: CheckResult[];
         try {
-          process.stdout.write(`${banner(demo, port !== undefined)}\n`);
+          process.stdout.write(`${banner(demo, port !== undefined, curlCommand)}\n`);
           results = await demo.check();
         } finally {
           await demo.close();
@@ -98,7 +103,7 @@ Without --check the demo runs until Ctrl-C or SIGTERM. See docs/demo.md.`,
         if (!results.every((r) => r.ok)) throw new ExitCode(1);
         return;
       }
-      process.stdout.write(`${banner(demo, port !== undefined)}\nPress Ctrl-C to stop.\n`);
+      process.stdout.write(`${banner(demo, port !== undefined, curlCommand)}\nPress Ctrl-C to stop.\n`);
       await new Promise<void>((resolveStop) => {
         const stop = (sig: NodeJS.Signals) => {
           process.off('SIGINT', stop);

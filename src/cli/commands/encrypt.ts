@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { decryptPath, decryptToPrivateTemp, encryptPath, nativeSegments, rewrapPath } from '../../crypto/index.js';
-import { ExitCode } from '../main.js';
+import { ExitCode } from '../exit-code.js';
 import { providerOptionsFrom, withKeyOptions, type KeyFlags } from './keys-kek.js';
 
 interface CommonFlags extends KeyFlags {

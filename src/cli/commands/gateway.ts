@@ -3,10 +3,8 @@
 // signal during the drain ends the process at once. See docs/gateway.md.
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
-import { loadConfig } from '../../config/load.js';
 import { UsageError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
-import { runGateway } from '../../gateway/cluster.js';
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
@@ -18,6 +16,8 @@ export function register(program: Command): void {
     .option('--log-level <level>', `override observability.logLevel (${LEVELS.join(', ')})`)
     .action(async (opts: { config: string; logLevel?: string }) => {
       if (opts.logLevel !== undefined && !LEVELS.includes(opts.logLevel)) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}`);
+      const { loadConfig } = await import('../../config/load.js');
+      const { runGateway } = await import('../../gateway/cluster.js');
       const { config, file } = loadConfig(opts.config);
       const logger = createLogger({ level: opts.logLevel ?? config.observability.logLevel, name: 'rampart-gateway' });
       // With server.workers > 1 this process becomes the primary; its workers run this same command

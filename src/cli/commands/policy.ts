@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
 import type { PolicyModel, PolicySetup } from '../../policy/index.js';
-import { ExitCode } from '../main.js';
+import { ExitCode } from '../exit-code.js';
 
 // The policy layer (and the Cedar wasm module) is loaded only when a policy command runs, so
 // other commands do not pay for compiling it at start-up.

@@ -7,8 +7,7 @@ import { UsageError } from '../../core/errors.js';
 import { createLogger } from '../../core/logger.js';
 import { isSeverity, type Severity } from '../../core/types.js';
 import { shouldColor } from '../../report/index.js';
-import { runScan } from '../../scan/run-scan.js';
-import { ExitCode } from '../main.js';
+import { ExitCode } from '../exit-code.js';
 import { addDatasetFlags, runDatasetScanCommand, type DatasetScanFlags } from './dataset.js';
 import { VERSION } from '../version.js';
 import { addScanEventFlags, recordScanResult, type ScanEventFlags } from './scan-events.js';
@@ -54,6 +53,7 @@ export function register(program: Command): void {
       const jobs = flags.jobs === undefined ? undefined : Number(flags.jobs);
       if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1 || jobs > 64)) throw new UsageError('--jobs must be an integer from 1 to 64');
       const color = flags.color && !flags.output && shouldColor(process.stdout);
+      const { runScan } = await import('../../scan/run-scan.js');
       const r = await runScan(
         paths,
         {

@@ -6,7 +6,7 @@ import { UsageError } from '../../core/errors.js';
 import { VerifyCaInvalidError, VerifyKeyInvalidError } from '../../signing/errors.js';
 import { readInputFile } from '../../signing/sign.js';
 import { verifyModel } from '../../signing/verify.js';
-import { ExitCode } from '../main.js';
+import { ExitCode } from '../exit-code.js';
 
 interface VerifyFlags {
   signature: string;
