@@ -27,7 +27,8 @@ describe('PRADA', () => {
       let fired = 0;
       let tests = 0;
       for (const x of benignStream(seed, 800)) {
-        const o = pradaObserve(s, x, label(x), DEFAULT_PRADA_OPTIONS, seededRandom(seed));
+        // Every distance tested (testEvery 1): no test along the way may fire.
+        const o = pradaObserve(s, x, label(x), { ...DEFAULT_PRADA_OPTIONS, testEvery: 1 }, seededRandom(seed));
         if (o.test) tests++;
         if (o.fired) fired++;
       }

@@ -36,6 +36,8 @@ export const extractionOptionsSchema = z
         maxDistances: int(50, 5000).default(DEFAULT_PRADA_OPTIONS.maxDistances),
         maxPointsPerClass: int(10, 10_000).default(DEFAULT_PRADA_OPTIONS.maxPointsPerClass),
         maxDimensions: int(8, 65_536).default(DEFAULT_PRADA_OPTIONS.maxDimensions),
+        /** Test on every n-th new distance (1: every query, as in the paper). */
+        testEvery: int(1, 1000).default(DEFAULT_PRADA_OPTIONS.testEvery),
       })
       .strict()
       .default({}),
