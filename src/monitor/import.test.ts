@@ -27,6 +27,22 @@ describe('events stored by other processes', () => {
     }
   });
 
+  it('is not starved by the gateway\'s own traffic and takes an event stored late', async () => {
+    const store = openSqliteStore({ path: ':memory:' }, silentLogger());
+    try {
+      const imp = new ForeignEventImporter(store.events, 0);
+      const flood = Array.from({ length: 3000 }, (_, i) => makeEvent({ type: 'gateway.request', source: 'gateway', id: `g${i}`, time: 1 + i, data: {} }));
+      await recordEvents(store, ...flood, makeEvent({ type: 'key.operation', source: 'cli', id: 'k1', time: 2500, data: {} }));
+      expect((await imp.poll(10_000)).map((e) => e.id)).toEqual(['k1']);
+      // Written after that poll, stamped before it (a slow writer): still taken, once.
+      await recordEvents(store, makeEvent({ type: 'scan.result', source: 'scanner', id: 's1', time: 9_000, data: {} }));
+      expect((await imp.poll(20_000)).map((e) => e.id)).toEqual(['s1']);
+      expect(await imp.poll(30_000)).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a rule on scan.result alerts on a critical scan recorded by another process', async () => {
     const store = openSqliteStore({ path: ':memory:' }, silentLogger());
     const config = monitoringSchema.parse({

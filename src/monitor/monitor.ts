@@ -208,36 +208,43 @@ function isLiveSource(source: string): boolean {
   return source === 'gateway' || source.startsWith('dataset:');
 }
 
+/** Event types that processes without a bus (CLI commands) write to the store. */
+export const IMPORTED_EVENT_TYPES = ['scan.result', 'key.operation'] as const;
+
 /**
  * Reads the events that other processes (CLI commands) stored since the last poll, so the
- * detectors and rules see them too. Events of the gateway itself are skipped (they were on this
- * bus already). Keeps the ids seen at the newest timestamp, so an event is imported once.
+ * detectors and rules see them too. Only the types such processes write are read (never the
+ * gateway's own traffic, which is on this bus already), and each poll looks back `lookbackMs`
+ * before the previous one so that an event stored late (a slow CLI writer) is still taken; ids
+ * already taken are remembered for that long, so each event is imported once.
  */
 export class ForeignEventImporter {
-  private seenAtCursor = new Set<string>();
+  private readonly taken = new Map<string, number>();
   constructor(
     private readonly events: EventStore,
     private cursor: number,
+    private readonly lookbackMs = 60_000,
   ) {}
 
   async poll(until: number, limit = 1000): Promise<RampartEvent[]> {
-    const rows = await this.events.readEvents({ fromTime: this.cursor, toTime: until + 1, limit });
+    const from = this.cursor - this.lookbackMs;
     const out: RampartEvent[] = [];
-    for (const r of rows) {
-      if (r.time === this.cursor && this.seenAtCursor.has(r.id)) continue;
-      if (r.time !== this.cursor) {
-        this.cursor = r.time;
-        this.seenAtCursor = new Set();
+    for (const type of IMPORTED_EVENT_TYPES) {
+      const rows = await this.events.readEvents({ type, fromTime: from, toTime: until + 1, limit });
+      for (const r of rows) {
+        if (this.taken.has(r.id)) continue;
+        this.taken.set(r.id, r.time);
+        let e: unknown;
+        try {
+          e = JSON.parse(r.body);
+        } catch {
+          continue;
+        }
+        if (isEvent(e) && !isLiveSource(e.source)) out.push(e);
       }
-      this.seenAtCursor.add(r.id);
-      let e: unknown;
-      try {
-        e = JSON.parse(r.body);
-      } catch {
-        continue;
-      }
-      if (isEvent(e) && !isLiveSource(e.source)) out.push(e);
     }
-    return out;
+    this.cursor = until;
+    for (const [id, t] of this.taken) if (t < until - 2 * this.lookbackMs) this.taken.delete(id);
+    return out.sort((a, b) => a.time - b.time);
   }
 }
