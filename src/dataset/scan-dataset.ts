@@ -33,7 +33,10 @@ export interface DatasetScanOptions extends ReadOptions {
    * the given labels, on a seeded sample of at most 5,000 rows (`standard` without labels).
    */
   featureScale?: 'auto' | 'standard' | 'none';
-  /** Neighbours for label noise; default: 5, 10 or 20, whichever has the best leave-one-out accuracy. */
+  /**
+   * Neighbours for label noise; default: 5, 10 or 20 (20 only up to 50,000 rows), whichever has the
+   * best leave-one-out accuracy.
+   */
   k?: number;
   /**
    * Share of rows the multivariate outlier check may raise at medium (default 0.005): see
@@ -216,7 +219,9 @@ export function checkDataset(ds: Dataset, o: CheckInput, logger?: Logger): { fin
       const raw = standardise(X, n, d, scale.center, 'none');
       return pickScaling(std, raw, n, d, y!, c, o.seed ?? 42) === 'none' ? raw : std;
     });
-    const g = time('knn', () => approximateKnn(Z, n, d, { k: o.k ?? (labelled ? 20 : 10), seed: o.seed ?? 42 }));
+    // 20 neighbours (k candidates 5, 10, 20) up to 50,000 rows; above, 10 (5, 10): neighbourhoods are
+    // denser, and the refinement costs O(n·k²·d).
+    const g = time('knn', () => approximateKnn(Z, n, d, { k: o.k ?? (labelled && n <= 50_000 ? 20 : 10), seed: o.seed ?? 42 }));
     time('nearDuplicates', () => {
       const radius2 = (0.05 * Math.sqrt(d)) ** 2;
       for (let i = 0; i < n; i++) {
