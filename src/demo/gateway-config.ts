@@ -84,6 +84,7 @@ guards:
     options:
       baselines: [baselines/digits.json]   # built at start-up from the classifier's training rows
   - type: extraction          # PRADA, query budget, input coverage per principal (KServe v2)
+  - type: predictions         # each classifier answer becomes a model.prediction event (output-drift monitoring)
   - type: output-hardening    # classifier scores rounded to 2 decimals (after extraction, which reads them)
 
 monitoring:
