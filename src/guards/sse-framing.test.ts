@@ -119,6 +119,15 @@ function neverLeaks(route: string, upstream: string): { data: string[]; stopped:
   return { data: clientData(whole.out), stopped: whole.stopped };
 }
 
+/** A Responses API event, as far as the tests read it. */
+interface Ev {
+  type: string;
+  [k: string]: unknown;
+  delta?: string;
+  part?: { text: string };
+  response?: { output: { summary: { text: string }[]; code: string }[] };
+}
+
 const contentOf = (data: string[]) =>
   data
     .filter((d) => d !== '[DONE]')
@@ -175,6 +184,68 @@ describe('SSE framing cannot carry unscanned text past the stream filters', () =
     const { data } = neverLeaks('openai.responses', up);
     const deltas = data.map((d) => JSON.parse(d) as Record<string, unknown>).filter((o) => o.type === 'response.custom_tool_call_input.delta');
     expect(deltas.map((o) => o.delta).join('')).toBe('run [X] now');
+  });
+
+  it('reasoning summaries, audio transcripts and code interpreter code (regression: unknown delta events passed unscanned)', () => {
+    const ev = (o: Record<string, unknown>) => `event: ${String(o.type)}\ndata: ${JSON.stringify(o)}\n\n`;
+    const up =
+      ev({ type: 'response.reasoning_summary_text.delta', item_id: 'r', output_index: 0, summary_index: 0, delta: 'think SEC' }) +
+      ev({ type: 'response.reasoning_summary_text.delta', item_id: 'r', output_index: 0, summary_index: 0, delta: 'RET' }) +
+      ev({ type: 'response.reasoning_summary_text.done', item_id: 'r', output_index: 0, summary_index: 0, text: 'think SECRET' }) +
+      ev({ type: 'response.reasoning_summary_part.done', item_id: 'r', output_index: 0, summary_index: 0, part: { type: 'summary_text', text: 'think SECRET' } }) +
+      ev({ type: 'response.code_interpreter_call_code.delta', item_id: 'c', output_index: 1, delta: 'print("SE' }) +
+      ev({ type: 'response.code_interpreter_call_code.delta', item_id: 'c', output_index: 1, delta: 'CRET")' }) +
+      ev({ type: 'response.code_interpreter_call_code.done', item_id: 'c', output_index: 1, code: 'print("SECRET")' }) +
+      ev({ type: 'response.audio.transcript.delta', response_id: 'x', delta: 'say SECR' }) +
+      ev({ type: 'response.audio.transcript.delta', response_id: 'x', delta: 'ET' }) +
+      ev({ type: 'response.audio.transcript.done', response_id: 'x' }) +
+      ev({
+        type: 'response.completed',
+        response: {
+          output: [
+            { type: 'reasoning', id: 'r', summary: [{ type: 'summary_text', text: 'think SECRET' }] },
+            { type: 'code_interpreter_call', id: 'c', code: 'print("SECRET")' },
+          ],
+        },
+      });
+    const { data } = neverLeaks('openai.responses', up);
+    const events = data.map((d) => JSON.parse(d) as Ev);
+    const joined = (t: string) => events.filter((o) => o.type === t).map((o) => o.delta).join('');
+    expect(joined('response.reasoning_summary_text.delta')).toBe('think [X]');
+    expect(joined('response.code_interpreter_call_code.delta')).toBe('print("[X]")');
+    expect(joined('response.audio.transcript.delta')).toBe('say [X]');
+    expect(events.find((o) => o.type === 'response.reasoning_summary_text.done')!.text).toBe('think [X]');
+    expect(events.find((o) => o.type === 'response.reasoning_summary_part.done')!.part!.text).toBe('think [X]');
+    expect(events.find((o) => o.type === 'response.code_interpreter_call_code.done')!.code).toBe('print("[X]")');
+    const done = events.find((o) => o.type === 'response.completed')!.response!.output;
+    expect(done[0]!.summary[0]!.text).toBe('think [X]');
+    expect(done[1]!.code).toBe('print("[X]")');
+  });
+
+  it('a delta event no version of this file knows gets its own channel; its done is rebuilt, held text released at the end', () => {
+    const ev = (o: Record<string, unknown>) => `event: ${String(o.type)}\ndata: ${JSON.stringify(o)}\n\n`;
+    const up =
+      ev({ type: 'response.future_thing.delta', item_id: 'f', output_index: 2, part_index: 1, delta: 'a SECR' }) +
+      ev({ type: 'response.future_thing.delta', item_id: 'f', output_index: 2, part_index: 1, delta: 'ET b' }) +
+      ev({ type: 'response.future_thing.done', item_id: 'f', output_index: 2, part_index: 1, content: 'a SECRET b' }) +
+      ev({ type: 'response.other_thing.done', item_id: 'g', output_index: 3, note: 'never streamed SECRET', label: 'SECRET too' }) +
+      ev({ type: 'response.tail_thing.delta', item_id: 't', output_index: 4, delta: 'ends SECRE' }) +
+      ev({ type: 'response.tail_thing.delta', item_id: 't', output_index: 4, delta: 'T' });
+    const { data } = neverLeaks('openai.responses', up);
+    const events = data.map((d) => JSON.parse(d) as Ev);
+    expect(events.filter((o) => o.type === 'response.future_thing.delta').map((o) => o.delta).join('')).toBe('a [X] b');
+    expect(events.find((o) => o.type === 'response.future_thing.done')).toMatchObject({ item_id: 'f', content: 'a [X] b' });
+    expect(events.find((o) => o.type === 'response.other_thing.done')).toMatchObject({ item_id: 'g', note: 'never streamed [X]', label: '[X] too' });
+    // The tail's held text goes out at the end in a delta event of its own type.
+    const tail = events.filter((o) => o.type === 'response.tail_thing.delta');
+    expect(tail.map((o) => o.delta).join('')).toBe('ends [X]');
+    expect(tail[tail.length - 1]).toMatchObject({ item_id: 't', output_index: 4 });
+  });
+
+  it('leaves base64 audio deltas alone (not text)', () => {
+    const audio = JSON.stringify({ type: 'response.audio.delta', response_id: 'x', delta: Buffer.from(`raw ${SECRET} bytes`).toString('base64') });
+    const g = new SseGuard('openai.responses', [{ slot: slot(), filter: redactor() }]);
+    expect(g.event({ raw: `data: ${audio}\n\n`, data: audio }).out).toBe(`data: ${audio}\n\n`);
   });
 
   it('keeps no unbounded copy of what was sent (regression: the text of every channel was kept for the whole stream)', () => {

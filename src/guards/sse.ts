@@ -10,8 +10,11 @@
 //   chat completions   choices/{i}/content, choices/{i}/refusal, choices/{i}/tool_calls/{k}/arguments,
 //                      choices/{i}/function_call/arguments (the legacy single function call)
 //   completions        choices/{i}/text
-//   responses          output/{o}/content/{c} (output_text and refusal), output/{o}/arguments,
-//                      output/{o}/input (custom tool calls),
+//   responses          output/{o}/content/{c} (output_text, refusal, reasoning_text), output/{o}/arguments
+//                      (function and MCP calls), output/{o}/input (custom tool calls), output/{o}/summary/{s}
+//                      (reasoning summaries), output/{o}/code (code interpreter), output/{o}/{event}/{i...}
+//                      (any other `response.{event}.delta` with a string delta, e.g. audio.transcript: a
+//                      future event that carries model text is scanned, never passed through),
 //                      output_text (the convenience field of a full response object)
 import { performance } from 'node:perf_hooks';
 import type { GuardRun, GuardSlot } from './pipeline.js';
@@ -73,6 +76,8 @@ export class SseGuard {
   /** Template of the last chat/completions chunk, for an event that carries released text at the end. */
   private lastChunk: Obj | null = null;
   private readonly responses: boolean;
+  /** Responses API: the delta event that opened each channel (type and indexes), to send text released at the end. */
+  private readonly deltaOf = new Map<string, Obj>();
 
   constructor(
     private readonly route: string,
@@ -255,11 +260,8 @@ export class SseGuard {
   private releaseEvent(channel: string, text: string): string {
     const p = channel.split('/');
     if (this.responses) {
-      const o = Number(p[1]);
-      if (p[2] === 'arguments') return `event: response.function_call_arguments.delta\ndata: ${JSON.stringify({ type: 'response.function_call_arguments.delta', output_index: o, delta: text })}\n\n`;
-      if (p[2] === 'input') return `event: response.custom_tool_call_input.delta\ndata: ${JSON.stringify({ type: 'response.custom_tool_call_input.delta', output_index: o, delta: text })}\n\n`;
-      if (p[2] === 'content') return `event: response.output_text.delta\ndata: ${JSON.stringify({ type: 'response.output_text.delta', output_index: o, content_index: Number(p[3]), delta: text })}\n\n`;
-      return '';
+      const t = this.deltaOf.get(channel);
+      return t ? sseEvent({ ...t, delta: text }) : '';
     }
     const base: Obj = {};
     for (const k of ['id', 'object', 'created', 'model']) if (this.lastChunk && this.lastChunk[k] !== undefined) base[k] = this.lastChunk[k];
@@ -342,58 +344,50 @@ export class SseGuard {
   private responsesEvent(obj: Obj, before: (raw: string) => void): boolean {
     const type = typeof obj.type === 'string' ? obj.type : '';
     const o = typeof obj.output_index === 'number' ? obj.output_index : 0;
-    const c = typeof obj.content_index === 'number' ? obj.content_index : 0;
     switch (type) {
-      case 'response.output_text.delta':
-      case 'response.refusal.delta':
-      case 'response.function_call_arguments.delta':
-      case 'response.custom_tool_call_input.delta': {
-        if (typeof obj.delta !== 'string' || obj.delta === '') return false;
-        const ch =
-          type === 'response.function_call_arguments.delta' ? `output/${o}/arguments` : type === 'response.custom_tool_call_input.delta' ? `output/${o}/input` : `output/${o}/content/${c}`;
-        obj.delta = this.push(ch, obj.delta);
-        return true;
-      }
-      case 'response.output_text.done':
-      case 'response.refusal.done':
-      case 'response.function_call_arguments.done':
-      case 'response.custom_tool_call_input.done': {
-        const field = type === 'response.output_text.done' ? 'text' : type === 'response.refusal.done' ? 'refusal' : type === 'response.custom_tool_call_input.done' ? 'input' : 'arguments';
-        const ch = field === 'arguments' ? `output/${o}/arguments` : field === 'input' ? `output/${o}/input` : `output/${o}/content/${c}`;
-        const wasOpen = this.open.has(ch);
-        const rel = wasOpen ? this.endChannel(ch) : '';
-        if (rel && !this.stop) {
-          const deltaType =
-            field === 'text' ? 'response.output_text.delta' : field === 'refusal' ? 'response.refusal.delta' : field === 'input' ? 'response.custom_tool_call_input.delta' : 'response.function_call_arguments.delta';
-          const extra: Obj = { type: deltaType };
-          for (const k of ['item_id', 'output_index', 'content_index']) if (obj[k] !== undefined) extra[k] = obj[k];
-          extra.delta = rel;
-          before(`event: ${deltaType}\ndata: ${JSON.stringify(extra)}\n\n`);
-        }
-        if (typeof obj[field] === 'string') obj[field] = this.fullText(ch, obj[field]);
-        return true;
-      }
       case 'response.content_part.added':
-      case 'response.content_part.done': {
-        if (!isObj(obj.part)) return false;
-        return this.partText(obj.part, `output/${o}/content/${c}`);
-      }
+      case 'response.content_part.done':
+        return isObj(obj.part) ? this.partText(obj.part, `output/${o}/content/${index(obj.content_index)}`) : false;
+      case 'response.reasoning_summary_part.added':
+      case 'response.reasoning_summary_part.done':
+        return isObj(obj.part) ? this.partText(obj.part, `output/${o}/summary/${index(obj.summary_index)}`) : false;
       case 'response.output_item.added':
       case 'response.output_item.done':
         return isObj(obj.item) ? this.itemTexts(obj.item, o) : false;
       default:
-        if (isObj(obj.response)) {
-          const r = obj.response;
-          let changed = false;
-          if (Array.isArray(r.output)) r.output.forEach((it, i) => isObj(it) && this.itemTexts(it, i) && (changed = true));
-          if (typeof r.output_text === 'string' && r.output_text !== '') {
-            r.output_text = this.fullText('output_text', r.output_text);
-            changed = true;
-          }
-          return changed;
-        }
-        return false;
+        break;
     }
+    const m = /^response\.(.+)\.(delta|done)$/.exec(type);
+    if (m && !BINARY_DELTAS.has(m[1]!)) {
+      const stem = m[1]!;
+      const { ch, field } = streamChannel(stem, obj, o);
+      if (m[2] === 'delta') {
+        if (typeof obj.delta !== 'string' || obj.delta === '') return false;
+        if (!this.deltaOf.has(ch)) this.deltaOf.set(ch, deltaTemplate(obj, type));
+        obj.delta = this.push(ch, obj.delta);
+        return true;
+      }
+      const rel = this.open.has(ch) ? this.endChannel(ch) : '';
+      if (rel && !this.stop) before(sseEvent({ ...deltaTemplate(obj, `response.${stem}.delta`), delta: rel }));
+      // The full text is rebuilt from what the client was sent on the channel (or scanned whole when
+      // nothing was). A done event this file does not know: every string field but the ids is text.
+      const fields = field ? [field] : Object.keys(obj).filter((k) => typeof obj[k] === 'string' && !DONE_IDS.has(k));
+      for (const k of fields) {
+        if (typeof obj[k] === 'string') obj[k] = this.fullText(fields.length === 1 ? ch : `${ch}/${k}`, obj[k]);
+      }
+      return true;
+    }
+    if (isObj(obj.response)) {
+      const r = obj.response;
+      let changed = false;
+      if (Array.isArray(r.output)) r.output.forEach((it, i) => isObj(it) && this.itemTexts(it, i) && (changed = true));
+      if (typeof r.output_text === 'string' && r.output_text !== '') {
+        r.output_text = this.fullText('output_text', r.output_text);
+        changed = true;
+      }
+      return changed;
+    }
+    return false;
   }
 
   private partText(part: Obj, ch: string): boolean {
@@ -416,6 +410,15 @@ export class SseGuard {
       item.input = this.fullText(`output/${o}/input`, item.input);
       changed = true;
     }
+    if (typeof item.code === 'string' && item.code !== '') {
+      item.code = this.fullText(`output/${o}/code`, item.code);
+      changed = true;
+    }
+    if (Array.isArray(item.summary)) {
+      item.summary.forEach((p, j) => {
+        if (isObj(p) && this.partText(p, `output/${o}/summary/${j}`)) changed = true;
+      });
+    }
     if (Array.isArray(item.content)) {
       item.content.forEach((p, j) => {
         if (isObj(p) && this.partText(p, `output/${o}/content/${j}`)) changed = true;
@@ -424,6 +427,55 @@ export class SseGuard {
     return changed;
   }
 }
+
+/** Delta events whose `delta` is not text (base64 audio): text filters cannot read them. */
+const BINARY_DELTAS: ReadonlySet<string> = new Set(['audio']);
+
+/** String fields of a `done` event that identify it rather than carry text. */
+const DONE_IDS: ReadonlySet<string> = new Set(['type', 'id', 'item_id', 'response_id', 'obfuscation']);
+
+const index = (v: unknown): number => (typeof v === 'number' ? v : 0);
+
+/**
+ * The channel a Responses API `response.{stem}.delta` / `.done` event writes to, and the full-text
+ * field of its `done` (null: not known, every string field but the ids is text). Known stems share
+ * the channels of the output items that repeat their text, so those are rebuilt from what was sent.
+ */
+function streamChannel(stem: string, obj: Obj, o: number): { ch: string; field: string | null } {
+  switch (stem) {
+    case 'output_text':
+    case 'reasoning_text':
+      return { ch: `output/${o}/content/${index(obj.content_index)}`, field: 'text' };
+    case 'refusal':
+      return { ch: `output/${o}/content/${index(obj.content_index)}`, field: 'refusal' };
+    case 'function_call_arguments':
+    case 'mcp_call_arguments':
+      return { ch: `output/${o}/arguments`, field: 'arguments' };
+    case 'custom_tool_call_input':
+      return { ch: `output/${o}/input`, field: 'input' };
+    case 'reasoning_summary_text':
+      return { ch: `output/${o}/summary/${index(obj.summary_index)}`, field: 'text' };
+    case 'code_interpreter_call_code':
+      return { ch: `output/${o}/code`, field: 'code' };
+    default: {
+      const idx = Object.keys(obj)
+        .filter((k) => k.endsWith('_index') && k !== 'output_index' && typeof obj[k] === 'number')
+        .sort()
+        .map((k) => `/${String(obj[k])}`);
+      return { ch: `output/${o}/${stem}${idx.join('')}`, field: null };
+    }
+  }
+}
+
+/** A delta event's type, item id and indexes (no text, no sequence number). */
+function deltaTemplate(obj: Obj, type: string): Obj {
+  const t: Obj = { type };
+  if (typeof obj.item_id === 'string') t.item_id = obj.item_id;
+  for (const k of Object.keys(obj)) if (k.endsWith('_index') && typeof obj[k] === 'number') t[k] = obj[k];
+  return t;
+}
+
+const sseEvent = (obj: Obj): string => `event: ${String(obj.type)}\ndata: ${JSON.stringify(obj)}\n\n`;
 
 /** The event with its data lines replaced by `obj` (other fields such as `event:` kept, in order). */
 function rebuild(raw: string, obj: Obj): string {

@@ -183,8 +183,15 @@ export function responseTexts(route: string, body: unknown): TextPart[] {
           if (it.type === 'function_call' || it.type === 'custom_tool_call') {
             part(it, 'arguments', 'tool-call', `/output/${i}/arguments`, out);
             part(it, 'input', 'tool-call', `/output/${i}/input`, out);
+          } else if (it.type === 'code_interpreter_call') {
+            part(it, 'code', 'tool-call', `/output/${i}/code`, out);
           } else {
             content(it, 'assistant', `/output/${i}`, out);
+            // Reasoning items: the summary the client is shown, besides any reasoning_text content.
+            if (Array.isArray(it.summary)) {
+              const list = it.summary;
+              list.forEach((p, j) => (typeof p === 'string' ? part(list, j, 'assistant', `/output/${i}/summary/${j}`, out) : isObj(p) && part(p, 'text', 'assistant', `/output/${i}/summary/${j}/text`, out)));
+            }
           }
         });
       }
