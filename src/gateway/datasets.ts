@@ -123,7 +123,7 @@ export function createDatasetIngest(o: DatasetIngestOptions): DatasetIngest {
             makeEvent({
               ...base,
               severity: worst(v.findings),
-              data: { dataset: name, recordId: id, requestId: meta.requestId, status, rules: [...new Set(v.findings.map((f) => f.ruleId))], columns: [...new Set(v.findings.flatMap((f) => (f.column === undefined ? [] : [f.column])))] },
+              data: { dataset: name, recordId: id, requestId: meta.requestId, status, rules: [...new Set(v.findings.map((f) => f.ruleId))], ...eventColumns(v.findings) },
             }),
           );
         } else if (s.config.events.sampleAccepted > 0 && random() < s.config.events.sampleAccepted) {
@@ -147,6 +147,32 @@ export function createDatasetIngest(o: DatasetIngestOptions): DatasetIngest {
       return { object: 'list', dataset: name, accepted, quarantined: records.length - accepted, data: items };
     },
   };
+}
+
+/** Most field names a `data.record` event lists, and their longest length (the client picks them). */
+export const MAX_EVENT_COLUMNS = 32;
+export const MAX_EVENT_COLUMN_CHARS = 128;
+
+/**
+ * The field names of a quarantined record's findings, for its event. Unknown fields are named by
+ * the client, so the list is capped (events reach alert sinks): at most MAX_EVENT_COLUMNS names,
+ * each cut to MAX_EVENT_COLUMN_CHARS characters, and `columnsDropped` says how many were left out.
+ */
+export function eventColumns(findings: readonly RecordFinding[]): { columns: string[]; columnsDropped?: number } {
+  const names = new Set<string>();
+  for (const f of findings) if (f.column !== undefined) names.add(f.column);
+  const columns: string[] = [];
+  for (const n of names) {
+    if (columns.length === MAX_EVENT_COLUMNS) break;
+    let cut = n;
+    if (n.length > MAX_EVENT_COLUMN_CHARS) {
+      const end = /[\uD800-\uDBFF]/.test(n[MAX_EVENT_COLUMN_CHARS - 1]!) ? MAX_EVENT_COLUMN_CHARS - 1 : MAX_EVENT_COLUMN_CHARS;
+      cut = n.slice(0, end);
+    }
+    if (!columns.includes(cut)) columns.push(cut);
+  }
+  const dropped = names.size - columns.length;
+  return dropped > 0 ? { columns, columnsDropped: dropped } : { columns };
 }
 
 function worst(findings: RecordFinding[]): Severity {
