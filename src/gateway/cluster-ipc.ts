@@ -6,7 +6,7 @@
 import type { AuditLog, AuditRecord, QuotaLease, QuotaManager, QuotaRequest } from '../core/contracts.js';
 import { RampartError } from '../core/errors.js';
 import type { TokenUsage } from '../core/types.js';
-import type { RampartEvent } from '../events/schema.js';
+import { isEvent, type RampartEvent } from '../events/schema.js';
 import { QuotaExceededError, type QuotaLimitKind } from '../quota/errors.js';
 import { PrimaryGoneError } from './errors.js';
 
@@ -70,6 +70,109 @@ export type FromWorker =
 
 export function isOurs(m: unknown): m is { t: typeof TAG } {
   return typeof m === 'object' && m !== null && (m as { t?: unknown }).t === TAG;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isId = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const strOrNull = (v: unknown): boolean => v === null || typeof v === 'string';
+const isUsage = (v: unknown): v is TokenUsage => isObj(v) && isNum(v.promptTokens) && isNum(v.completionTokens) && isNum(v.totalTokens);
+
+/** The fields of an audit record the primary chains and reads (a record with others wrong is refused). */
+function isAuditRecord(v: unknown): v is AuditRecord {
+  return (
+    isObj(v) &&
+    typeof v.id === 'string' &&
+    typeof v.time === 'string' &&
+    strOrNull(v.principal) &&
+    strOrNull(v.authMethod) &&
+    strOrNull(v.model) &&
+    strOrNull(v.action) &&
+    typeof v.route === 'string' &&
+    typeof v.method === 'string' &&
+    typeof v.path === 'string' &&
+    typeof v.sourceIp === 'string' &&
+    (v.decision === 'allow' || v.decision === 'deny' || v.decision === 'error') &&
+    Array.isArray(v.policyIds) &&
+    v.policyIds.every((x) => typeof x === 'string') &&
+    strOrNull(v.errorCode) &&
+    isNum(v.status) &&
+    isNum(v.latencyMs) &&
+    (v.upstreamMs === null || isNum(v.upstreamMs)) &&
+    isNum(v.bytesIn) &&
+    isNum(v.bytesOut) &&
+    (v.usage === null || isUsage(v.usage)) &&
+    (v.guards === undefined || Array.isArray(v.guards))
+  );
+}
+
+/** One worker operation with the shape its kind requires, else null. */
+export function checkOp(op: unknown): Op | null {
+  if (!Array.isArray(op)) return null;
+  switch (op[0]) {
+    case 'acquire':
+      return op.length === 5 && isId(op[1]) && typeof op[2] === 'string' && typeof op[3] === 'string' && typeof op[4] === 'boolean' ? (op as Op) : null;
+    case 'release':
+      return op.length === 3 && isId(op[1]) && (op[2] === null || isUsage(op[2])) ? (op as Op) : null;
+    case 'record':
+      return op.length === 2 && isAuditRecord(op[1]) ? (op as Op) : null;
+    case 'flush':
+    case 'metrics':
+      return op.length === 2 && isId(op[1]) ? (op as Op) : null;
+    case 'events':
+      return op.length === 2 && Array.isArray(op[1]) && op[1].every(isEvent) ? (op as Op) : null;
+    default:
+      return null;
+  }
+}
+
+/**
+ * A message from a worker, checked before the primary acts on it: the primary holds the quota
+ * counters and the audit chain for every worker, so one worker's malformed message (a bug, or a
+ * compromised process) must neither end it nor reach those layers. `msg` is null when the message
+ * is not usable at all; `dropped` counts what was left out (malformed operations).
+ */
+export function readWorkerMessage(m: unknown): { msg: FromWorker | null; dropped: number } {
+  if (!isOurs(m)) return { msg: null, dropped: 0 };
+  const v = m as Record<string, unknown>;
+  if ('ops' in v) {
+    if (!Array.isArray(v.ops)) return { msg: null, dropped: 1 };
+    const ops: Op[] = [];
+    for (const op of v.ops) {
+      const ok = checkOp(op);
+      if (ok) ops.push(ok);
+    }
+    return { msg: { t: TAG, ops }, dropped: v.ops.length - ops.length };
+  }
+  if ('metricsRes' in v) return isId(v.metricsRes) ? { msg: { t: TAG, metricsRes: v.metricsRes, data: v.data }, dropped: 0 } : { msg: null, dropped: 1 };
+  if (v.ready === true) return { msg: { t: TAG, ready: true }, dropped: 0 };
+  if ('startError' in v) return { msg: { t: TAG, startError: typeof v.startError === 'string' ? v.startError.slice(0, 2000) : 'unknown error' }, dropped: 0 };
+  return { msg: null, dropped: 1 };
+}
+
+/**
+ * `fn`'s result, reused for `ms` after it settles successfully; calls in the meantime share the one
+ * in flight. The primary's aggregated /metrics goes through it, so a burst of scrapes does not ask
+ * every worker for its metrics each time.
+ */
+export function cachedFor<T>(ms: number, fn: () => Promise<T>, now: () => number = Date.now): () => Promise<T> {
+  let value: Promise<T> | null = null;
+  let until = 0;
+  return () => {
+    if (value && now() < until) return value;
+    const p = fn();
+    value = p;
+    until = Infinity;
+    p.then(
+      () => {
+        if (value === p) until = now() + ms;
+      },
+      () => {
+        if (value === p) value = null;
+      },
+    );
+    return p;
+  };
 }
 
 export function toWire(e: unknown): WireError {

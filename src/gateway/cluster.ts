@@ -22,7 +22,7 @@ import { openStore } from '../store/index.js';
 import { attachMonitorMetrics } from '../monitor/metrics.js';
 import { createMonitor, type Monitor } from '../monitor/monitor.js';
 import { GuardPipeline } from '../guards/pipeline.js';
-import { type Answer, type FromWorker, isOurs, PrimaryLink, setWorkerHooks, TAG, toWire, type ToWorker, type Op } from './cluster-ipc.js';
+import { type Answer, cachedFor, type FromWorker, isOurs, PrimaryLink, readWorkerMessage, setWorkerHooks, TAG, toWire, type ToWorker, type Op } from './cluster-ipc.js';
 import { WorkerFailedError } from './errors.js';
 import { createMetrics } from './metrics.js';
 import { startGateway, type RunningGateway, type StartGatewayOptions } from './index.js';
@@ -103,6 +103,9 @@ async function runWorker(config: GatewayConfig, opts: StartGatewayOptions): Prom
 
 // --- primary -----------------------------------------------------------------------------------
 
+/** How long the primary reuses the aggregated /metrics text (ms). */
+const METRICS_CACHE_MS = 1000;
+
 interface WorkerState {
   worker: Worker;
   leases: Map<number, QuotaLease>;
@@ -178,11 +181,13 @@ async function startPrimary(config: GatewayConfig, n: number, opts: StartGateway
       }
     });
 
-  const aggregated = async (): Promise<string> => {
+  // /metrics may be public (observability.metrics.requireAuth): each scrape asks every worker, so
+  // the sum is reused for a second (scrapers poll every 10 s or more; a burst costs one fan-out).
+  const aggregated = cachedFor(METRICS_CACHE_MS, async (): Promise<string> => {
     const parts = await Promise.all([...states.values()].map(workerMetrics));
     parts.push(await metrics.registry.getMetricsAsJSON());
     return AggregatorRegistry.aggregate(parts.filter((p) => Array.isArray(p)) as Parameters<typeof AggregatorRegistry.aggregate>[0]).metrics();
-  };
+  });
 
   const onOps = (s: WorkerState, ops: Op[]): void => {
     for (const op of ops) {
@@ -263,12 +268,19 @@ async function startPrimary(config: GatewayConfig, n: number, opts: StartGateway
     states.set(worker.id, s);
     worker.on('message', (m: unknown) => {
       if (!isOurs(m)) return;
-      const msg = m as FromWorker;
-      if ('ops' in msg) onOps(s, msg.ops);
-      else if ('metricsRes' in msg) metricsWaits.get(msg.metricsRes)?.(msg.data);
-      else if ('ready' in msg) {
-        if (++readyCount === n) started?.();
-      } else if ('startError' in msg) startFailed?.(new WorkerFailedError(`a gateway worker failed to start: ${msg.startError}`));
+      // A worker's message is checked before use, and nothing it holds may end the primary.
+      try {
+        const { msg, dropped } = readWorkerMessage(m);
+        if (dropped > 0) logger.warn({ worker: worker.id, dropped }, 'ignored malformed messages from a gateway worker');
+        if (!msg) return;
+        if ('ops' in msg) onOps(s, msg.ops);
+        else if ('metricsRes' in msg) metricsWaits.get(msg.metricsRes)?.(msg.data);
+        else if ('ready' in msg) {
+          if (++readyCount === n) started?.();
+        } else if ('startError' in msg) startFailed?.(new WorkerFailedError(`a gateway worker failed to start: ${msg.startError}`));
+      } catch (e) {
+        logger.error({ err: { message: (e as Error)?.message }, worker: worker.id }, 'error handling a message from a gateway worker');
+      }
     });
     worker.on('listening', (addr: { address: string; port: number }) => {
       listening ??= addr;
