@@ -1,7 +1,9 @@
 // The native segment cipher must be byte-for-byte the JavaScript one, refuse the same tampering,
 // and never write outside the buffers it is given.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { seededBytes } from '../testing/fixtures.js';
@@ -102,5 +104,57 @@ describe.skipIf(disabled)('native segment cipher', () => {
     m.destroy(enc);
     expect(() => m.seal(enc, pt, Buffer.alloc(3 * UNIT), SEG, 0, true)).toThrow(); // destroyed
     m.destroy(dec);
+  });
+
+  it('refuses an external value made by another addon as a handle (regression: any external was read as its own context)', () => {
+    // Another addon whose external points at memory laid out like a context with a non-null
+    // OpenSSL pointer. Compiled here with the compiler scripts/build-native.mjs uses; run in a
+    // child process, since the unfixed addon would dereference that pointer.
+    const include = join(dirname(dirname(process.execPath)), 'include', 'node');
+    const dir = mkdtempSync(join(tmpdir(), 'rampart-foreign-'));
+    try {
+      writeFileSync(
+        join(dir, 'foreign.c'),
+        `#include <node_api.h>
+static unsigned char fake_ctx[4096];
+static void *fake[64] = {fake_ctx, (void *)1};
+static napi_value make(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value v;
+  napi_create_external(env, fake, NULL, NULL, &v);
+  return v;
+}
+static napi_value init(napi_env env, napi_value exports) {
+  napi_value f;
+  napi_create_function(env, "make", NAPI_AUTO_LENGTH, make, NULL, &f);
+  napi_set_named_property(env, exports, "make", f);
+  return exports;
+}
+NAPI_MODULE(foreign, init)
+`,
+      );
+      const cc = spawnSync(process.env.CC || 'cc', ['-shared', '-fPIC', '-DNAPI_VERSION=8', `-I${include}`, join(dir, 'foreign.c'), '-o', join(dir, 'foreign.node')], { encoding: 'utf8' });
+      expect(cc.status, cc.stderr).toBe(0);
+      const script = `
+const { createRequire } = require('node:module');
+const req = createRequire(${JSON.stringify(join(dir, 'x.js'))});
+const m = req(${JSON.stringify(NATIVE_ADDON_PATH)});
+const fake = req(${JSON.stringify(join(dir, 'foreign.node'))}).make();
+const out = [];
+const tryIt = (f) => { try { f(); out.push('accepted'); } catch (e) { out.push(e.message); } };
+tryIt(() => m.seal(fake, Buffer.alloc(16), Buffer.alloc(64), 16, 0, true));
+tryIt(() => m.open(fake, Buffer.alloc(32), Buffer.alloc(16), 32, 0, true));
+tryIt(() => m.destroy(fake));
+tryIt(() => m.destroy({}));
+const h = m.create(true, Buffer.alloc(32), Buffer.alloc(7), Buffer.alloc(0));
+tryIt(() => m.seal(h, Buffer.alloc(16), Buffer.alloc(64), 16, 0, true));
+process.stdout.write(JSON.stringify(out));
+`;
+      const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+      expect(r.signal).toBeNull();
+      expect(JSON.parse(r.stdout)).toEqual(['seal: invalid arguments', 'open: invalid arguments', 'destroy: not a handle', 'destroy: not a handle', 'accepted']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -13,6 +13,9 @@
 //   open(handle, input, output, unit, firstIndex, final) -> bytes written, or -1 - k when the k-th
 //     segment of the block fails authentication (its output bytes are zeroed). unit = S + 16.
 //   destroy(handle): frees the OpenSSL context (and its key schedule) now instead of at GC.
+// A handle is an external value type-tagged by this addon (napi_type_tag_object, N-API 8); every
+// call checks the tag, so an external made elsewhere (another addon's pointer) is refused instead of
+// being read as this addon's context.
 #include <node_api.h>
 #include <openssl/evp.h>
 #include <stdint.h>
@@ -30,6 +33,9 @@ typedef struct {
   unsigned char aad[MAX_AAD];
   size_t aad_len;
 } segctx;
+
+/* Marks the externals this addon made; random, never changed (a handle of another build still matches). */
+static const napi_type_tag SEGCTX_TAG = {0x7c1f4a9be2d35086ULL, 0xa4e9c01d5b7f2368ULL};
 
 static void finalize(napi_env env, void *data, void *hint) {
   (void)env;
@@ -63,11 +69,20 @@ static int get_uint(napi_env env, napi_value v, double max, double *out) {
   return 1;
 }
 
-static segctx *get_handle(napi_env env, napi_value v) {
+/* The context behind a handle made by create(), destroyed or not; NULL for any other value. */
+static segctx *get_tagged(napi_env env, napi_value v) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok || t != napi_external) return NULL;
+  bool ours = false;
+  if (napi_check_object_type_tag(env, v, &SEGCTX_TAG, &ours) != napi_ok || !ours) return NULL;
   void *p = NULL;
   if (napi_get_value_external(env, v, &p) != napi_ok || !p) return NULL;
-  segctx *s = (segctx *)p;
-  return s->ctx ? s : NULL;
+  return (segctx *)p;
+}
+
+static segctx *get_handle(napi_env env, napi_value v) {
+  segctx *s = get_tagged(env, v);
+  return s && s->ctx ? s : NULL;
 }
 
 static napi_value create(napi_env env, napi_callback_info info) {
@@ -97,6 +112,8 @@ static napi_value create(napi_env env, napi_callback_info info) {
     finalize(env, s, NULL);
     THROW("create: cannot create the handle");
   }
+  // The external owns s now (freed by finalize at GC): an untagged one is never handed out.
+  if (napi_type_tag_object(env, ext, &SEGCTX_TAG) != napi_ok) THROW("create: cannot tag the handle");
   return ext;
 }
 
@@ -104,9 +121,8 @@ static napi_value destroy(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1) THROW("destroy: 1 argument expected");
-  void *p = NULL;
-  if (napi_get_value_external(env, argv[0], &p) != napi_ok || !p) THROW("destroy: not a handle");
-  segctx *s = (segctx *)p;
+  segctx *s = get_tagged(env, argv[0]);
+  if (!s) THROW("destroy: not a handle");
   if (s->ctx) EVP_CIPHER_CTX_free(s->ctx);
   s->ctx = NULL;
   return NULL;
