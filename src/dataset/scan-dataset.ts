@@ -4,7 +4,7 @@
 // and, for text formats, the 1-based line (header counted) so SARIF can point at it.
 import type { Logger } from '../core/logger.js';
 import { severityRank, type Finding, type Severity } from '../core/types.js';
-import { detectBackdoor } from '../detect/dataset/backdoor.js';
+import { detectBackdoor, foreignShare } from '../detect/dataset/backdoor.js';
 import { balanceShift, outOfRange } from '../detect/dataset/column-profile.js';
 import { exactDuplicates } from '../detect/dataset/duplicates.js';
 import { approximateKnn } from '../detect/dataset/knn.js';
@@ -209,19 +209,13 @@ export function checkDataset(ds: Dataset, o: CheckInput, logger?: Logger): { fin
     return s;
   });
 
+  let Z: Float64Array | undefined;
   if (!o.noNeighbours && n > 2 && d > 0) {
     const labelled = y !== undefined && c > 1;
-    const Z = time('standardise', () => {
-      const mode = o.featureScale ?? 'auto';
-      if (mode !== 'auto') return standardise(X, n, d, scale.center, mode);
-      const std = standardise(X, n, d, scale.center, 'standard');
-      if (!labelled) return std;
-      const raw = standardise(X, n, d, scale.center, 'none');
-      return pickScaling(std, raw, n, d, y!, c, o.seed ?? 42) === 'none' ? raw : std;
-    });
+    Z = time('standardise', () => scaledForNeighbours(X, n, d, scale.center, o.featureScale ?? 'auto', labelled ? y : undefined, c, o.seed ?? 42));
     // 20 neighbours (k candidates 5, 10, 20) up to 50,000 rows; above, 10 (5, 10): neighbourhoods are
     // denser, and the refinement costs O(n·k²·d).
-    const g = time('knn', () => approximateKnn(Z, n, d, { k: o.k ?? (labelled && n <= 50_000 ? 20 : 10), seed: o.seed ?? 42 }));
+    const g = time('knn', () => approximateKnn(Z!, n, d, { k: o.k ?? (labelled && n <= 50_000 ? 20 : 10), seed: o.seed ?? 42 }));
     time('nearDuplicates', () => {
       const radius2 = (0.05 * Math.sqrt(d)) ** 2;
       for (let i = 0; i < n; i++) {
@@ -263,11 +257,14 @@ export function checkDataset(ds: Dataset, o: CheckInput, logger?: Logger): { fin
 
   if (o.E && o.k_emb && y && c > 1) {
     time('backdoor', () => {
-      const res = detectBackdoor(o.E!, n, o.k_emb!, y, c, { seed: o.seed ?? 7 });
+      // Input-space features for the exclusionary reclassification: the k-NN checks' scaled matrix,
+      // else the same scaling choice made here (--no-neighbours).
+      const F = Z ?? scaledForNeighbours(X, n, d, scale.center, o.featureScale ?? 'auto', y!, c, o.seed ?? 42);
+      const res = detectBackdoor(o.E!, n, o.k_emb!, y, c, { seed: o.seed ?? 7, reclassify: (rows, label) => foreignShare(F, n, d, y, rows, label, { seed: o.seed ?? 7 }) });
       for (const cls of res.classes) {
         if (!cls.suspicious) continue;
         logger?.info({ label: labelNames[cls.label], silhouette: cls.silhouette, smallShare: cls.smallShare }, 'backdoor candidate class');
-        const info = { label: labelNames[cls.label], silhouette: round(cls.silhouette), clusterShare: round(cls.smallShare), clusterSize: cls.smallCluster.length };
+        const info = { label: labelNames[cls.label], silhouette: round(cls.silhouette), clusterShare: round(cls.smallShare), clusterSize: cls.smallCluster.length, foreignShare: round(cls.foreignShare ?? NaN) };
         for (const row of cls.smallCluster) add('RMP-DATA-041', `in a small separate cluster (${cls.smallCluster.length} of ${cls.size} rows, silhouette ${round(cls.silhouette)}) of class ${labelNames[cls.label]}`, row, info);
         for (const row of cls.spectralOutliers) add('RMP-DATA-040', `spectral signature score ${round(res.spectral[row]!)} in class ${labelNames[cls.label]}`, row, { ...info, score: round(res.spectral[row]!) });
       }
@@ -295,6 +292,15 @@ export function checkDataset(ds: Dataset, o: CheckInput, logger?: Logger): { fin
     findings.push({ ruleId, severity: getRule(ruleId)!.severity, file: ds.file, message: `${count} more findings of this rule not listed (limit ${max} per rule)`, details: { notListed: count } });
   }
   return { findings, timings, rowSeverity: rowFindingMax };
+}
+
+/** The features scaled as `mode` says; `auto` picks with `pickScaling` (`standard` without labels). */
+function scaledForNeighbours(X: Float64Array, n: number, d: number, center: Float64Array, mode: 'auto' | 'standard' | 'none', y: Int32Array | undefined, c: number, seed: number): Float64Array {
+  if (mode !== 'auto') return standardise(X, n, d, center, mode);
+  const std = standardise(X, n, d, center, 'standard');
+  if (!y || c < 2) return std;
+  const raw = standardise(X, n, d, center, 'none');
+  return pickScaling(std, raw, n, d, y, c, seed) === 'none' ? raw : std;
 }
 
 /** Share of labelled rows whose most probable class is their given label. */

@@ -19,6 +19,12 @@ export interface BackdoorOptions {
   /** Rows sampled per class for the silhouette. */
   silhouetteSample?: number;
   seed?: number;
+  /**
+   * Exclusionary reclassification (Chen et al.): given the small cluster's rows and the class, the
+   * share of them that a classifier which never saw the cluster assigns to another class. When given,
+   * a class is suspicious when that share is at least one half (instead of the silhouette test).
+   */
+  reclassify?: (rows: number[], label: number) => number;
 }
 
 export interface ClassBackdoorResult {
@@ -31,6 +37,8 @@ export interface ClassBackdoorResult {
   suspicious: boolean;
   /** Rows of the class whose spectral score is above the split between the two clusters. */
   spectralOutliers: number[];
+  /** Share of the small cluster reclassified to another class (when `reclassify` was given). */
+  foreignShare?: number;
 }
 
 export interface BackdoorResult {
@@ -122,7 +130,9 @@ export function detectBackdoor(E: Float64Array, n: number, k: number, y: Int32Ar
     const silhouette = smallCount === 0 ? 0 : silhouetteOf(E, k, rows, assign, o.silhouetteSample ?? 400, rnd);
     const smallShare = smallCount / m;
     const smallCluster = rows.filter((_, r) => assign[r] === small);
-    const suspicious = smallCount >= 3 && silhouette >= minSil && smallShare <= maxShare && smallShare >= minShare;
+    const sized = smallCount >= 3 && smallShare <= maxShare && smallShare >= minShare;
+    const foreignShare = sized && silhouette >= minSil && o.reclassify ? o.reclassify(smallCluster, label) : undefined;
+    const suspicious = sized && silhouette >= minSil && (foreignShare === undefined || foreignShare >= 0.5);
     // Spectral outliers: rows beyond the midpoint between the two clusters' mean projections, on the
     // small cluster's side.
     let spectralOutliers: number[] = [];
@@ -138,7 +148,7 @@ export function detectBackdoor(E: Float64Array, n: number, k: number, y: Int32Ar
       const mid = (ms + mb) / 2;
       spectralOutliers = rows.filter((_, r) => (ms > mb ? proj[r]! > mid : proj[r]! < mid));
     }
-    classes.push({ label, size: m, silhouette, smallShare, smallCluster, suspicious, spectralOutliers });
+    classes.push({ label, size: m, silhouette, smallShare, smallCluster, suspicious, spectralOutliers, ...(foreignShare !== undefined ? { foreignShare } : {}) });
   }
   return { spectral, classes };
 }
@@ -167,4 +177,60 @@ function silhouetteOf(E: Float64Array, k: number, rows: number[], assign: Uint8A
     total += (b - a) / Math.max(a, b, 1e-12);
   }
   return total / pick.length;
+}
+
+/**
+ * Exclusionary reclassification in input space: for up to `maxRows` sampled rows of the cluster, the
+ * 10 nearest rows outside the cluster (among up to `maxRef` sampled labelled rows, brute force) vote
+ * on the class; returns the share of sampled rows whose vote is not `label`. Poisoned rows are inputs
+ * of other classes carrying a trigger, so without their own cluster they look like those classes; a
+ * natural sub-style of a class still looks like its class. Cost O(maxRows·maxRef·d).
+ */
+export function foreignShare(F: Float64Array, n: number, d: number, y: Int32Array, cluster: number[], label: number, o: { maxRows?: number; maxRef?: number; seed?: number } = {}): number {
+  const rnd = mulberry32(o.seed ?? 7);
+  const inCluster = new Uint8Array(n);
+  for (const i of cluster) inCluster[i] = 1;
+  const sample = <T>(a: T[], m: number): T[] => {
+    const b = [...a];
+    for (let t = 0; t < Math.min(m, b.length); t++) {
+      const j = t + Math.floor(rnd() * (b.length - t));
+      [b[t], b[j]] = [b[j]!, b[t]!];
+    }
+    return b.slice(0, m);
+  };
+  const ref: number[] = [];
+  for (let i = 0; i < n; i++) if (!inCluster[i] && y[i]! >= 0) ref.push(i);
+  const refs = sample(ref, o.maxRef ?? 20_000);
+  const rows = sample(cluster, o.maxRows ?? 200);
+  if (refs.length === 0 || rows.length === 0) return 0;
+  const k = Math.min(10, refs.length);
+  let foreign = 0;
+  const bestD = new Float64Array(k);
+  const bestY = new Int32Array(k);
+  for (const i of rows) {
+    bestD.fill(Infinity);
+    for (const j of refs) {
+      let s = 0;
+      for (let t = 0; t < d; t++) {
+        const u = F[i * d + t]! - F[j * d + t]!;
+        s += u * u;
+      }
+      if (s >= bestD[k - 1]!) continue;
+      let p = k - 1;
+      while (p > 0 && bestD[p - 1]! > s) {
+        bestD[p] = bestD[p - 1]!;
+        bestY[p] = bestY[p - 1]!;
+        p--;
+      }
+      bestD[p] = s;
+      bestY[p] = y[j]!;
+    }
+    const votes = new Map<number, number>();
+    for (let t = 0; t < k; t++) votes.set(bestY[t]!, (votes.get(bestY[t]!) ?? 0) + 1);
+    let top = label;
+    let topV = votes.get(label) ?? 0;
+    for (const [c, v] of votes) if (v > topV) [top, topV] = [c, v];
+    if (top !== label) foreign++;
+  }
+  return foreign / rows.length;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detectBackdoor } from './backdoor.js';
+import { detectBackdoor, foreignShare } from './backdoor.js';
 import { balanceShift, outOfRange, profileColumn } from './column-profile.js';
 import { exactDuplicates } from './duplicates.js';
 import { approximateKnn, exactKnn } from './knn.js';
@@ -155,6 +155,45 @@ describe('backdoor detection', () => {
     const cl = new Set(res.classes[0]!.smallCluster);
     expect([...poisoned].every((i) => cl.has(i))).toBe(true);
     expect(cl.size).toBe(poisoned.size);
+  });
+});
+
+describe('backdoor: exclusionary reclassification', () => {
+  it('keeps a class whose separate cluster looks like the class in input space, and flags relabelled inputs', () => {
+    // Inputs: 3 separable classes. Embeddings: each class a blob, and 20% of class 1 a separate
+    // sub-cluster (a natural second style: its inputs are ordinary class-1 inputs).
+    const { X, y, n, d } = blobs(7, 3, 300, 6, 6);
+    const r = mulberry32(8);
+    const k = 8;
+    const E = new Float64Array(n * k);
+    for (let i = 0; i < n; i++) for (let t = 0; t < k; t++) E[i * k + t] = (t === y[i]! ? 10 : 0) + 0.5 * gauss(r);
+    const style = new Set<number>();
+    for (let i = 0; i < n; i++) {
+      if (y[i] === 1 && style.size < 60) {
+        style.add(i);
+        E[i * k + 7] = 12 + 0.5 * gauss(r);
+      }
+    }
+    const reclassify = (rows: number[], label: number) => foreignShare(X, n, d, y, rows, label);
+    // Without reclassification the style cluster passes the silhouette test; with it, it does not.
+    expect(detectBackdoor(E, n, k, y, 3).classes.filter((c) => c.suspicious).map((c) => c.label)).toEqual([1]);
+    const clean = detectBackdoor(E, n, k, y, 3, { reclassify });
+    expect(clean.classes.filter((c) => c.suspicious)).toEqual([]);
+    expect(clean.classes.find((c) => c.label === 1)!.foreignShare).toBeLessThan(0.1);
+    // Poison: 30 inputs of classes 1/2 relabelled 0, with a trigger cluster in the embeddings.
+    const poisoned = new Set<number>();
+    for (let i = 0; i < n && poisoned.size < 30; i++) {
+      if (y[i] === 2) {
+        y[i] = 0;
+        poisoned.add(i);
+        for (let t = 0; t < k; t++) E[i * k + t] = (t === 6 ? 12 : 0) + 0.5 * gauss(r);
+      }
+    }
+    const res = detectBackdoor(E, n, k, y, 3, { reclassify });
+    const flagged = res.classes.filter((c) => c.suspicious);
+    expect(flagged.map((c) => c.label)).toEqual([0]);
+    expect(new Set(flagged[0]!.smallCluster)).toEqual(poisoned);
+    expect(flagged[0]!.foreignShare).toBeGreaterThan(0.9);
   });
 });
 
