@@ -42,6 +42,18 @@ export const datasetIngestSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * Limits on ingestion into this dataset, over all callers (as a model's `quotas`; tokens do not
+     * apply). Each caller's own `quotas.defaultPrincipal` / `quotas.principals` limits apply as well.
+     */
+    quotas: z
+      .object({
+        requestsPerMinute: z.number().positive().optional(),
+        burst: z.number().int().positive().optional(),
+        concurrent: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
     /** Attributes of the Cedar resource Rampart::Dataset (owner, sensitivity, ...). `name` is reserved. */
     attributes: z.record(attrValue).default({}),
   })

@@ -7,7 +7,7 @@ import type { AuditLog, AuditRecord, QuotaLease, QuotaManager, QuotaRequest } fr
 import { RampartError } from '../core/errors.js';
 import type { TokenUsage } from '../core/types.js';
 import { isEvent, type RampartEvent } from '../events/schema.js';
-import { QuotaExceededError, type QuotaLimitKind } from '../quota/errors.js';
+import { QuotaExceededError, type QuotaLimitKind, type QuotaScope } from '../quota/errors.js';
 import { PrimaryGoneError } from './errors.js';
 
 /**
@@ -47,7 +47,7 @@ export type Answer = [id: number, ok: true, value?: unknown] | [id: number, ok: 
 export interface WireError {
   code: string;
   message: string;
-  quota?: { limit: QuotaLimitKind; scope: 'principal' | 'model'; retryAfterSeconds: number };
+  quota?: { limit: QuotaLimitKind; scope: QuotaScope; retryAfterSeconds: number };
 }
 
 export interface ToPrimary {

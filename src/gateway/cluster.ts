@@ -131,7 +131,7 @@ async function startPrimary(config: GatewayConfig, n: number, opts: StartGateway
     }
   }
   const local = store.kind === 'sqlite' && !opts.deps?.quotas ? new WriteBehindCounters(store.counters, { logger }) : null;
-  const quotas: QuotaManager = opts.deps?.quotas ?? createQuotaManager(config.quotas, config.models, local ?? store.counters, { logger });
+  const quotas: QuotaManager = opts.deps?.quotas ?? createQuotaManager(config.quotas, config.models, local ?? store.counters, { logger, datasets: config.datasets });
   const monitor: Monitor | null = config.monitoring.enabled ? createMonitor({ config: config.monitoring, store, logger }) : null;
   // The detectors replay the stored history (monitoring.events.warmup) before anyone listens.
   await monitor?.ready;

@@ -19,6 +19,7 @@ import { matchRoute, protocolOfPath, type Protocol, type RouteMatch } from './ro
 import { ADMIN_ALERTS_PREFIX, handleAdminAlerts } from './admin-alerts.js';
 import { DATASETS_PREFIX, datasetOfPath, type DatasetIngest } from './datasets.js';
 import type { AlertStore } from '../store/types.js';
+import { datasetQuotaName } from '../quota/manager.js';
 import { UpstreamAbort, callUpstream, upstreamError, type Upstream } from './upstream.js';
 import type { GuardPipeline, GuardRun, GuardSelection } from '../guards/pipeline.js';
 import { auditGuards } from '../guards/report.js';
@@ -318,6 +319,9 @@ export class RequestHandler {
     }
     this.authorize(ctx, 'ingest', name, { records: records ? records.length : 0 });
     if (records === null) throw bad;
+    // Ingestion fills the store: the caller's request and concurrency limits apply as on model
+    // routes, and the dataset's own `quotas` over all callers (429 with Retry-After).
+    ctx.lease = await this.deps.quotas.acquire({ principal: ctx.principal.id, model: datasetQuotaName(name), countsTokens: false });
     const result = await datasets.ingest(name, records, { principal: ctx.principal.id, requestId: ctx.id, sourceIp: ctx.sourceIp });
     return sendJson(ctx.res, 200, result, ctx.id);
   }

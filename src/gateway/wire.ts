@@ -49,7 +49,7 @@ export async function wireLayers(
     // The embedded store serves one gateway process: its quota counters live in memory and are
     // written back every second (src/quota/write-behind.ts). Server stores (Redis) stay atomic per request.
     const local = !overrides.quotas && s.kind === 'sqlite' ? new WriteBehindCounters(s.counters, { logger }) : null;
-    const quotas = overrides.quotas ?? createQuotaManager(config.quotas, config.models, local ?? s.counters, { logger });
+    const quotas = overrides.quotas ?? createQuotaManager(config.quotas, config.models, local ?? s.counters, { logger, datasets: config.datasets });
     // Dataset ingestion: baselines read and checked now (a bad one stops start-up); events go to the monitor's bus.
     let monitorRef: Monitor | null = null;
     // In a worker process (server.workers > 1) the monitor runs in the primary: events go there.

@@ -4,8 +4,8 @@ import type { QuotaManager } from '../core/contracts.js';
 import type { CounterStore } from '../store/types.js';
 import { StoreQuotaManager, type QuotaManagerOptions } from './manager.js';
 
-export { QuotaExceededError, type QuotaLimitKind } from './errors.js';
-export { StoreQuotaManager, type QuotaManagerOptions } from './manager.js';
+export { QuotaExceededError, type QuotaLimitKind, type QuotaScope } from './errors.js';
+export { datasetQuotaName, StoreQuotaManager, type QuotaManagerOptions } from './manager.js';
 export { DEFAULT_FLUSH_MS, WriteBehindCounters, type WriteBehindOptions } from './write-behind.js';
 
 /**

@@ -13,7 +13,7 @@ import type { QuotaLease, QuotaManager, QuotaRequest } from '../core/contracts.j
 import type { Logger } from '../core/logger.js';
 import type { TokenUsage } from '../core/types.js';
 import type { CounterStore } from '../store/types.js';
-import { QuotaExceededError, type QuotaLimitKind } from './errors.js';
+import { QuotaExceededError, type QuotaLimitKind, type QuotaScope } from './errors.js';
 
 const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
@@ -23,10 +23,22 @@ export interface QuotaManagerOptions {
   now?: () => number;
   /** Where failures to record token usage are logged. */
   logger?: Logger;
+  /** Datasets of the ingestion route with their own limits (config `datasets[].quotas`). */
+  datasets?: readonly { name: string; quotas?: QuotaLimits }[];
 }
 
+/**
+ * What the ingestion route passes as QuotaRequest.model for dataset `name`: a name no model can
+ * have (model names have no `@`), so a dataset's limits and counters never mix with a model's.
+ */
+export function datasetQuotaName(name: string): string {
+  return `${DATASET_MARK}${name}`;
+}
+
+const DATASET_MARK = 'dataset@';
+
 interface Scope {
-  scope: 'principal' | 'model';
+  scope: QuotaScope;
   /** Counter key prefix, e.g. `p:alice` or `m:chat`. */
   key: string;
   limits: QuotaLimits;
@@ -57,6 +69,7 @@ export class StoreQuotaManager implements QuotaManager {
   ) {
     this.now = opts.now ?? Date.now;
     for (const m of models) if (m.quotas && hasAny(m.quotas)) this.modelLimits.set(m.name, m.quotas);
+    for (const d of opts.datasets ?? []) if (d.quotas && hasAny(d.quotas)) this.modelLimits.set(datasetQuotaName(d.name), d.quotas);
   }
 
   /** The principal's limits: its override merged over the defaults. */
@@ -81,7 +94,10 @@ export class StoreQuotaManager implements QuotaManager {
     const pl = this.limitsFor(req.principal);
     if (hasAny(pl)) scopes.push({ scope: 'principal', key: `p:${req.principal}`, limits: pl });
     const ml = this.modelLimits.get(req.model);
-    if (ml) scopes.push({ scope: 'model', key: `m:${req.model}`, limits: ml });
+    if (ml) {
+      const ds = req.model.startsWith(DATASET_MARK);
+      scopes.push(ds ? { scope: 'dataset', key: `d:${req.model.slice(DATASET_MARK.length)}`, limits: ml } : { scope: 'model', key: `m:${req.model}`, limits: ml });
+    }
     // The common case of no limits at all costs no store round trip.
     if (scopes.length === 0) return Promise.resolve(NOOP_LEASE);
     return this.acquireScoped(req, scopes);
