@@ -114,7 +114,7 @@ export const DATA_RULES = defineRules([
     id: 'RMP-DATA-041',
     severity: 'high',
     title: 'Backdoor candidate (activation clustering)',
-    description: 'The row belongs to the small, well-separated cluster of a class in a 2-means clustering of its embeddings (activation clustering), and most of that cluster's inputs look like other classes (exclusionary reclassification).',
+    description: 'The row belongs to the small, well-separated cluster of a class in a 2-means clustering of its embeddings (activation clustering), and most inputs of that cluster look like other classes (exclusionary reclassification).',
     remediation: 'Inspect the cluster for a shared trigger and remove it before training.',
     links: [DOCS],
   },

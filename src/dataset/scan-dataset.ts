@@ -258,9 +258,13 @@ export function checkDataset(ds: Dataset, o: CheckInput, logger?: Logger): { fin
   if (o.E && o.k_emb && y && c > 1) {
     time('backdoor', () => {
       // Input-space features for the exclusionary reclassification: the k-NN checks' scaled matrix,
-      // else the same scaling choice made here (--no-neighbours).
-      const F = Z ?? scaledForNeighbours(X, n, d, scale.center, o.featureScale ?? 'auto', y!, c, o.seed ?? 42);
-      const res = detectBackdoor(o.E!, n, o.k_emb!, y, c, { seed: o.seed ?? 7, reclassify: (rows, label) => foreignShare(F, n, d, y, rows, label, { seed: o.seed ?? 7 }) });
+      // else the same scaling choice made here (--no-neighbours), only once a class needs it.
+      let F = Z;
+      const reclassify = (rows: number[], label: number) => {
+        F ??= scaledForNeighbours(X, n, d, scale.center, o.featureScale ?? 'auto', y, c, o.seed ?? 42);
+        return foreignShare(F, n, d, y!, rows, label, { seed: o.seed ?? 7 });
+      };
+      const res = detectBackdoor(o.E!, n, o.k_emb!, y, c, { seed: o.seed ?? 7, reclassify });
       for (const cls of res.classes) {
         if (!cls.suspicious) continue;
         logger?.info({ label: labelNames[cls.label], silhouette: cls.silhouette, smallShare: cls.smallShare }, 'backdoor candidate class');
