@@ -9,7 +9,7 @@ import type { TokenUsage } from '../core/types.js';
 import type { BaseContext, GuardPipeline, GuardRun, GuardSelection } from '../guards/pipeline.js';
 import { guardsHeader, serverTiming } from '../guards/report.js';
 import { SseGuard, STREAM_ROUTES, type StreamFilterSlot } from '../guards/sse.js';
-import { requestTexts, responseTexts } from '../guards/text.js';
+import { requestTexts, responseTexts, stripLogprobs } from '../guards/text.js';
 import type { ModelCallResult } from '../guards/types.js';
 import { BadRequestError, ClientClosedError } from './errors.js';
 import { clientResponseHeaders } from './request.js';
@@ -185,7 +185,9 @@ export async function forwardGuardedJson(
       const input = { ...call.base, status: resp.statusCode, body, requestBody: o.requestBody(), texts: () => responseTexts(route, body) };
       const r = await call.pipeline.runResponse(slots, input, call.runs, call.gone);
       if (call.gone.aborted || res.destroyed) throw new ClientClosedError();
-      if (r.changed) out = Buffer.from(JSON.stringify(body), 'utf8');
+      // Token log-probabilities spell the answer out unscanned: dropped when a text guard enforces.
+      const stripped = route.startsWith('openai.') && slots.some((s) => !s.shadow) && stripLogprobs(body);
+      if (r.changed || stripped) out = Buffer.from(JSON.stringify(body), 'utf8');
     }
     res.writeHead(resp.statusCode, { ...headers, 'content-length': String(out.length), ...headerValues(call) });
     res.end(out);

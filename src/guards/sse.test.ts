@@ -104,4 +104,21 @@ describe('SseGuard', () => {
     expect(r.out).toBe('');
     expect(r.stop?.verdict).toBeUndefined();
   });
+
+  it('drops token log-probabilities (they spell the text out unscanned) while a filter enforces, not in shadow mode', () => {
+    const lp = { content: [{ token: 'KEY', logprob: -0.1, bytes: [75, 69, 89], top_logprobs: [] }] };
+    const enforce = new SseGuard('openai.chat.completions', [{ slot: slot('a'), filter: replacer('KEY', '***') }]);
+    const out = [ev({ choices: [{ index: 0, delta: { content: 'a KEY b' }, logprobs: lp }] }), ev({ choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }), done]
+      .map((e) => enforce.event(e).out)
+      .join('');
+    expect(out).not.toContain('KEY');
+    expect(JSON.parse(payloads(out)[0]!).choices[0].logprobs).toBeNull();
+    const shadow = new SseGuard('openai.chat.completions', [{ slot: slot('a', { shadow: true }), filter: replacer('KEY', '***') }]);
+    const seen = shadow.event(ev({ choices: [{ index: 0, delta: { content: 'x' }, logprobs: lp }] })).out;
+    expect(JSON.parse(payloads(seen)[0]!).choices[0].logprobs).toEqual(lp);
+    // Responses API: the logprobs of an output-text delta go too.
+    const r = new SseGuard('openai.responses', [{ slot: slot('a'), filter: replacer('KEY', '***') }]);
+    const rout = r.event(ev({ type: 'response.output_text.delta', item_id: 'm1', output_index: 0, content_index: 0, delta: 'hi', logprobs: [{ token: 'KEY', logprob: -1 }] })).out;
+    expect(rout).not.toContain('KEY');
+  });
 });

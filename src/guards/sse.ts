@@ -19,6 +19,7 @@
 import { performance } from 'node:perf_hooks';
 import type { GuardRun, GuardSlot } from './pipeline.js';
 import type { GuardAction, GuardReason, GuardVerdict, StreamTextFilter } from './types.js';
+import { stripLogprobs } from './text.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -76,6 +77,8 @@ export class SseGuard {
   /** Template of the last chat/completions chunk, for an event that carries released text at the end. */
   private lastChunk: Obj | null = null;
   private readonly responses: boolean;
+  /** Some filter enforces (not shadow): then token log-probabilities are removed from events. */
+  private readonly enforcing: boolean;
   /** Responses API: the delta event that opened each channel (type and indexes), to send text released at the end. */
   private readonly deltaOf = new Map<string, Obj>();
 
@@ -90,6 +93,7 @@ export class SseGuard {
       broken: false,
     }));
     this.responses = route === 'openai.responses';
+    this.enforcing = filters.some((f) => !f.slot.shadow);
   }
 
   /** The stream filters' names (response header). */
@@ -116,7 +120,9 @@ export class SseGuard {
     // An upstream error event goes through the same walk: a bare one comes out unchanged, and text
     // beside the error (choices, a response object) is scanned like anywhere else.
     let prefix = '';
-    const changed = this.responses ? this.responsesEvent(obj, (extra) => (prefix += extra)) : this.choicesEvent(obj);
+    // Token log-probabilities spell the text out unscanned: dropped while any filter enforces.
+    const stripped = this.enforcing && stripLogprobs(obj);
+    const changed = (this.responses ? this.responsesEvent(obj, (extra) => (prefix += extra)) : this.choicesEvent(obj)) || stripped;
     if (this.stop) return { out: '', stop: this.stop };
     return this.result(prefix + (changed ? rebuild(ev.raw, obj) : ev.raw));
   }

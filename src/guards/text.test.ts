@@ -1,6 +1,6 @@
 // responseTexts on the Responses API: every text a client reads in a whole-JSON answer is listed.
 import { describe, expect, it } from 'vitest';
-import { responseTexts } from './text.js';
+import { responseTexts, stripLogprobs } from './text.js';
 
 describe('responseTexts (openai.responses)', () => {
   it('lists reasoning summaries and code interpreter code (regression: both passed unscanned)', () => {
@@ -20,5 +20,17 @@ describe('responseTexts (openai.responses)', () => {
     ]);
     parts[1]!.set('[REDACTED]');
     expect(body.output[0]!.summary![0]!.text).toBe('[REDACTED]');
+  });
+
+  it('stripLogprobs removes token log-probabilities from chat, completions and Responses bodies', () => {
+    const chat = { choices: [{ index: 0, message: { role: 'assistant', content: 'x' }, logprobs: { content: [{ token: 'sk', logprob: -1 }] } }] };
+    expect(stripLogprobs(chat)).toBe(true);
+    expect(chat.choices[0]!.logprobs).toBeNull();
+    expect(stripLogprobs(chat)).toBe(false);
+    const resp = { output: [{ type: 'message', content: [{ type: 'output_text', text: 'x', logprobs: [{ token: 'sk', logprob: -1 }] }] }] };
+    expect(stripLogprobs(resp)).toBe(true);
+    expect(resp.output[0]!.content[0]!.logprobs).toEqual([]);
+    expect(stripLogprobs({ choices: [{ index: 0, text: 'x', logprobs: null }] })).toBe(false);
+    expect(stripLogprobs('not an object')).toBe(false);
   });
 });

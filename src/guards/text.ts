@@ -203,3 +203,32 @@ export function responseTexts(route: string, body: unknown): TextPart[] {
   }
   return out;
 }
+
+/**
+ * Removes token log-probabilities from an OpenAI response body or stream event, in place; true when
+ * something was removed. Their `token` strings (and bytes) spell out the answer token by token and
+ * are not scanned, so a redacted secret would reappear there: text guards that enforce drop them
+ * (fail closed) rather than pass them unscanned. Covers chat/completions `choices[].logprobs`, the
+ * Responses API's `logprobs` on output-text events and `output[].content[].logprobs`.
+ */
+export function stripLogprobs(body: unknown): boolean {
+  if (!isObj(body)) return false;
+  let changed = false;
+  const drop = (o: Obj): void => {
+    if (o.logprobs !== undefined && o.logprobs !== null && !(Array.isArray(o.logprobs) && o.logprobs.length === 0)) {
+      o.logprobs = Array.isArray(o.logprobs) ? [] : null;
+      changed = true;
+    }
+  };
+  if (Array.isArray(body.choices)) for (const c of body.choices) if (isObj(c)) drop(c);
+  drop(body);
+  const outputs = (o: unknown): void => {
+    if (!isObj(o) || !Array.isArray(o.output)) return;
+    for (const it of o.output) if (isObj(it) && Array.isArray(it.content)) for (const c of it.content) if (isObj(c)) drop(c);
+  };
+  outputs(body);
+  outputs(body.response);
+  if (isObj(body.part)) drop(body.part);
+  if (isObj(body.item) && Array.isArray(body.item.content)) for (const c of body.item.content) if (isObj(c)) drop(c);
+  return changed;
+}
