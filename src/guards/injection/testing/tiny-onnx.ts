@@ -1,64 +1,7 @@
 // Builds a tiny text classifier as an ONNX file for the tests of the transformer stage:
 // input_ids [1, n] → Gather(embedding [V, D]) → ReduceMean over tokens → MatMul [D, 2] → Add → Softmax.
-// Field numbers from onnx/onnx.proto; only what this graph needs.
-import protobuf from 'protobufjs';
-
-const root = protobuf.Root.fromJSON({
-  nested: {
-    onnx: {
-      nested: {
-        OperatorSetIdProto: { fields: { domain: { type: 'string', id: 1 }, version: { type: 'int64', id: 2 } } },
-        TensorProto: {
-          fields: {
-            dims: { rule: 'repeated', type: 'int64', id: 1 },
-            dataType: { type: 'int32', id: 2 },
-            floatData: { rule: 'repeated', type: 'float', id: 4 },
-            name: { type: 'string', id: 8 },
-          },
-        },
-        AttributeProto: {
-          fields: {
-            name: { type: 'string', id: 1 },
-            i: { type: 'int64', id: 3 },
-            ints: { rule: 'repeated', type: 'int64', id: 8 },
-            type: { type: 'int32', id: 20 },
-          },
-        },
-        NodeProto: {
-          fields: {
-            input: { rule: 'repeated', type: 'string', id: 1 },
-            output: { rule: 'repeated', type: 'string', id: 2 },
-            name: { type: 'string', id: 3 },
-            opType: { type: 'string', id: 4 },
-            attribute: { rule: 'repeated', type: 'AttributeProto', id: 5 },
-          },
-        },
-        Dimension: { fields: { dimValue: { type: 'int64', id: 1 }, dimParam: { type: 'string', id: 2 } } },
-        TensorShapeProto: { fields: { dim: { rule: 'repeated', type: 'Dimension', id: 1 } } },
-        TensorTypeProto: { fields: { elemType: { type: 'int32', id: 1 }, shape: { type: 'TensorShapeProto', id: 2 } } },
-        TypeProto: { fields: { tensorType: { type: 'TensorTypeProto', id: 1 } } },
-        ValueInfoProto: { fields: { name: { type: 'string', id: 1 }, type: { type: 'TypeProto', id: 2 } } },
-        GraphProto: {
-          fields: {
-            node: { rule: 'repeated', type: 'NodeProto', id: 1 },
-            name: { type: 'string', id: 2 },
-            initializer: { rule: 'repeated', type: 'TensorProto', id: 5 },
-            input: { rule: 'repeated', type: 'ValueInfoProto', id: 11 },
-            output: { rule: 'repeated', type: 'ValueInfoProto', id: 12 },
-          },
-        },
-        ModelProto: {
-          fields: {
-            irVersion: { type: 'int64', id: 1 },
-            producerName: { type: 'string', id: 2 },
-            graph: { type: 'GraphProto', id: 7 },
-            opsetImport: { rule: 'repeated', type: 'OperatorSetIdProto', id: 8 },
-          },
-        },
-      },
-    },
-  },
-});
+// Encoded with the scanner's test descriptor of onnx/onnx.proto (src/scan/analyzers/testing).
+import { ModelProto } from '../../../scan/analyzers/testing/onnx-fixtures.js';
 
 const INT64 = 7;
 const FLOAT = 1;
@@ -74,7 +17,6 @@ export function tinyClassifierOnnx(embedding: number[][]): Uint8Array {
   const tensorType = (elemType: number, shape: Array<number | string>) => ({
     tensorType: { elemType, shape: { dim: shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } },
   });
-  const ModelProto = root.lookupType('onnx.ModelProto');
   const msg = ModelProto.fromObject({
     irVersion: 8,
     producerName: 'rampart-test',

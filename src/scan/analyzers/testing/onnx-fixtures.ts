@@ -1,5 +1,5 @@
 // Writes ONNX ModelProto files with protobufjs from a minimal descriptor (field numbers from
-// onnx/onnx.proto) — only the fields the tests need.
+// onnx/onnx.proto) — only the fields the tests need (the scanner's and the injection guard's ONNX stage).
 import protobuf from 'protobufjs';
 
 const root = protobuf.Root.fromJSON({
@@ -26,6 +26,7 @@ const root = protobuf.Root.fromJSON({
             s: { type: 'bytes', id: 4 },
             t: { type: 'TensorProto', id: 5 },
             g: { type: 'GraphProto', id: 6 },
+            ints: { rule: 'repeated', type: 'int64', id: 8 },
             type: { type: 'int32', id: 20 },
           },
         },
@@ -39,7 +40,11 @@ const root = protobuf.Root.fromJSON({
             domain: { type: 'string', id: 7 },
           },
         },
-        ValueInfoProto: { fields: { name: { type: 'string', id: 1 } } },
+        Dimension: { fields: { dimValue: { type: 'int64', id: 1 }, dimParam: { type: 'string', id: 2 } } },
+        TensorShapeProto: { fields: { dim: { rule: 'repeated', type: 'Dimension', id: 1 } } },
+        TensorTypeProto: { fields: { elemType: { type: 'int32', id: 1 }, shape: { type: 'TensorShapeProto', id: 2 } } },
+        TypeProto: { fields: { tensorType: { type: 'TensorTypeProto', id: 1 } } },
+        ValueInfoProto: { fields: { name: { type: 'string', id: 1 }, type: { type: 'TypeProto', id: 2 } } },
         GraphProto: {
           fields: {
             node: { rule: 'repeated', type: 'NodeProto', id: 1 },
