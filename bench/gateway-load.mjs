@@ -5,6 +5,7 @@
 // Usage: node bench/gateway-load.mjs '{"url":..., "path":..., "rate":1000, "seconds":10, "ca":PEMFILE?, "headers":{}, "body":"..."}'
 import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
+import { openLoop } from './open-loop.mjs';
 
 const o = JSON.parse(process.argv[2]);
 const origin = new URL(o.url).origin;
@@ -18,10 +19,8 @@ const headers = { 'content-type': 'application/json', ...o.headers };
 const lat = [];
 let errors = 0;
 let statusBad = 0;
-let inflight = 0;
 
 async function one(due) {
-  inflight++;
   try {
     const r = await pool.request({ path: o.path, method: 'POST', headers, body });
     await r.body.dump();
@@ -29,33 +28,10 @@ async function one(due) {
     lat.push(performance.now() - due);
   } catch {
     errors++;
-  } finally {
-    inflight--;
   }
 }
 
-/** Sends `total` requests at `rate`/s, each timed from when it was due. */
-async function phase(rate, seconds) {
-  const t0 = performance.now();
-  const total = Math.round(rate * seconds);
-  let sent = 0;
-  await new Promise((resolve) => {
-    const tick = () => {
-      const now = performance.now();
-      const due = Math.min(total, Math.floor(((now - t0) / 1000) * rate));
-      while (sent < due) {
-        const when = t0 + (sent / rate) * 1000;
-        sent++;
-        void one(when);
-      }
-      if (sent >= total) resolve();
-      else setTimeout(tick, 1);
-    };
-    tick();
-  });
-  while (inflight > 0) await new Promise((r) => setTimeout(r, 5));
-  return { sent, elapsed: (performance.now() - t0) / 1000 };
-}
+const phase = (rate, seconds) => openLoop(rate, seconds, one);
 
 // Warm up at the same rate (connections, TLS handshakes, and the JIT of this process and of the
 // target), then measure.

@@ -11,6 +11,7 @@
 //   keys[], bodies[], offset, connections, metricsPath)
 import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
+import { openLoop } from './open-loop.mjs';
 
 const o = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const origin = new URL(o.url).origin;
@@ -28,7 +29,6 @@ const lat = [];
 const guardMs = new Map();
 let errors = 0;
 const statuses = {};
-let inflight = 0;
 let recordGuards = false;
 
 function noteGuards(h) {
@@ -53,7 +53,6 @@ async function one(due) {
   const i = next++;
   const k = i % keys.length;
   const body = bodies[((o.offset ?? 0) + Math.floor(i / keys.length)) % bodies.length];
-  inflight++;
   try {
     const r = await pool.request({ path: o.path, method: 'POST', headers: headersByKey[k], body });
     await r.body.dump();
@@ -62,32 +61,10 @@ async function one(due) {
     lat.push(performance.now() - due);
   } catch {
     errors++;
-  } finally {
-    inflight--;
   }
 }
 
-async function phase(rate, seconds) {
-  const t0 = performance.now();
-  const total = Math.round(rate * seconds);
-  let sent = 0;
-  await new Promise((resolve) => {
-    const tick = () => {
-      const now = performance.now();
-      const due = Math.min(total, Math.floor(((now - t0) / 1000) * rate));
-      while (sent < due) {
-        const when = t0 + (sent / rate) * 1000;
-        sent++;
-        void one(when);
-      }
-      if (sent >= total) resolve();
-      else setTimeout(tick, 1);
-    };
-    tick();
-  });
-  while (inflight > 0) await new Promise((r) => setTimeout(r, 5));
-  return { sent, elapsed: (performance.now() - t0) / 1000 };
-}
+const phase = (rate, seconds) => openLoop(rate, seconds, one);
 
 /** The gateway's CPU seconds (all its processes) and requests served, from /metrics. */
 async function counters() {
