@@ -462,7 +462,7 @@ export class RequestHandler {
     const headers = upstreamRequestHeaders(ctx.req.headers, ctx.id, ctx.sourceIp, this.proto);
     if (body && !headers['content-type']) headers['content-type'] = 'application/json';
     const tUp = performance.now();
-    const resp = await callUpstream(up, { method, path, headers, body: method === 'POST' ? body : undefined, signal: abort }, ctx.log).catch(
+    const resp = await callUpstream(up, { method, path, headers, body: method === 'POST' ? body : undefined, signal: abort }, () => ctx.log).catch(
       (e: unknown) => {
         ctx.upstreamMs = performance.now() - tUp;
         // Aborted because the client went away: finish() records that, nothing failed.
@@ -658,7 +658,8 @@ export class RequestHandler {
         ctx.log.error({ err: e }, 'audit record failed');
       }
     }
-    if (ctx.log.isLevelEnabled('info')) {
+    // The parent's level: asking the per-request child would create it for every request.
+    if (this.logger.isLevelEnabled('info')) {
       ctx.log.info(
         {
           method: ctx.req.method,

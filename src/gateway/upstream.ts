@@ -138,7 +138,8 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
  * Sends one request upstream. Connection failures of idempotent calls are retried up to
  * `upstream.retries` times; nothing else is retried (a POST may already have had effects).
  */
-export async function callUpstream(up: Upstream, req: UpstreamRequest, log: Logger): Promise<Dispatcher.ResponseData> {
+/** `log` may be a function, so a caller's per-request child logger is only made when a retry is logged. */
+export async function callUpstream(up: Upstream, req: UpstreamRequest, log: Logger | (() => Logger)): Promise<Dispatcher.ResponseData> {
   const attempts = IDEMPOTENT.has(req.method) ? up.retries + 1 : 1;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -155,7 +156,7 @@ export async function callUpstream(up: Upstream, req: UpstreamRequest, log: Logg
       if (req.signal.aborted) throw e;
       const code = errCode(e);
       if (attempt < attempts && CONNECT_FAILURES.has(code)) {
-        log.debug({ err: { code }, attempt }, 'retrying idempotent upstream call');
+        (typeof log === 'function' ? log() : log).debug({ err: { code }, attempt }, 'retrying idempotent upstream call');
         await new Promise((r) => setTimeout(r, 25 * attempt));
         continue;
       }

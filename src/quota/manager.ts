@@ -53,6 +53,11 @@ function hasAny(l: QuotaLimits): boolean {
   return l.requestsPerMinute !== undefined || l.concurrent !== undefined || l.tokensPerMinute !== undefined || l.tokensPerDay !== undefined;
 }
 
+const WINDOWS = [
+  ['tokensPerMinute', 'tpm:', MINUTE_MS],
+  ['tokensPerDay', 'tpd:', DAY_MS],
+] as const;
+
 const NOOP_LEASE: QuotaLease = Object.freeze({ release: () => undefined });
 
 export class StoreQuotaManager implements QuotaManager {
@@ -100,7 +105,65 @@ export class StoreQuotaManager implements QuotaManager {
     }
     // The common case of no limits at all costs no store round trip.
     if (scopes.length === 0) return Promise.resolve(NOOP_LEASE);
+    // Counters already in this process answer without a promise chain; otherwise ask the store.
+    if (this.counters.takeTokensSync !== undefined && this.counters.getWindowSync !== undefined) {
+      try {
+        const lease = this.acquireSync(req, scopes);
+        if (lease !== undefined) return Promise.resolve(lease);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     return this.acquireScoped(req, scopes);
+  }
+
+  /**
+   * acquireScoped() without awaiting, for counters held in memory: the same checks in the same
+   * order, or `undefined` (nothing taken) when one of the counters must first be read from the store.
+   */
+  private acquireSync(req: QuotaRequest, scopes: Scope[]): QuotaLease | undefined {
+    const counters = this.counters as Required<CounterStore>;
+    const now = this.now();
+    // Read-only lookups first, so that falling back to the async path has consumed nothing.
+    if (req.countsTokens) {
+      for (const s of scopes) {
+        for (const [kind, prefix, windowMs] of WINDOWS) {
+          const limit = s.limits[kind];
+          if (limit === undefined) continue;
+          const used = counters.getWindowSync(`${prefix}${s.key}`, windowMs, now);
+          if (used === undefined) return undefined;
+          if (used >= limit) throw new QuotaExceededError(kind, s.scope, untilWindowEnd(windowMs, now));
+        }
+      }
+    }
+    for (const s of scopes) {
+      const rpm = s.limits.requestsPerMinute;
+      if (rpm === undefined) continue;
+      // A bucket not in memory yet (cost 0 only asks): the async path seeds it from the store.
+      if (counters.takeTokensSync(`rpm:${s.key}`, s.limits.burst ?? Math.max(1, rpm), rpm / MINUTE_MS, 0, now) === undefined) return undefined;
+    }
+    const held: string[] = [];
+    try {
+      for (const s of scopes) {
+        const max = s.limits.concurrent;
+        if (max === undefined) continue;
+        const cur = this.inFlight.get(s.key) ?? 0;
+        if (cur >= max) throw new QuotaExceededError('concurrent', s.scope, 1000);
+        this.inFlight.set(s.key, cur + 1);
+        held.push(s.key);
+      }
+      for (const s of scopes) {
+        const rpm = s.limits.requestsPerMinute;
+        if (rpm === undefined) continue;
+        const capacity = s.limits.burst ?? Math.max(1, rpm);
+        const r = counters.takeTokensSync(`rpm:${s.key}`, capacity, rpm / MINUTE_MS, 1, now)!;
+        if (!r.allowed) throw new QuotaExceededError('requestsPerMinute', s.scope, r.retryAfterMs);
+      }
+    } catch (e) {
+      for (const k of held) this.decrement(k);
+      throw e;
+    }
+    return this.lease(req, scopes, held);
   }
 
   private async acquireScoped(req: QuotaRequest, scopes: Scope[]): Promise<QuotaLease> {

@@ -125,4 +125,20 @@ describe('write-behind quota counters (embedded store)', () => {
     await wb.close();
     await store.close();
   });
+
+  it('takes each token once when the in-memory fast path must fall back to the store for a new key', async () => {
+    const store = await openStore({ type: 'sqlite', path: ':memory:' }, log);
+    const wb = new WriteBehindCounters(store.counters, { flushMs: 60_000 });
+    const now = 1_800_000_000_000;
+    const models = ['a', 'b', 'c'].map((name) => modelSchema.parse({ name, protocol: 'openai', upstream: { url: 'http://127.0.0.1:1' }, quotas: { requestsPerMinute: 600, burst: 100 } }));
+    const q = createQuotaManager(quotasSchema.parse({ defaultPrincipal: { requestsPerMinute: 60, burst: 3 } }), models, wb, { now: () => now });
+    // Each model's bucket is new while the principal's is already in memory after the first call.
+    for (const model of ['a', 'b', 'c']) (await q.acquire({ principal: 'p', model, countsTokens: false })).release();
+    const e = await q.acquire({ principal: 'p', model: 'a', countsTokens: false }).catch((x: unknown) => x);
+    expect((e as QuotaExceededError).limit).toBe('requestsPerMinute');
+    expect((e as QuotaExceededError).scope).toBe('principal');
+    expect(wb.takeTokensSync('rpm:m:a', 100, 600 / 60_000, 0, now)?.remaining).toBe(99);
+    await wb.close();
+    await store.close();
+  });
 });

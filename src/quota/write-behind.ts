@@ -51,6 +51,17 @@ export class WriteBehindCounters implements CounterStore {
     this.timer.unref();
   }
 
+  takeTokensSync(key: string, capacity: number, refillPerMs: number, cost: number, now: number): TakeResult | undefined {
+    checkBucketArgs(key, capacity, refillPerMs, cost, now);
+    const b = this.buckets.get(key);
+    return b === undefined ? undefined : this.step(b, capacity, refillPerMs, cost, now);
+  }
+
+  getWindowSync(key: string, windowMs: number, now: number): number | undefined {
+    checkWindowArgs(key, windowMs, now);
+    return this.windows.get(`${windowMs}\u0000${windowStart(windowMs, now)}\u0000${key}`)?.total;
+  }
+
   async takeTokens(key: string, capacity: number, refillPerMs: number, cost: number, now: number): Promise<TakeResult> {
     checkBucketArgs(key, capacity, refillPerMs, cost, now);
     let b = this.buckets.get(key);
@@ -76,6 +87,10 @@ export class WriteBehindCounters implements CounterStore {
       }
       return result;
     }
+    return this.step(b, capacity, refillPerMs, cost, now);
+  }
+
+  private step(b: Bucket, capacity: number, refillPerMs: number, cost: number, now: number): TakeResult {
     // Limits may change with a config reload: the bucket follows the caller's current ones.
     b.capacity = capacity;
     b.refillPerMs = refillPerMs;

@@ -66,6 +66,13 @@ export interface CounterStore {
   addToWindow(key: string, windowMs: number, amount: number, now: number): Promise<number>;
   /** Current total of the window containing `now`. */
   getWindow(key: string, windowMs: number, now: number): Promise<number>;
+  /**
+   * Optional synchronous forms for counters held in this process (the write-behind cache): they
+   * answer like the async ones, or return `undefined` when the answer needs the store (a key not
+   * seen yet), and the caller then uses the async method. Saves a promise chain per request.
+   */
+  takeTokensSync?(key: string, capacity: number, refillPerMs: number, cost: number, now: number): TakeResult | undefined;
+  getWindowSync?(key: string, windowMs: number, now: number): number | undefined;
 }
 
 /** One persisted monitoring event (src/events). `body` is the event's JSON. */
