@@ -139,5 +139,27 @@ describe('rampart encrypt / decrypt / rewrap / keys (CLI)', { timeout: 180_000 }
       expect((await readdir(big)).sort()).toEqual(['in.bin', 'in.enc']);
     }
   });
+
+  it('a write failing in the middle of the file (file size limit) fails encrypt with exit 2 and leaves nothing behind', async () => {
+    const dir = join(t.dir, 'fsize');
+    await mkdir(dir);
+    await writeFile(join(dir, 'in.bin'), seededBytes('fsize', 4 * 1024 * 1024));
+    // `ulimit -f` counts 1024-byte blocks: writes past 2 MiB fail with EFBIG (Node ignores SIGXFSZ).
+    const run = await new Promise<Run>((resolve, reject) => {
+      const child = spawn('bash', ['-c', 'ulimit -f 2048 && exec "$0" "$@"', process.execPath, bin, 'encrypt', join(dir, 'in.bin'), '-o', join(dir, 'in.enc'), '--key', 'local:models'], {
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.once('error', reject);
+      child.once('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toMatch(/file too large/i);
+    expect(await readdir(dir)).toEqual(['in.bin']);
+  });
 });
 

@@ -10,6 +10,7 @@ import type { Logger } from '../../core/logger.js';
 import { CryptoOutputExistsError } from '../errors.js';
 import { FileByteReader } from './byte-reader.js';
 import { sealSegmentsParallel } from './parallel-seal.js';
+import { MAX_SEGMENTS } from './segments.js';
 import { openSegments, prepareOpening, prepareSealing, sealSegments, withProviders, type DecryptOptions, type EncryptOptions } from './envelope.js';
 
 export const ENCRYPTED_SUFFIX = '.enc';
@@ -20,6 +21,14 @@ const PARALLEL_MIN_SIZE = 8 * 1024 * 1024;
  * done with a block before it asks for the next-but-one): 2 input + 2 output blocks in memory.
  */
 const FILE_BLOCKS = { blockTarget: 4 * 1024 * 1024, reuseOutput: true } as const;
+/**
+ * The native file job (SegmentCipher.sealFile) reads, seals and writes 256 KiB at a time: small
+ * enough that a block's plaintext and ciphertext are still in the CPU cache when the kernel copies
+ * them out of and into the page cache (with 4 MiB blocks those copies cost twice the system time),
+ * and with no JavaScript per block, large enough that system-call overhead is small. A second
+ * native thread writes while the next block is read and sealed. Memory: 2 input + 4 output blocks.
+ */
+const NATIVE_FILE_BLOCKS = { blockBytes: 256 * 1024, pipelined: true } as const;
 
 const inflight = new Set<string>();
 let exitHookInstalled = false;
@@ -71,7 +80,7 @@ async function exists(path: string): Promise<boolean> {
  * Writes blocks in order, keeping one writev in flight while the next block is produced. A block
  * is written completely before the next-but-one is requested (sealSegments' reuseOutput relies on it).
  */
-async function writeBlocks(fh: FileHandle, blocks: AsyncIterable<Buffer[]>): Promise<number> {
+async function writeBlocks(fh: FileHandle, blocks: AsyncIterable<Buffer[]> | Iterable<Buffer[]>): Promise<number> {
   let total = 0;
   let pending: Promise<void> = Promise.resolve();
   const writeAll = async (bufs: Buffer[]): Promise<void> => {
@@ -160,6 +169,21 @@ async function encryptOne(input: string, output: string, opts: EncryptOptions, p
     if (jobs > 1 && size >= PARALLEL_MIN_SIZE) {
       const bytesOut = await writeFileAtomic(output, 0o644, (out) => writeBlocks(out, sealSegmentsParallel(fh, state, jobs)));
       return { input, output, bytesIn: size, bytesOut };
+    }
+    if (state.cipher.canSealFile()) {
+      if (Math.max(1, Math.ceil(size / state.segmentSize)) - 1 > MAX_SEGMENTS) throw new UsageError('input too large for this segment size');
+      let bytesIn = 0;
+      const bytesOut = await writeFileAtomic(output, 0o644, async (out) => {
+        try {
+          await writeBlocks(out, [[state.header]]);
+          const r = await state.cipher.sealFile(fh.fd, out.fd, state.header.length, state.segmentSize, NATIVE_FILE_BLOCKS);
+          bytesIn = r.bytesIn;
+          return state.header.length + r.bytesOut;
+        } finally {
+          state.cipher.release();
+        }
+      });
+      return { input, output, bytesIn, bytesOut };
     }
     const reader = new FileByteReader(fh);
     const bytesOut = await writeFileAtomic(output, 0o644, (out) => writeBlocks(out, sealSegments(reader, state, FILE_BLOCKS)));

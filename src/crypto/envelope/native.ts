@@ -20,6 +20,21 @@ export interface NativeSegments {
   /** Opens segments of `unit` stored bytes; returns plaintext bytes, or -1 - k when the k-th segment fails. */
   open(h: NativeHandle, input: Buffer, output: Buffer, unit: number, firstIndex: number, final: boolean): number;
   destroy(h: NativeHandle): void;
+  /**
+   * Reads `inFd` from offset 0 to its end and writes the sealed segments to `outFd` from
+   * `outOffset`, on a thread-pool thread (POSIX builds only). The handle is busy until it settles.
+   * Rejects with the errno code (`ENOSPC`, ...) of a failed read or write.
+   */
+  sealFile?(
+    h: NativeHandle,
+    inFd: number,
+    outFd: number,
+    outOffset: number,
+    segmentSize: number,
+    firstIndex: number,
+    blockBytes: number,
+    pipelined: boolean,
+  ): Promise<{ bytesIn: number; bytesOut: number }>;
 }
 
 /** Source and compiled package alike live three levels below the package root. */

@@ -90,6 +90,24 @@ export class SegmentCipher {
     return o;
   }
 
+  /** True when sealFile() can run (the native cipher with its file job is available). */
+  canSealFile(): boolean {
+    return this.useNative && typeof nativeSegments()?.sealFile === 'function';
+  }
+
+  /**
+   * Seals the whole file open at `inFd` (from offset 0 to its end) into `outFd` from `outOffset`,
+   * read, sealed and written in blocks of `blockBytes` (rounded down to whole segments) on a
+   * thread-pool thread; with `pipelined` a second native thread writes block N-1 while block N is
+   * read and sealed. Same bytes as sealBlock() over the same input. Only when canSealFile().
+   */
+  async sealFile(inFd: number, outFd: number, outOffset: number, segmentSize: number, opts: { blockBytes: number; pipelined: boolean }): Promise<{ bytesIn: number; bytesOut: number }> {
+    const m = nativeSegments();
+    const h = this.native(true);
+    if (!m?.sealFile || !h) throw new RangeError('the native file job is not available');
+    return m.sealFile(h, inFd, outFd, outOffset, segmentSize, 0, opts.blockBytes, opts.pipelined);
+  }
+
   /**
    * Opens consecutive stored segments of `unit` bytes (segment size + tag; the last may be
    * shorter) into `output`. Returns the plaintext bytes written, or -1 - k when the k-th segment of

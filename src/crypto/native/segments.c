@@ -13,6 +13,13 @@
 //   open(handle, input, output, unit, firstIndex, final) -> bytes written, or -1 - k when the k-th
 //     segment of the block fails authentication (its output bytes are zeroed). unit = S + 16.
 //   destroy(handle): frees the OpenSSL context (and its key schedule) now instead of at GC.
+//   sealFile(handle, inFd, outFd, outOffset, segmentSize, firstIndex, blockBytes, pipelined)
+//     -> Promise<{ bytesIn, bytesOut }> (POSIX only): reads inFd from offset 0 to its end, seals it
+//     segment by segment exactly as seal() would (the last segment carries the last flag) and
+//     writes the sealed bytes to outFd from outOffset, on a libuv thread-pool thread, in blocks of
+//     blockBytes rounded down to whole segments. With `pipelined`, a second thread writes block
+//     N-1 while block N is read and sealed. The handle is busy (every other call on it throws)
+//     until the promise settles. A failed read or write rejects with the errno's code (ENOSPC...).
 // A handle is an external value type-tagged by this addon (napi_type_tag_object, N-API 8); every
 // call checks the tag, so an external made elsewhere (another addon's pointer) is refused instead of
 // being read as this addon's context.
@@ -21,6 +28,15 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifndef _WIN32
+#include <errno.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+#include <uv.h>
+#define HAVE_FILE_JOBS 1
+#endif
 
 #define TAG_LEN 16
 #define PREFIX_LEN 7
@@ -32,6 +48,8 @@ typedef struct {
   unsigned char prefix[PREFIX_LEN];
   unsigned char aad[MAX_AAD];
   size_t aad_len;
+  /* Set while a file job runs on another thread: the context is not touched from JavaScript then. */
+  int busy;
 } segctx;
 
 /* Marks the externals this addon made; random, never changed (a handle of another build still matches). */
@@ -82,7 +100,7 @@ static segctx *get_tagged(napi_env env, napi_value v) {
 
 static segctx *get_handle(napi_env env, napi_value v) {
   segctx *s = get_tagged(env, v);
-  return s && s->ctx ? s : NULL;
+  return s && s->ctx && !s->busy ? s : NULL;
 }
 
 static napi_value create(napi_env env, napi_callback_info info) {
@@ -123,6 +141,7 @@ static napi_value destroy(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1) THROW("destroy: 1 argument expected");
   segctx *s = get_tagged(env, argv[0]);
   if (!s) THROW("destroy: not a handle");
+  if (s->busy) THROW("destroy: the handle is in use by a file job");
   if (s->ctx) EVP_CIPHER_CTX_free(s->ctx);
   s->ctx = NULL;
   return NULL;
@@ -152,6 +171,22 @@ static int one_segment(segctx *s, uint32_t index, int last, const unsigned char 
   }
   if (EVP_CIPHER_CTX_ctrl(s->ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, (void *)tag_in) != 1) return 0;
   return EVP_CipherFinal_ex(s->ctx, out + len, &m) == 1 && m == 0;
+}
+
+/*
+ * Seals in[0..len) as consecutive segments of `seg` bytes (one empty segment when len is 0), the
+ * first with index `first`, the last flagged when `final`. The caller checked the index range and
+ * that out holds len + TAG_LEN * segments. Returns the bytes written, 0 when OpenSSL fails.
+ */
+static size_t seal_range(segctx *s, const unsigned char *in, size_t len, size_t seg, uint32_t first, int final, unsigned char *out) {
+  size_t nseg = len == 0 ? 1 : (len + seg - 1) / seg;
+  size_t o = 0;
+  for (size_t k = 0; k < nseg; k++) {
+    size_t n = len - k * seg < seg ? len - k * seg : seg;
+    if (!one_segment(s, first + (uint32_t)k, final && k == nseg - 1, in + k * seg, n, out + o, NULL)) return 0;
+    o += n + TAG_LEN;
+  }
+  return o;
 }
 
 /* Common argument parsing of seal and open. */
@@ -186,15 +221,10 @@ static napi_value seal(napi_env env, napi_callback_info info) {
   if (first_d + (double)nseg - 1 > 4294967295.0) THROW("seal: segment index out of range");
   if (out_len < in_len + TAG_LEN * nseg) THROW("seal: output buffer too small");
   if (in < out + out_len && out < in + in_len) THROW("seal: input and output overlap");
-  uint32_t first = (uint32_t)first_d;
-  size_t o = 0;
-  for (size_t k = 0; k < nseg; k++) {
-    size_t len = in_len - k * seg < seg ? in_len - k * seg : seg;
-    if (!one_segment(s, first + (uint32_t)k, final && k == nseg - 1, in + k * seg, len, out + o, NULL)) {
-      OPENSSL_cleanse(out, out_len);
-      THROW("seal: AES-256-GCM failed");
-    }
-    o += len + TAG_LEN;
+  size_t o = seal_range(s, in, in_len, seg, (uint32_t)first_d, final, out);
+  if (o == 0) {
+    OPENSSL_cleanse(out, out_len);
+    THROW("seal: AES-256-GCM failed");
   }
   return make_number(env, (double)o);
 }
@@ -230,12 +260,347 @@ static napi_value open_(napi_env env, napi_callback_info info) {
   return make_number(env, (double)o);
 }
 
+#ifdef HAVE_FILE_JOBS
+/*
+ * sealFile: the whole read-seal-write loop of one file off the JavaScript thread. Per block it costs
+ * one pread, one (or, pipelined, a queued) pwrite and no JavaScript at all, so blocks can be small
+ * enough (256 KiB by default, chosen by the caller) for the plaintext and ciphertext of a block to
+ * stay in the CPU cache between the read copy, AES-GCM and the write copy; with 4 MiB blocks the
+ * kernel's copies into the page cache read them back from memory.
+ */
+#define RING_MAX 4
+
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  napi_ref handle_ref;
+  segctx *s;
+  int in_fd, out_fd;
+  uint64_t out_off;
+  size_t seg, block;
+  uint32_t first;
+  int pipelined;
+  /* Results, read by complete() after execute() has returned. */
+  uint64_t bytes_in, bytes_out;
+  int err;          /* errno of a failed read or write */
+  const char *err_op; /* "read" or "write" */
+  const char *fail; /* any other failure */
+  /* Output ring shared with the writer thread (pipelined mode). */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  unsigned char *out[RING_MAX];
+  size_t out_len[RING_MAX];
+  size_t ring;
+  uint64_t produced, consumed;
+  int done;
+} filejob;
+
+/* Records the first failure (the writer thread reads j->err under the same lock). */
+static void set_error(filejob *j, int e, const char *op) {
+  pthread_mutex_lock(&j->mu);
+  if (!j->err) {
+    j->err = e;
+    j->err_op = op;
+  }
+  pthread_cond_broadcast(&j->cv);
+  pthread_mutex_unlock(&j->mu);
+}
+
+/* Reads up to n bytes at off; returns the count (short only at end of file) or -1 with *err set. */
+static ssize_t read_full(int fd, unsigned char *buf, size_t n, uint64_t off, int *err) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = pread(fd, buf + got, n - got, (off_t)(off + got));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      *err = errno;
+      return -1;
+    }
+    if (r == 0) break;
+    got += (size_t)r;
+  }
+  return (ssize_t)got;
+}
+
+/* Writes all n bytes at off; returns 0 or an errno. */
+static int write_full(int fd, const unsigned char *buf, size_t n, uint64_t off) {
+  size_t put = 0;
+  while (put < n) {
+    ssize_t w = pwrite(fd, buf + put, n - put, (off_t)(off + put));
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (w == 0) return EIO;
+    put += (size_t)w;
+  }
+  return 0;
+}
+
+static void *writer_main(void *arg) {
+  filejob *j = (filejob *)arg;
+  uint64_t off = j->out_off;
+  for (;;) {
+    pthread_mutex_lock(&j->mu);
+    while (j->consumed == j->produced && !j->done && !j->err) pthread_cond_wait(&j->cv, &j->mu);
+    if (j->err || j->consumed == j->produced) {
+      pthread_mutex_unlock(&j->mu);
+      return NULL;
+    }
+    size_t slot = (size_t)(j->consumed % j->ring);
+    pthread_mutex_unlock(&j->mu);
+    int e = write_full(j->out_fd, j->out[slot], j->out_len[slot], off);
+    off += j->out_len[slot];
+    if (e) set_error(j, e, "write");
+    pthread_mutex_lock(&j->mu);
+    j->consumed++;
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    if (e) return NULL;
+  }
+}
+
+/* The next free output slot, or NULL when the writer failed (pipelined mode). */
+static unsigned char *acquire_slot(filejob *j, size_t *slot) {
+  if (!j->pipelined) {
+    *slot = 0;
+    return j->out[0];
+  }
+  pthread_mutex_lock(&j->mu);
+  while (j->produced - j->consumed == j->ring && !j->err) pthread_cond_wait(&j->cv, &j->mu);
+  int failed = j->err != 0;
+  *slot = (size_t)(j->produced % j->ring);
+  pthread_mutex_unlock(&j->mu);
+  return failed ? NULL : j->out[*slot];
+}
+
+/* Hands a sealed block to the writer (pipelined) or writes it; returns 0 or an errno. */
+static int submit_slot(filejob *j, size_t slot, size_t len, uint64_t *written) {
+  if (!j->pipelined) {
+    int e = write_full(j->out_fd, j->out[0], len, j->out_off + *written);
+    if (!e) *written += len;
+    return e;
+  }
+  pthread_mutex_lock(&j->mu);
+  j->out_len[slot] = len;
+  j->produced++;
+  *written += len;
+  pthread_cond_broadcast(&j->cv);
+  pthread_mutex_unlock(&j->mu);
+  return 0;
+}
+
+static void seal_file_execute(napi_env env, void *data) {
+  (void)env;
+  filejob *j = (filejob *)data;
+  segctx *s = j->s;
+  size_t seg = j->seg, block = j->block;
+  size_t nblk = block / seg;
+  size_t out_size = block + TAG_LEN * nblk;
+  unsigned char *in[2] = {NULL, NULL};
+  pthread_t writer;
+  int writer_started = 0;
+  uint64_t pos = 0, written = 0;
+  pthread_mutex_init(&j->mu, NULL);
+  pthread_cond_init(&j->cv, NULL);
+  j->ring = j->pipelined ? (block <= 1024 * 1024 ? RING_MAX : 2) : 1;
+  for (int b = 0; b < 2; b++)
+    if (posix_memalign((void **)&in[b], 4096, block) != 0) in[b] = NULL;
+  for (size_t r = 0; r < j->ring; r++)
+    if (posix_memalign((void **)&j->out[r], 4096, out_size) != 0) j->out[r] = NULL;
+  if (!in[0] || !in[1]) goto oom;
+  for (size_t r = 0; r < j->ring; r++)
+    if (!j->out[r]) goto oom;
+#ifdef POSIX_FADV_SEQUENTIAL
+  posix_fadvise(j->in_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+  if (j->pipelined) {
+    if (pthread_create(&writer, NULL, writer_main, j) != 0) {
+      /* No second thread: write from this one. */
+      j->pipelined = 0;
+      j->ring = 1;
+    } else {
+      writer_started = 1;
+    }
+  }
+  {
+    int cur = 0;
+    uint64_t index = j->first;
+    int rerr = 0;
+    ssize_t len = read_full(j->in_fd, in[cur], block, pos, &rerr);
+    if (len < 0) {
+      set_error(j, rerr, "read");
+      goto finish;
+    }
+    pos += (uint64_t)len;
+    for (;;) {
+      size_t n = len == 0 ? 1 : ((size_t)len + seg - 1) / seg;
+      if (index + n - 1 > 0xffffffffULL) {
+        j->fail = "input too large for this segment size";
+        goto finish;
+      }
+      size_t slot;
+      unsigned char *out = acquire_slot(j, &slot);
+      if (!out) goto finish;
+      /* All but the last segment; the last one's flag depends on whether more input follows. */
+      size_t head = (n - 1) * seg, o = 0;
+      if (head > 0) {
+        o = seal_range(s, in[cur], head, seg, (uint32_t)index, 0, out);
+        if (o == 0) {
+          j->fail = "AES-256-GCM failed";
+          goto finish;
+        }
+      }
+      ssize_t next = 0;
+      if ((size_t)len == block) {
+        next = read_full(j->in_fd, in[cur ^ 1], block, pos, &rerr);
+        if (next < 0) {
+          set_error(j, rerr, "read");
+          goto finish;
+        }
+        pos += (uint64_t)next;
+      }
+      int final = next == 0;
+      size_t o2 = seal_range(s, in[cur] + head, (size_t)len - head, seg, (uint32_t)(index + n - 1), final, out + o);
+      if (o2 == 0) {
+        j->fail = "AES-256-GCM failed";
+        goto finish;
+      }
+      int e = submit_slot(j, slot, o + o2, &written);
+      if (e) {
+        set_error(j, e, "write");
+        goto finish;
+      }
+      index += n;
+      if (final) break;
+      cur ^= 1;
+      len = next;
+    }
+  }
+finish:
+  if (writer_started) {
+    pthread_mutex_lock(&j->mu);
+    j->done = 1;
+    /* After a failure here the writer must not go on writing what is queued. */
+    if (j->fail && !j->err) j->err = -1;
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    pthread_join(writer, NULL);
+    if (j->err == -1) j->err = 0;
+  }
+  j->bytes_in = pos;
+  j->bytes_out = written;
+  goto release;
+oom:
+  j->fail = "out of memory";
+release:
+  for (int b = 0; b < 2; b++)
+    if (in[b]) {
+      OPENSSL_cleanse(in[b], block);
+      free(in[b]);
+    }
+  for (size_t r = 0; r < RING_MAX; r++) free(j->out[r]);
+  pthread_mutex_destroy(&j->mu);
+  pthread_cond_destroy(&j->cv);
+}
+
+static void seal_file_complete(napi_env env, napi_status status, void *data) {
+  filejob *j = (filejob *)data;
+  j->s->busy = 0;
+  napi_value result;
+  if (status != napi_ok) {
+    napi_value msg;
+    napi_create_string_utf8(env, "sealFile: the job was cancelled", NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &result);
+    napi_reject_deferred(env, j->deferred, result);
+  } else if (j->err) {
+    /* Worded like Node's own fs errors: "ENOSPC: no space left on device, write". */
+    int uverr = uv_translate_sys_error(j->err);
+    char text[160];
+    snprintf(text, sizeof(text), "%s: %s, %s", uv_err_name(uverr), uv_strerror(uverr), j->err_op ? j->err_op : "write");
+    napi_value code, msg;
+    napi_create_string_utf8(env, uv_err_name(uverr), NAPI_AUTO_LENGTH, &code);
+    napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, code, msg, &result);
+    napi_value errno_v;
+    napi_create_int32(env, -j->err, &errno_v);
+    napi_set_named_property(env, result, "errno", errno_v);
+    napi_reject_deferred(env, j->deferred, result);
+  } else if (j->fail) {
+    napi_value code, msg;
+    napi_create_string_utf8(env, "RAMPART_NATIVE", NAPI_AUTO_LENGTH, &code);
+    napi_create_string_utf8(env, j->fail, NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, code, msg, &result);
+    napi_reject_deferred(env, j->deferred, result);
+  } else {
+    napi_create_object(env, &result);
+    napi_set_named_property(env, result, "bytesIn", make_number(env, (double)j->bytes_in));
+    napi_set_named_property(env, result, "bytesOut", make_number(env, (double)j->bytes_out));
+    napi_resolve_deferred(env, j->deferred, result);
+  }
+  napi_delete_reference(env, j->handle_ref);
+  napi_delete_async_work(env, j->work);
+  free(j);
+}
+
+static napi_value seal_file(napi_env env, napi_callback_info info) {
+  size_t argc = 8;
+  napi_value argv[8];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 8) THROW("sealFile: 8 arguments expected");
+  segctx *s = get_handle(env, argv[0]);
+  if (!s || !s->encrypt) THROW("sealFile: not a sealing handle, or one in use");
+  double in_fd, out_fd, out_off, seg, first, block;
+  bool pipelined;
+  if (!get_uint(env, argv[1], 2147483647.0, &in_fd) || !get_uint(env, argv[2], 2147483647.0, &out_fd)) THROW("sealFile: invalid file descriptor");
+  if (!get_uint(env, argv[3], 9007199254740991.0, &out_off)) THROW("sealFile: invalid output offset");
+  if (!get_uint(env, argv[4], 16.0 * 1024 * 1024, &seg) || seg < 1) THROW("sealFile: invalid segment size");
+  if (!get_uint(env, argv[5], 4294967295.0, &first)) THROW("sealFile: invalid first index");
+  if (!get_uint(env, argv[6], 64.0 * 1024 * 1024, &block)) THROW("sealFile: invalid block size");
+  if (napi_get_value_bool(env, argv[7], &pipelined) != napi_ok) THROW("sealFile: pipelined must be a boolean");
+  filejob *j = (filejob *)calloc(1, sizeof(filejob));
+  if (!j) THROW("sealFile: out of memory");
+  j->s = s;
+  j->in_fd = (int)in_fd;
+  j->out_fd = (int)out_fd;
+  j->out_off = (uint64_t)out_off;
+  j->seg = (size_t)seg;
+  /* Whole segments, at least one. */
+  j->block = (size_t)block < j->seg ? j->seg : ((size_t)block / j->seg) * j->seg;
+  j->first = (uint32_t)first;
+  j->pipelined = pipelined ? 1 : 0;
+  napi_value promise, name;
+  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok) {
+    free(j);
+    THROW("sealFile: cannot create a promise");
+  }
+  napi_create_string_utf8(env, "rampart.sealFile", NAPI_AUTO_LENGTH, &name);
+  /* The handle must outlive the job: hold a reference until complete(). */
+  if (napi_create_reference(env, argv[0], 1, &j->handle_ref) != napi_ok ||
+      napi_create_async_work(env, NULL, name, seal_file_execute, seal_file_complete, j, &j->work) != napi_ok) {
+    free(j);
+    THROW("sealFile: cannot create the job");
+  }
+  s->busy = 1;
+  if (napi_queue_async_work(env, j->work) != napi_ok) {
+    s->busy = 0;
+    napi_delete_reference(env, j->handle_ref);
+    napi_delete_async_work(env, j->work);
+    free(j);
+    THROW("sealFile: cannot queue the job");
+  }
+  return promise;
+}
+#endif
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"create", NULL, create, NULL, NULL, NULL, napi_enumerable, NULL},
       {"seal", NULL, seal, NULL, NULL, NULL, napi_enumerable, NULL},
       {"open", NULL, open_, NULL, NULL, NULL, napi_enumerable, NULL},
       {"destroy", NULL, destroy, NULL, NULL, NULL, napi_enumerable, NULL},
+#ifdef HAVE_FILE_JOBS
+      {"sealFile", NULL, seal_file, NULL, NULL, NULL, napi_enumerable, NULL},
+#endif
   };
   if (napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props) != napi_ok) return NULL;
   return exports;
