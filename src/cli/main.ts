@@ -11,7 +11,8 @@ import { ExitCode } from './exit-code.js';
 
 export { ExitCode };
 
-export function buildProgram(): Command {
+/** The program with every command, or only the standalone command `args` invokes (commands/index.ts). */
+export async function buildProgram(args: readonly string[] = []): Promise<Command> {
   const program = new Command();
   program
     .name('rampart')
@@ -23,14 +24,14 @@ export function buildProgram(): Command {
       writeOut: (s) => process.stdout.write(s),
     })
     .exitOverride();
-  registerCommands(program);
+  await registerCommands(program, args);
   return program;
 }
 
 /** Runs the CLI and resolves to the process exit code (never calls process.exit itself). */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv.slice(2));
     await program.parseAsync(argv);
     return 0;
   } catch (err) {
