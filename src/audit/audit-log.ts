@@ -41,7 +41,7 @@ interface Waiter {
 const DEFAULTS = { flushIntervalMs: 200, retryMinMs: 50, retryMaxMs: 5000, closeTimeoutMs: 10_000, maxBatch: 2048 };
 
 /** Field names never written unless `includeBodies` is on. */
-const BODY_FIELDS = ['requestBody', 'responseBody'] as const;
+const BODY_FIELDS: ReadonlySet<string> = new Set(['requestBody', 'responseBody']);
 
 export class ChainedAuditLog implements AuditLog {
   private readonly opts: Required<Omit<AuditLogOptions, 'now'>> & { now: () => number };
@@ -95,10 +95,8 @@ export class ChainedAuditLog implements AuditLog {
     }
     let body: string;
     try {
-      const copy: Record<string, unknown> = { ...rec };
-      if (!this.cfg.includeBodies) for (const f of BODY_FIELDS) delete copy[f];
       // Serialised now, so later changes to the caller's object cannot change what is chained.
-      body = canonicalJson(copy);
+      body = canonicalJson(rec, this.cfg.includeBodies ? undefined : BODY_FIELDS);
     } catch (e) {
       // Never lose the fact that a request happened, even if a field cannot be serialised.
       this.logger.error({ err: e, id: rec?.id }, 'audit: record not serialisable; writing its id only');

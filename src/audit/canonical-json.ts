@@ -3,9 +3,12 @@
 // JSON.stringify writes them. The same value always gives the same bytes, so the hash of a
 // record does not depend on the order its fields were set in.
 
-/** Serialises `value` canonically. Throws on cycles, BigInt and non-plain values JSON cannot hold. */
-export function canonicalJson(value: unknown): string {
-  return write(value, new Set());
+/**
+ * Serialises `value` canonically. Throws on cycles, BigInt and non-plain values JSON cannot hold.
+ * `omit`: top-level keys left out (as if undefined), which spares the caller a copy of the object.
+ */
+export function canonicalJson(value: unknown, omit?: ReadonlySet<string>): string {
+  return write(value, new Set(), omit);
 }
 
 /** Escaped object keys: records repeat the same few keys, so they are escaped once (bounded). */
@@ -22,7 +25,7 @@ function quoteKey(k: string): string {
 
 // Built by string concatenation rather than map/filter/join: this runs once per audit record on
 // the gateway's request path.
-function write(v: unknown, seen: Set<object>): string {
+function write(v: unknown, seen: Set<object>, omit?: ReadonlySet<string>): string {
   if (v === null) return 'null';
   switch (typeof v) {
     case 'string':
@@ -59,7 +62,7 @@ function write(v: unknown, seen: Set<object>): string {
     let first = true;
     for (const k of keys) {
       const x = rec[k];
-      if (x === undefined) continue;
+      if (x === undefined || omit?.has(k) === true) continue;
       if (!first) out += ',';
       first = false;
       out += quoteKey(k) + ':' + write(x, seen);

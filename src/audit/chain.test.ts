@@ -46,6 +46,12 @@ describe('canonicalJson', () => {
     expect(() => canonicalJson({ n: 1n })).toThrow(TypeError);
   });
 
+  it('leaves out the omitted keys at the top level only', () => {
+    const v = { requestBody: 'secret', id: 'r1', nested: { requestBody: 'kept' } };
+    expect(canonicalJson(v, new Set(['requestBody']))).toBe('{"id":"r1","nested":{"requestBody":"kept"}}');
+    expect(v.requestBody).toBe('secret');
+  });
+
   it('serialises a shared (non-cyclic) sub-object twice', () => {
     const shared = { k: 1 };
     expect(canonicalJson({ a: shared, b: shared })).toBe('{"a":{"k":1},"b":{"k":1}}');

@@ -4,7 +4,7 @@
 // canonical JSON of the record, all UTF-8. The domain tag keeps these hashes from colliding with
 // any other SHA-256 use; seq and time are digits and prevHash is hex, so no field can contain the
 // separator and the body, last, needs no length prefix.
-import { createHash } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
 import type { AuditEntry } from '../store/types.js';
 
 export const CHAIN_DOMAIN = 'rampart.audit.v1';
@@ -12,8 +12,12 @@ export const CHAIN_DOMAIN = 'rampart.audit.v1';
 /** prevHash of the first entry (seq 1). */
 export const GENESIS_HASH = '0'.repeat(64);
 
+// One-shot hashing (Node >= 20.12) costs about half of a Hash object for a record-sized input.
+const oneShot = (nodeCrypto as { hash?: (alg: string, data: string, enc: 'hex') => string }).hash;
+
 export function entryHash(seq: number, time: number, prevHash: string, body: string): string {
-  return createHash('sha256').update(`${CHAIN_DOMAIN}\n${seq}\n${time}\n${prevHash}\n`, 'utf8').update(body, 'utf8').digest('hex');
+  const data = `${CHAIN_DOMAIN}\n${seq}\n${time}\n${prevHash}\n${body}`;
+  return oneShot !== undefined ? oneShot('sha256', data, 'hex') : nodeCrypto.createHash('sha256').update(data, 'utf8').digest('hex');
 }
 
 /** Builds the entry that follows `prev` (null: the first entry). */

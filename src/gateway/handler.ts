@@ -500,8 +500,8 @@ export class RequestHandler {
       if (result.body !== undefined) ctx.responseBody = result.body;
       ctx.upstreamMs = performance.now() - tUp;
       if (ctx.usage) {
-        this.metrics.tokens.inc({ model: up.model, kind: 'prompt' }, ctx.usage.promptTokens);
-        this.metrics.tokens.inc({ model: up.model, kind: 'completion' }, ctx.usage.completionTokens);
+        this.metrics.tokensFor(up.model, 'prompt').inc(ctx.usage.promptTokens);
+        this.metrics.tokensFor(up.model, 'completion').inc(ctx.usage.completionTokens);
       }
       if (!ctx.res.writableEnded) ctx.res.end();
     } catch (e) {
@@ -542,8 +542,8 @@ export class RequestHandler {
         if (result.stoppedCode !== 'RAMPART_ERR_GUARD_FAILED') ctx.decision = 'deny';
       }
       if (ctx.usage) {
-        this.metrics.tokens.inc({ model: up.model, kind: 'prompt' }, ctx.usage.promptTokens);
-        this.metrics.tokens.inc({ model: up.model, kind: 'completion' }, ctx.usage.completionTokens);
+        this.metrics.tokensFor(up.model, 'prompt').inc(ctx.usage.promptTokens);
+        this.metrics.tokensFor(up.model, 'completion').inc(ctx.usage.completionTokens);
       }
       if (!ctx.res.writableEnded) ctx.res.end();
     } catch (e) {
@@ -625,7 +625,7 @@ export class RequestHandler {
     const modelLabel = ctx.model !== null && this.upstreams.has(ctx.model) ? ctx.model : '';
     this.metrics.requestsFor(routeId, modelLabel, ctx.decision, ctx.status).inc();
     this.metrics.durationFor(routeId, modelLabel).observe(latencyMs / 1000);
-    if (ctx.upstreamMs !== null && modelLabel) this.metrics.upstreamDuration.observe({ model: modelLabel }, ctx.upstreamMs / 1000);
+    if (ctx.upstreamMs !== null && modelLabel) this.metrics.upstreamDurationFor(modelLabel).observe(ctx.upstreamMs / 1000);
     this.metrics.inflight.dec();
     if (ctx.audited) {
       const rec: AuditRecord = {

@@ -16,10 +16,27 @@ export interface GatewayMetrics {
   requestsFor(route: string, model: string, decision: string, status: number): { inc(): void };
   /** The duration histogram's child for these labels, memoised. */
   durationFor(route: string, model: string): { observe(v: number): void };
+  /** The upstream duration histogram's child for a model, memoised. */
+  upstreamDurationFor(model: string): { observe(v: number): void };
+  /** The tokens counter's child for a model and kind, memoised. */
+  tokensFor(model: string, kind: 'prompt' | 'completion'): { inc(n: number): void };
 }
 
 /** Label combinations memoised per metric; past this many, children are looked up each time. */
 const MAX_MEMO = 4096;
+
+/** A lookup of label children by key, made on first use (bounded by MAX_MEMO). */
+function memo<T>(): (key: string, make: () => T) => T {
+  const m = new Map<string, T>();
+  return (key, make) => {
+    let c = m.get(key);
+    if (c === undefined) {
+      c = make();
+      if (m.size < MAX_MEMO) m.set(key, c);
+    }
+    return c;
+  };
+}
 
 export function createMetrics(withProcessMetrics: boolean): GatewayMetrics {
   const registry = new Registry();
@@ -37,49 +54,40 @@ export function createMetrics(withProcessMetrics: boolean): GatewayMetrics {
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     });
+  const upstreamDuration = new Histogram({
+    name: 'rampart_gateway_upstream_duration_seconds',
+    help: 'Time from sending the request upstream to the end of the upstream response.',
+    labelNames: ['model'],
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const tokens = new Counter({
+    name: 'rampart_gateway_tokens_total',
+    help: 'Tokens reported by upstreams in OpenAI usage objects, by model and kind (prompt, completion).',
+    labelNames: ['model', 'kind'],
+    registers: [registry],
+  });
   // Route, model and decision come from fixed sets (configured models only); status is a number.
-  const reqMemo = new Map<string, { inc(): void }>();
-  const durMemo = new Map<string, { observe(v: number): void }>();
+  const reqMemo = memo<{ inc(): void }>();
+  const durMemo = memo<{ observe(v: number): void }>();
+  const upMemo = memo<{ observe(v: number): void }>();
+  const tokMemo = memo<{ inc(n: number): void }>();
   return {
     registry,
     requests,
     duration,
-    requestsFor(route, model, decision, status) {
-      const k = `${route}\u0000${model}\u0000${decision}\u0000${status}`;
-      let c = reqMemo.get(k);
-      if (!c) {
-        c = requests.labels({ route, model, decision, status: String(status) });
-        if (reqMemo.size < MAX_MEMO) reqMemo.set(k, c);
-      }
-      return c;
-    },
-    durationFor(route, model) {
-      const k = `${route}\u0000${model}`;
-      let c = durMemo.get(k);
-      if (!c) {
-        c = duration.labels({ route, model });
-        if (durMemo.size < MAX_MEMO) durMemo.set(k, c);
-      }
-      return c;
-    },
-    upstreamDuration: new Histogram({
-      name: 'rampart_gateway_upstream_duration_seconds',
-      help: 'Time from sending the request upstream to the end of the upstream response.',
-      labelNames: ['model'],
-      buckets: LATENCY_BUCKETS,
-      registers: [registry],
-    }),
+    requestsFor: (route, model, decision, status) =>
+      reqMemo(`${route}\u0000${model}\u0000${decision}\u0000${status}`, () => requests.labels({ route, model, decision, status: String(status) })),
+    durationFor: (route, model) => durMemo(`${route}\u0000${model}`, () => duration.labels({ route, model })),
+    upstreamDurationFor: (model) => upMemo(model, () => upstreamDuration.labels({ model })),
+    tokensFor: (model, kind) => tokMemo(`${model}\u0000${kind}`, () => tokens.labels({ model, kind })),
+    upstreamDuration,
     inflight: new Gauge({
       name: 'rampart_gateway_requests_in_flight',
       help: 'Requests being handled now.',
       registers: [registry],
     }),
-    tokens: new Counter({
-      name: 'rampart_gateway_tokens_total',
-      help: 'Tokens reported by upstreams in OpenAI usage objects, by model and kind (prompt, completion).',
-      labelNames: ['model', 'kind'],
-      registers: [registry],
-    }),
+    tokens,
     certReloads: new Counter({
       name: 'rampart_gateway_cert_reloads_total',
       help: 'Reloads of the listener certificate, by result (ok, error).',

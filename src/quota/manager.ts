@@ -235,6 +235,7 @@ export class StoreQuotaManager implements QuotaManager {
   }
 
   private record(key: string, windowMs: number, amount: number, now: number): void {
+    if (this.counters.addToWindowSync?.(key, windowMs, amount, now) !== undefined) return;
     this.counters.addToWindow(key, windowMs, amount, now).catch((err: unknown) => {
       this.opts.logger?.warn({ err: { code: (err as { code?: string }).code, message: (err as Error).message }, key }, 'could not record token usage');
     });

@@ -62,6 +62,15 @@ export class WriteBehindCounters implements CounterStore {
     return this.windows.get(`${windowMs}\u0000${windowStart(windowMs, now)}\u0000${key}`)?.total;
   }
 
+  addToWindowSync(key: string, windowMs: number, amount: number, now: number): number | undefined {
+    checkWindowArgs(key, windowMs, now, amount);
+    const w = this.windows.get(`${windowMs}\u0000${windowStart(windowMs, now)}\u0000${key}`);
+    if (w === undefined) return undefined;
+    w.total += amount;
+    w.pending += amount;
+    return w.total;
+  }
+
   async takeTokens(key: string, capacity: number, refillPerMs: number, cost: number, now: number): Promise<TakeResult> {
     checkBucketArgs(key, capacity, refillPerMs, cost, now);
     let b = this.buckets.get(key);

@@ -73,6 +73,7 @@ export interface CounterStore {
    */
   takeTokensSync?(key: string, capacity: number, refillPerMs: number, cost: number, now: number): TakeResult | undefined;
   getWindowSync?(key: string, windowMs: number, now: number): number | undefined;
+  addToWindowSync?(key: string, windowMs: number, amount: number, now: number): number | undefined;
 }
 
 /** One persisted monitoring event (src/events). `body` is the event's JSON. */
