@@ -4,7 +4,7 @@
 // and, for text formats, the 1-based line (header counted) so SARIF can point at it.
 import type { Logger } from '../core/logger.js';
 import { severityRank, type Finding, type Severity } from '../core/types.js';
-import { detectBackdoor, foreignShare } from '../detect/dataset/backdoor.js';
+import { detectBackdoor, reclassifyCluster } from '../detect/dataset/backdoor.js';
 import { balanceShift, outOfRange } from '../detect/dataset/column-profile.js';
 import { exactDuplicates } from '../detect/dataset/duplicates.js';
 import { approximateKnn } from '../detect/dataset/knn.js';
@@ -257,19 +257,30 @@ export function checkDataset(ds: Dataset, o: CheckInput, logger?: Logger): { fin
 
   if (o.E && o.k_emb && y && c > 1) {
     time('backdoor', () => {
-      // Input-space features for the exclusionary reclassification: the k-NN checks' scaled matrix,
-      // else the same scaling choice made here (--no-neighbours), only once a class needs it.
-      let F = Z;
+      // Input-space features for the exclusionary reclassification, only once a class needs it:
+      // standardised and raw, the reclassifier choosing between them on the rows outside the
+      // cluster (`auto`), or the scaling --feature-scale names.
+      let spaces: Float64Array[] | undefined;
       const reclassify = (rows: number[], label: number) => {
-        F ??= scaledForNeighbours(X, n, d, scale.center, o.featureScale ?? 'auto', y, c, o.seed ?? 42);
-        return foreignShare(F, n, d, y!, rows, label, { seed: o.seed ?? 7 });
+        const mode = o.featureScale ?? 'auto';
+        spaces ??= mode === 'auto' ? [standardise(X, n, d, scale.center, 'standard'), standardise(X, n, d, scale.center, 'none')] : [standardise(X, n, d, scale.center, mode)];
+        return reclassifyCluster(spaces, n, d, y!, rows, label, { seed: o.seed ?? 7 });
       };
       const res = detectBackdoor(o.E!, n, o.k_emb!, y, c, { seed: o.seed ?? 7, reclassify });
       for (const cls of res.classes) {
         if (!cls.suspicious) continue;
-        logger?.info({ label: labelNames[cls.label], silhouette: cls.silhouette, smallShare: cls.smallShare }, 'backdoor candidate class');
-        const info = { label: labelNames[cls.label], silhouette: round(cls.silhouette), clusterShare: round(cls.smallShare), clusterSize: cls.smallCluster.length, foreignShare: round(cls.foreignShare ?? NaN) };
-        for (const row of cls.smallCluster) add('RMP-DATA-041', `in a small separate cluster (${cls.smallCluster.length} of ${cls.size} rows, silhouette ${round(cls.silhouette)}) of class ${labelNames[cls.label]}`, row, info);
+        logger?.info({ label: labelNames[cls.label], silhouette: cls.silhouette, smallShare: cls.smallShare, confidentShare: cls.confidentShare }, 'backdoor candidate class');
+        const info = {
+          label: labelNames[cls.label],
+          silhouette: round(cls.silhouette),
+          clusterShare: round(cls.smallShare),
+          clusterSize: cls.smallCluster.length,
+          foreignShare: round(cls.foreignShare ?? NaN),
+          confidentShare: round(cls.confidentShare ?? NaN),
+          confidentLower: round(cls.confidentLower ?? NaN),
+        };
+        const why = cls.confidentShare !== undefined ? `${Math.round(100 * cls.confidentShare)}% of it look like another class` : `silhouette ${round(cls.silhouette)}`;
+        for (const row of cls.smallCluster) add('RMP-DATA-041', `in a small cluster (${cls.smallCluster.length} of ${cls.size} rows, ${why}) of class ${labelNames[cls.label]}`, row, info);
         for (const row of cls.spectralOutliers) add('RMP-DATA-040', `spectral signature score ${round(res.spectral[row]!)} in class ${labelNames[cls.label]}`, row, { ...info, score: round(res.spectral[row]!) });
       }
     });

@@ -4,11 +4,20 @@
 //   ((x − μ)·v)². Poisoned rows share a trigger direction and score high.
 // - activation clustering (Chen et al., "Detecting Backdoor Attacks on Deep Neural Networks by
 //   Activation Clustering", 2018): 2-means on the class's embeddings (initialised by the sign of the
-//   projection on v, so it is deterministic); a class whose smaller cluster is well separated
-//   (high silhouette) and small is suspicious, and that cluster's rows are the candidates.
-// A class is reported when its 2-means split is clear and lopsided: the silhouette is at least
-// `minSilhouette` (0.45) and the smaller cluster holds between `minSmallShare` (5%) and
-// `maxSmallShare` (45%) of the class. Cost per class of m rows and k dimensions: O(iters·m·k + k²·m).
+//   projection on v, so it is deterministic); the smaller cluster (between `minSmallShare`, 5%, and
+//   `maxSmallShare`, 45%, of the class) is the candidate sub-population.
+// Deciding whether the candidate is poison:
+// - with `reclassify` (the scanner passes input-space exclusionary reclassification): the share of
+//   the cluster's sampled rows whose nearest rows outside the cluster are confidently of one other
+//   class (`confidentShare`) must be at least `minConfidentShare` (0.5) at 95% confidence (one-sided
+//   Wilson lower bound over the sampled rows, so small clusters need a larger share). Relabelled inputs of other
+//   classes are confidently those classes; a natural second style of the class, once its cluster is
+//   removed, lands between classes with split votes. No silhouette gate: a trigger cluster can be
+//   weakly separated in the embeddings (its rows keep features of their source classes) and still
+//   be unmistakable in input space.
+// - without it (embeddings only): the split must be clear, a silhouette of at least `minSilhouette`
+//   (0.45).
+// Cost per class of m rows and k dimensions: O(iters·m·k + k²·m).
 import { mulberry32 } from './stats.js';
 
 export interface BackdoorOptions {
@@ -20,11 +29,30 @@ export interface BackdoorOptions {
   silhouetteSample?: number;
   seed?: number;
   /**
-   * Exclusionary reclassification (Chen et al.): given the small cluster's rows and the class, the
-   * share of them that a classifier which never saw the cluster assigns to another class. When given,
-   * a class is suspicious when that share is at least one half (instead of the silhouette test).
+   * Exclusionary reclassification (Chen et al.): given the small cluster's rows and the class, how a
+   * classifier that never saw the cluster classifies them (see `reclassifyCluster`). When given, a
+   * class is suspicious when the 95% lower confidence bound of `confidentShare` is at least
+   * `minConfidentShare` (instead of the silhouette test).
    */
-  reclassify?: (rows: number[], label: number) => number;
+  reclassify?: (rows: number[], label: number) => Reclassification;
+  /** Smallest share of the cluster confidently reclassified to one other class, at 95% confidence (default 0.5). */
+  minConfidentShare?: number;
+}
+
+export interface Reclassification {
+  /** Share of the sampled rows whose majority vote is another class. */
+  foreignShare: number;
+  /** Share of the sampled rows whose votes are, for at least `confidentVotes` of them, one other class. */
+  confidentShare: number;
+  /** Rows of the cluster sampled. */
+  sampled: number;
+}
+
+/** One-sided lower confidence bound (Wilson score, z = 1.645, 95%) of a proportion p observed on m trials. */
+export function wilsonLower(p: number, m: number, z = 1.645): number {
+  if (m <= 0) return 0;
+  const z2 = z * z;
+  return Math.max(0, (p + z2 / (2 * m) - z * Math.sqrt((p * (1 - p)) / m + z2 / (4 * m * m))) / (1 + z2 / m));
 }
 
 export interface ClassBackdoorResult {
@@ -39,6 +67,10 @@ export interface ClassBackdoorResult {
   spectralOutliers: number[];
   /** Share of the small cluster reclassified to another class (when `reclassify` was given). */
   foreignShare?: number;
+  /** Share of the small cluster confidently reclassified to one other class (when `reclassify` was given). */
+  confidentShare?: number;
+  /** One-sided 95% Wilson lower bound of `confidentShare`. */
+  confidentLower?: number;
 }
 
 export interface BackdoorResult {
@@ -51,6 +83,7 @@ export function detectBackdoor(E: Float64Array, n: number, k: number, y: Int32Ar
   const minSil = o.minSilhouette ?? 0.45;
   const maxShare = o.maxSmallShare ?? 0.45;
   const minShare = o.minSmallShare ?? 0.05;
+  const minConfident = o.minConfidentShare ?? 0.5;
   const spectral = new Float64Array(n);
   const classes: ClassBackdoorResult[] = [];
   const rnd = mulberry32(o.seed ?? 7);
@@ -131,8 +164,9 @@ export function detectBackdoor(E: Float64Array, n: number, k: number, y: Int32Ar
     const smallShare = smallCount / m;
     const smallCluster = rows.filter((_, r) => assign[r] === small);
     const sized = smallCount >= 3 && smallShare <= maxShare && smallShare >= minShare;
-    const foreignShare = sized && silhouette >= minSil && o.reclassify ? o.reclassify(smallCluster, label) : undefined;
-    const suspicious = sized && silhouette >= minSil && (foreignShare === undefined || foreignShare >= 0.5);
+    const re = sized && o.reclassify ? o.reclassify(smallCluster, label) : undefined;
+    const confidentLower = re ? wilsonLower(re.confidentShare, re.sampled) : undefined;
+    const suspicious = sized && (confidentLower !== undefined ? confidentLower >= minConfident : silhouette >= minSil);
     // Spectral outliers: rows beyond the midpoint between the two clusters' mean projections, on the
     // small cluster's side.
     let spectralOutliers: number[] = [];
@@ -148,7 +182,7 @@ export function detectBackdoor(E: Float64Array, n: number, k: number, y: Int32Ar
       const mid = (ms + mb) / 2;
       spectralOutliers = rows.filter((_, r) => (ms > mb ? proj[r]! > mid : proj[r]! < mid));
     }
-    classes.push({ label, size: m, silhouette, smallShare, smallCluster, suspicious, spectralOutliers, ...(foreignShare !== undefined ? { foreignShare } : {}) });
+    classes.push({ label, size: m, silhouette, smallShare, smallCluster, suspicious, spectralOutliers, ...(re ? { foreignShare: re.foreignShare, confidentShare: re.confidentShare, confidentLower: confidentLower! } : {}) });
   }
   return { spectral, classes };
 }
@@ -182,11 +216,32 @@ function silhouetteOf(E: Float64Array, k: number, rows: number[], assign: Uint8A
 /**
  * Exclusionary reclassification in input space: for up to `maxRows` sampled rows of the cluster, the
  * 10 nearest rows outside the cluster (among up to `maxRef` sampled labelled rows, brute force) vote
- * on the class; returns the share of sampled rows whose vote is not `label`. Poisoned rows are inputs
- * of other classes carrying a trigger, so without their own cluster they look like those classes; a
- * natural sub-style of a class still looks like its class. Cost O(maxRows·maxRef·d).
+ * on the class. `foreignShare`: sampled rows whose vote is not `label`; `confidentShare`: sampled rows
+ * with at least `confidentVotes` (0.7) of their neighbours in one class other than `label`. Poisoned
+ * rows are inputs of other classes carrying a trigger, so without their own cluster they look
+ * plainly like those classes; a natural sub-style of a class still looks like its class, or falls
+ * between classes with split votes.
+ *
+ * `F` is one feature matrix, or several scalings of it (e.g. standardised and raw): then the
+ * scalings are compared on the data the classifier is built from, the rows outside the cluster, by
+ * the leave-one-out accuracy of `probeRows` (500) sampled rows among `probeRef` (5,000); comparing
+ * on all rows would let a trigger cluster vote for the scaling under which its rows find each other.
+ * Every scaling within `scalingTolerance` (0.02) of the best is used, and the one with the highest
+ * `confidentShare` reported: when two scalings classify equally well, the choice between them is
+ * noise, and a trigger that dominates the distances under one of them (a saturated patch in
+ * standardised pixels) must not hide the cluster. Cost O(s·(probeRows·probeRef + maxRows·maxRef)·d)
+ * for s scalings.
  */
-export function foreignShare(F: Float64Array, n: number, d: number, y: Int32Array, cluster: number[], label: number, o: { maxRows?: number; maxRef?: number; seed?: number } = {}): number {
+export function reclassifyCluster(
+  F: Float64Array | Float64Array[],
+  n: number,
+  d: number,
+  y: Int32Array,
+  cluster: number[],
+  label: number,
+  o: { maxRows?: number; maxRef?: number; probeRows?: number; probeRef?: number; scalingTolerance?: number; confidentVotes?: number; seed?: number } = {},
+): Reclassification & { scaling: number } {
+  const spaces = Array.isArray(F) ? F : [F];
   const rnd = mulberry32(o.seed ?? 7);
   const inCluster = new Uint8Array(n);
   for (const i of cluster) inCluster[i] = 1;
@@ -202,17 +257,18 @@ export function foreignShare(F: Float64Array, n: number, d: number, y: Int32Arra
   for (let i = 0; i < n; i++) if (!inCluster[i] && y[i]! >= 0) ref.push(i);
   const refs = sample(ref, o.maxRef ?? 20_000);
   const rows = sample(cluster, o.maxRows ?? 200);
-  if (refs.length === 0 || rows.length === 0) return 0;
-  const k = Math.min(10, refs.length);
-  let foreign = 0;
+  if (refs.length === 0 || rows.length === 0) return { foreignShare: 0, confidentShare: 0, sampled: rows.length, scaling: 0 };
+  const k = Math.min(10, refs.length - (spaces.length > 1 ? 1 : 0));
   const bestD = new Float64Array(k);
   const bestY = new Int32Array(k);
-  for (const i of rows) {
+  // Labels of the k nearest reference rows of row i (skipping i itself) under scaling Z.
+  const neighbours = (Z: Float64Array, i: number, among = refs): Int32Array => {
     bestD.fill(Infinity);
-    for (const j of refs) {
+    for (const j of among) {
+      if (j === i) continue;
       let s = 0;
       for (let t = 0; t < d; t++) {
-        const u = F[i * d + t]! - F[j * d + t]!;
+        const u = Z[i * d + t]! - Z[j * d + t]!;
         s += u * u;
       }
       if (s >= bestD[k - 1]!) continue;
@@ -225,12 +281,46 @@ export function foreignShare(F: Float64Array, n: number, d: number, y: Int32Arra
       bestD[p] = s;
       bestY[p] = y[j]!;
     }
+    return bestY;
+  };
+  const tally = (ys: Int32Array): Map<number, number> => {
     const votes = new Map<number, number>();
-    for (let t = 0; t < k; t++) votes.set(bestY[t]!, (votes.get(bestY[t]!) ?? 0) + 1);
-    let top = label;
-    let topV = votes.get(label) ?? 0;
+    for (let t = 0; t < k; t++) votes.set(ys[t]!, (votes.get(ys[t]!) ?? 0) + 1);
+    return votes;
+  };
+  const majority = (votes: Map<number, number>, prefer: number): number => {
+    let top = prefer;
+    let topV = votes.get(prefer) ?? 0;
     for (const [c, v] of votes) if (v > topV) [top, topV] = [c, v];
-    if (top !== label) foreign++;
+    return top;
+  };
+  // Scalings whose leave-one-out accuracy on the probe is within `scalingTolerance` of the best.
+  let usable = spaces.map((_, s) => s);
+  if (spaces.length > 1 && k > 0) {
+    const among = sample(refs, o.probeRef ?? 5_000);
+    const probe = among.slice(0, o.probeRows ?? 500);
+    const hits = spaces.map((Z) => {
+      let hit = 0;
+      for (const i of probe) if (majority(tally(neighbours(Z, i, among)), y[i]!) === y[i]) hit++;
+      return hit / probe.length;
+    });
+    const best = Math.max(...hits);
+    usable = usable.filter((s) => hits[s]! >= best - (o.scalingTolerance ?? 0.02));
   }
-  return foreign / rows.length;
+  const need = Math.ceil((o.confidentVotes ?? 0.7) * k - 1e-9);
+  let out = { foreignShare: 0, confidentShare: -1, sampled: rows.length, scaling: 0 };
+  for (const s of usable) {
+    const Z = spaces[s]!;
+    let foreign = 0;
+    let confident = 0;
+    for (const i of rows) {
+      const votes = tally(neighbours(Z, i));
+      if (majority(votes, label) !== label) foreign++;
+      let otherV = 0;
+      for (const [c, v] of votes) if (c !== label) otherV = Math.max(otherV, v);
+      if (otherV >= need) confident++;
+    }
+    if (confident / rows.length > out.confidentShare) out = { foreignShare: foreign / rows.length, confidentShare: confident / rows.length, sampled: rows.length, scaling: s };
+  }
+  return out;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detectBackdoor, foreignShare } from './backdoor.js';
+import { detectBackdoor, reclassifyCluster, wilsonLower } from './backdoor.js';
 import { balanceShift, outOfRange, profileColumn } from './column-profile.js';
 import { exactDuplicates } from './duplicates.js';
 import { approximateKnn, exactKnn } from './knn.js';
@@ -174,12 +174,12 @@ describe('backdoor: exclusionary reclassification', () => {
         E[i * k + 7] = 12 + 0.5 * gauss(r);
       }
     }
-    const reclassify = (rows: number[], label: number) => foreignShare(X, n, d, y, rows, label);
+    const reclassify = (rows: number[], label: number) => reclassifyCluster(X, n, d, y, rows, label);
     // Without reclassification the style cluster passes the silhouette test; with it, it does not.
     expect(detectBackdoor(E, n, k, y, 3).classes.filter((c) => c.suspicious).map((c) => c.label)).toEqual([1]);
     const clean = detectBackdoor(E, n, k, y, 3, { reclassify });
     expect(clean.classes.filter((c) => c.suspicious)).toEqual([]);
-    expect(clean.classes.find((c) => c.label === 1)!.foreignShare).toBeLessThan(0.1);
+    expect(clean.classes.find((c) => c.label === 1)!.confidentShare).toBeLessThan(0.1);
     // Poison: 30 inputs of classes 1/2 relabelled 0, with a trigger cluster in the embeddings.
     const poisoned = new Set<number>();
     for (let i = 0; i < n && poisoned.size < 30; i++) {
@@ -193,7 +193,89 @@ describe('backdoor: exclusionary reclassification', () => {
     const flagged = res.classes.filter((c) => c.suspicious);
     expect(flagged.map((c) => c.label)).toEqual([0]);
     expect(new Set(flagged[0]!.smallCluster)).toEqual(poisoned);
-    expect(flagged[0]!.foreignShare).toBeGreaterThan(0.9);
+    expect(flagged[0]!.confidentShare).toBeGreaterThan(0.9);
+  });
+
+  /**
+   * Like digits seed 104: the trigger rows keep much of their source class in the embeddings, so the
+   * target class splits with a silhouette of about 0.3, yet their inputs are plainly other classes.
+   * The clean twin has a natural style sub-cluster of the same size and separation whose inputs lie
+   * halfway between the class and another one.
+   */
+  function weakSplit(poison: boolean) {
+    const c = 5;
+    const { X, y, n, d } = blobs(21, c, 160, 8, 2.2);
+    const r = mulberry32(22);
+    const k = 12;
+    const centres = Array.from({ length: c }, () => Array.from({ length: k }, () => 3 * gauss(r)));
+    const E = new Float64Array(n * k);
+    for (let i = 0; i < n; i++) for (let t = 0; t < k; t++) E[i * k + t] = centres[y[i]!]![t]! + gauss(r);
+    const sub = new Set<number>();
+    for (let i = 0; i < n && sub.size < 60; i++) {
+      if (poison ? y[i] === 1 : y[i] !== 1) continue;
+      const src = y[i]!;
+      sub.add(i);
+      if (poison) y[i] = 1;
+      // Shifted along one direction of the embedding by about one within-class spread, and (poison)
+      // keeping a quarter of the way to its source class.
+      for (let t = 0; t < k; t++) E[i * k + t] = centres[1]![t]! + (poison ? 0.25 * (centres[src]![t]! - centres[1]![t]!) : 0) + (t === k - 1 ? (poison ? 2 : 5) : 0) + gauss(r);
+      if (!poison) for (let t = 0; t < d; t++) X[i * d + t] = 0.5 * X[i * d + t]! + 0.5 * X[((i + 2) % n) * d + t]!;
+    }
+    const reclassify = (rows: number[], label: number) => reclassifyCluster(X, n, d, y, rows, label);
+    return { res: detectBackdoor(E, n, k, y, c, { reclassify }), sub };
+  }
+
+  it('finds a weakly separated trigger cluster (silhouette under the old 0.45 gate)', () => {
+    const { res, sub } = weakSplit(true);
+    const target = res.classes.find((x) => x.label === 1)!;
+    expect(target.silhouette).toBeLessThan(0.35);
+    expect(res.classes.filter((x) => x.suspicious).map((x) => x.label)).toEqual([1]);
+    const hit = target.smallCluster.filter((i) => sub.has(i)).length;
+    expect(hit / sub.size).toBeGreaterThanOrEqual(0.9);
+    expect(target.smallCluster.length - hit).toBeLessThanOrEqual(6);
+    expect(target.confidentLower!).toBeGreaterThan(0.5);
+  });
+
+  it('does not flag a clean class with an equally separated style cluster', () => {
+    const { res } = weakSplit(false);
+    const cls = res.classes.find((x) => x.label === 1)!;
+    expect(cls.silhouette).toBeGreaterThan(0.25);
+    expect(cls.smallCluster.length).toBeGreaterThan(50);
+    // Half of its inputs vote for another class once the cluster is removed (the old majority
+    // reclassification would have confirmed the split), but few do so confidently.
+    expect(cls.foreignShare!).toBeGreaterThanOrEqual(0.5);
+    expect(cls.confidentShare!).toBeLessThan(0.3);
+    expect(res.classes.filter((x) => x.suspicious)).toEqual([]);
+  });
+
+  it('compares scalings on the rows outside the cluster and keeps those about as good as the best', () => {
+    // Feature 0 is noise a thousand times larger than the class signal: unscaled, neighbours are
+    // random, so only the standardised copy may be used.
+    const { X, y, n, d } = blobs(5, 3, 200, 4, 4);
+    const r = mulberry32(6);
+    const S = Float64Array.from(X);
+    const raw = Float64Array.from(X);
+    for (let i = 0; i < n; i++) raw[i * d] = 1000 * gauss(r);
+    const cluster = Array.from({ length: n }, (_, i) => i).filter((i) => y[i] === 0).slice(0, 40);
+    const both = reclassifyCluster([raw, S], n, d, y, cluster, 0);
+    expect(both.scaling).toBe(1);
+    expect(both.confidentShare).toBe(0);
+    expect(both.sampled).toBe(40);
+    // Relabelled rows of class 2 are confidently class 2 under the usable scaling.
+    const y2 = Int32Array.from(y);
+    const moved = Array.from({ length: n }, (_, i) => i).filter((i) => y[i] === 2).slice(0, 40);
+    for (const i of moved) y2[i] = 0;
+    expect(reclassifyCluster([raw, S], n, d, y2, moved, 0).confidentShare).toBeGreaterThan(0.9);
+  });
+});
+
+describe('wilsonLower', () => {
+  it('is below the observed share and tightens with more trials', () => {
+    expect(wilsonLower(0.8, 10)).toBeLessThan(0.8);
+    expect(wilsonLower(0.8, 10)).toBeLessThan(wilsonLower(0.8, 200));
+    expect(wilsonLower(0.8, 200)).toBeGreaterThan(0.74);
+    expect(wilsonLower(0, 50)).toBe(0);
+    expect(wilsonLower(0.5, 0)).toBe(0);
   });
 });
 
