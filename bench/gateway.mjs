@@ -2,7 +2,8 @@
 // on, 1 KB JSON bodies and a local upstream, it measures in one run:
 //   1. latency at a fixed rate (default 1,000 req/s) straight to the upstream, through the gateway
 //      and through nginx `proxy_pass` (TLS): gateway-added latency = gateway − direct, per percentile;
-//   2. maximum throughput with wrk (closed loop) for the same three targets.
+//   2. maximum throughput with wrk (closed loop) for the same three targets, and for a bare Node.js
+//      TLS proxy without any security layer (bench/node-proxy.mjs), the ceiling of the platform.
 // Upstream, gateway, nginx and load generator each run in their own process.
 // Usage (after `npm run build`): node bench/gateway.mjs [--rate 1000] [--seconds 10] [--connections 64] [--log-level warn]
 //   [--workers auto|N]  gateway processes (server.workers; default auto = one per CPU); nginx gets as many
@@ -200,6 +201,11 @@ http {
   nginxUrl = `https://127.0.0.1:${port}`;
 }
 
+// The platform's ceiling: a bare Node.js TLS proxy (bench/node-proxy.mjs), throughput only.
+const nodeProxyUrl = await startNode('node-proxy.mjs', [files.cert, files.key, upstreamUrl, String(WORKERS)]);
+const nodeProxyPid = children.at(-1).pid;
+const NODE_PROXY = 'bare Node.js proxy (node:https + undici, no security layers)';
+
 const body = JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'x'.repeat(1024 - 60) }] });
 const headers = { authorization: `Bearer ${key}` };
 const path = '/v1/chat/completions';
@@ -218,7 +224,8 @@ const targets = [
   ...(nginxUrl ? [['nginx proxy_pass (TLS)', nginxUrl, files.ca]] : []),
 ];
 // --- 0. warm-up: the JIT of the gateway (and nginx's caches) before anything is measured --------
-if (haveWrk) for (const [, url] of targets) runWrk(url, lua, WARMUP);
+const wrkTargets = [...targets, [NODE_PROXY, nodeProxyUrl, files.ca]];
+if (haveWrk) for (const [, url] of wrkTargets) runWrk(url, lua, WARMUP);
 
 const latency = {};
 for (const [name, url, ca] of targets) {
@@ -229,8 +236,8 @@ for (const [name, url, ca] of targets) {
 // --- 2. maximum throughput ----------------------------------------------------------------
 const throughput = {};
 if (haveWrk) {
-  for (const [name, url] of targets) {
-    const pid = url === gatewayUrl ? gatewayPid : url === nginxUrl ? nginxPid : upstreamPid;
+  for (const [name, url] of wrkTargets) {
+    const pid = url === gatewayUrl ? gatewayPid : url === nginxUrl ? nginxPid : url === nodeProxyUrl ? nodeProxyPid : upstreamPid;
     const before = url === gatewayUrl ? await gatewayCounters(gatewayUrl, readFileSync(files.ca)) : null;
     const cpu0 = treeCpuSeconds(pid);
     throughput[name] = runWrk(url, lua);
@@ -272,13 +279,15 @@ if (haveWrk) {
   lines.push(`max throughput (wrk -t1 -c${CONNS} -d${SECONDS}s)`);
   lines.push('| target | req/s | p50 | p99 | CPU µs/request | non-2xx | socket errors |');
   lines.push('|---|---|---|---|---|---|---|');
-  for (const [name] of targets) {
+  for (const [name] of wrkTargets) {
     const t = throughput[name];
     lines.push(`| ${name} | ${f(t.rps)} | ${t.p50} | ${t.p99} | ${Number.isFinite(t.cpuUsPerRequest) ? t.cpuUsPerRequest.toFixed(0) : 'n/a'} | ${t.non2xx} | ${t.socketErrors} |`);
   }
   const gwT = throughput[targets[1][0]];
   if (gwT.gatewayCpuUsPerRequest) lines.push(`\ngateway CPU per request from its own /metrics (all its processes): ${gwT.gatewayCpuUsPerRequest.toFixed(0)} µs`);
   if (nginxUrl) lines.push(`\ngateway / nginx throughput: ${(throughput[targets[1][0]].rps / throughput[targets[2][0]].rps).toFixed(2)}`);
+  lines.push(`gateway / bare Node.js proxy throughput: ${(gwT.rps / throughput[NODE_PROXY].rps).toFixed(2)}`);
+  if (nginxUrl) lines.push(`bare Node.js proxy / nginx throughput: ${(throughput[NODE_PROXY].rps / throughput[targets[2][0]].rps).toFixed(2)} (the most a Node.js gateway on this stack could reach)`);
 }
 // The issue's targets, judged on this run's figures.
 const added50 = gw.p50 - direct.p50;
