@@ -39,39 +39,51 @@ export interface PipelineDeps {
   guards?: GuardPipeline | null;
 }
 
-/** State of one request, filled in as it moves through the pipeline. */
-interface Ctx {
-  id: string;
-  t0: number;
-  time: string;
-  req: IncomingMessage;
-  res: ServerResponse;
-  log: Logger;
-  path: string;
-  query: string;
-  protocol: Protocol;
-  sourceIp: string;
-  route: RouteMatch | null;
+/**
+ * State of one request, filled in as it moves through the pipeline. A class, so that every request's
+ * state has the same shape (V8 keeps property access on it monomorphic); the per-request child
+ * logger is made on first use only.
+ */
+class Ctx {
+  route: RouteMatch | null = null;
   /** Whether the request gets an audit record (model and admin routes; not health probes). */
-  audited: boolean;
-  principal: Principal | null;
-  model: string | null;
-  action: Action | null;
-  decision: 'allow' | 'deny' | 'error';
-  policyIds: string[];
-  errorCode: string | null;
-  status: number;
-  upstreamMs: number | null;
-  bytesIn: number;
-  bytesOut: number;
-  usage: TokenUsage | null;
-  lease: QuotaLease | null;
-  abort: UpstreamAbort | null;
-  requestBody?: string;
-  responseBody?: string;
-  finished: boolean;
+  audited = true;
+  principal: Principal | null = null;
+  model: string | null = null;
+  action: Action | null = null;
+  decision: 'allow' | 'deny' | 'error' = 'error';
+  policyIds: string[] = [];
+  errorCode: string | null = null;
+  status = 0;
+  upstreamMs: number | null = null;
+  bytesIn = 0;
+  bytesOut = 0;
+  usage: TokenUsage | null = null;
+  lease: QuotaLease | null = null;
+  abort: UpstreamAbort | null = null;
+  requestBody: string | undefined = undefined;
+  responseBody: string | undefined = undefined;
+  finished = false;
   /** What the guards did (null until a guard applies to the request). */
-  guardRuns: GuardRun[] | null;
+  guardRuns: GuardRun[] | null = null;
+  private childLog: Logger | null = null;
+
+  constructor(
+    readonly id: string,
+    readonly t0: number,
+    readonly time: string,
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    private readonly parentLog: Logger,
+    readonly path: string,
+    readonly query: string,
+    public protocol: Protocol,
+    readonly sourceIp: string,
+  ) {}
+
+  get log(): Logger {
+    return (this.childLog ??= this.parentLog.child({ reqId: this.id }));
+  }
 }
 
 /** Guard state handed to proxy() when guards apply to the request. */
@@ -131,43 +143,11 @@ export class RequestHandler {
     const path = q < 0 ? url : url.slice(0, q);
     // The per-request child logger is made only when something is logged (most requests log nothing
     // at the default level, and pino's child() costs a few µs per request).
-    const parent = this.logger;
-    let log: Logger | undefined;
-    const ctx: Ctx = {
-      id,
-      t0,
-      time: new Date().toISOString(),
-      req,
-      res,
-      get log(): Logger {
-        return (log ??= parent.child({ reqId: id }));
-      },
-      path,
-      query: q < 0 ? '' : url.slice(q),
-      protocol: protocolOfPath(path),
-      sourceIp: sourceIpOf(req, this.trustedProxies),
-      route: null,
-      audited: true,
-      principal: null,
-      model: null,
-      action: null,
-      decision: 'error',
-      policyIds: [],
-      errorCode: null,
-      status: 0,
-      upstreamMs: null,
-      bytesIn: 0,
-      bytesOut: 0,
-      usage: null,
-      lease: null,
-      abort: null,
-      finished: false,
-      guardRuns: null,
-    };
+    const ctx = new Ctx(id, t0, new Date().toISOString(), req, res, this.logger, path, q < 0 ? '' : url.slice(q), protocolOfPath(path), sourceIpOf(req, this.trustedProxies));
     this.inflight++;
     this.metrics.inflight.inc();
     if (this.draining) res.setHeader('connection', 'close');
-    res.once('close', () => this.finish(ctx));
+    res.on('close', () => this.finish(ctx)); // emitted once; finish() is idempotent too
     this.run(ctx).catch((err: unknown) => this.fail(ctx, err));
   };
 
