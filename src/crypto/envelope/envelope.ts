@@ -104,6 +104,30 @@ export function sealingStateFrom(i: SealInputs): SealingState {
   return { header, segmentSize: i.segmentSize, cipher };
 }
 
+/** The header alone, for inputs whose cipher already exists (see prepareSealingEarly). */
+function headerFrom(i: SealInputs): Buffer {
+  const keys = deriveFileKeys(i.dataKey, i.salt);
+  try {
+    const core = encodeCore({ segmentSize: i.segmentSize, salt: i.salt, noncePrefix: i.noncePrefix, commitment: keys.commitment, aad: i.aad });
+    const keyBlock = encodeKeyBlock(i);
+    return Buffer.concat([core, keyBlock, headerMac(keys.mac, core, keyBlock)]);
+  } finally {
+    keys.payload.fill(0);
+    keys.mac.fill(0);
+  }
+}
+
+/** Sealing started before the data key is wrapped: see prepareSealingEarly(). */
+export interface EarlySealing {
+  /** Its header is provisional (a zero wrapped key); only its length and cipher are final. */
+  state: SealingState;
+  /**
+   * The final header, once the provider has wrapped the data key. Its length differs from
+   * state.header's only if the key changed in between (a rotation): segments then move.
+   */
+  header: Promise<Buffer>;
+}
+
 function checkSegmentSize(n: number): number {
   if (!Number.isInteger(n) || n < MIN_SEGMENT_SIZE || n > MAX_SEGMENT_SIZE) throw new UsageError(`segment size must be an integer between ${MIN_SEGMENT_SIZE} and ${MAX_SEGMENT_SIZE}`);
   return n;
@@ -131,6 +155,48 @@ export async function prepareSealing(opts: EncryptOptions, providers: ProviderSe
   } finally {
     dk.plaintext.fill(0);
   }
+}
+
+/**
+ * Like prepareSealing(), without waiting for the key provider: the segments of a file depend only
+ * on the data key, salt, nonce prefix, segment size and artifact id, not on the wrapped key, so
+ * they can be sealed while the provider is still unlocking its key (the local keyring's scrypt
+ * takes a few hundred milliseconds of a thread-pool thread). The data key is generated here and
+ * handed to provider.wrap(), as generateDataKey() would. Null when the provider cannot tell the
+ * wrapped key's version and length beforehand (peekWrap), i.e. where the segments will start.
+ * If wrapping fails (wrong passphrase), the caller discards what it sealed.
+ */
+export async function prepareSealingEarly(opts: EncryptOptions, providers: ProviderSet): Promise<EarlySealing | null> {
+  const segmentSize = checkSegmentSize(opts.segmentSize ?? DEFAULT_SEGMENT_SIZE);
+  const ref = parseKeyRef(opts.key);
+  const provider = providers.get(ref.provider);
+  const peek = provider.peekWrap ? await provider.peekWrap(ref.keyRef) : null;
+  if (!peek) return null;
+  const inputs: SealInputs = {
+    dataKey: randomBytes(32),
+    wrappedKey: Buffer.alloc(peek.wrappedLength),
+    provider: ref.provider,
+    keyRef: ref.keyRef,
+    keyVersion: peek.keyVersion,
+    salt: randomBytes(SALT_LENGTH),
+    noncePrefix: randomBytes(NONCE_PREFIX_LENGTH),
+    segmentSize,
+    aad: Buffer.from(opts.artifactId ?? '', 'utf8'),
+  };
+  let state: SealingState;
+  try {
+    state = sealingStateFrom(inputs);
+  } catch (err) {
+    inputs.dataKey.fill(0);
+    throw err;
+  }
+  const header = provider
+    .wrap(inputs.dataKey, ref.keyRef, WRAP_CONTEXT)
+    .then((w) => headerFrom({ ...inputs, wrappedKey: w.wrapped, keyVersion: w.keyVersion }))
+    .finally(() => inputs.dataKey.fill(0));
+  // The caller awaits it after starting to seal; until then a rejection is not unhandled.
+  header.catch(() => undefined);
+  return { state, header };
 }
 
 /** Reads and authenticates the header; afterwards the reader is positioned at segment 0. */

@@ -10,8 +10,9 @@ import type { Logger } from '../../core/logger.js';
 import { CryptoOutputExistsError } from '../errors.js';
 import { FileByteReader } from './byte-reader.js';
 import { sealSegmentsParallel } from './parallel-seal.js';
-import { MAX_SEGMENTS } from './segments.js';
-import { openSegments, prepareOpening, prepareSealing, sealSegments, withProviders, type DecryptOptions, type EncryptOptions } from './envelope.js';
+import { canSealFiles, MAX_SEGMENTS } from './segments.js';
+import { openSegments, prepareOpening, prepareSealing, prepareSealingEarly, sealSegments, withProviders, type DecryptOptions, type EncryptOptions } from './envelope.js';
+import type { ProviderSet } from '../providers/provider-set.js';
 
 export const ENCRYPTED_SUFFIX = '.enc';
 /** Below this size, starting worker threads costs more than it saves. */
@@ -159,31 +160,73 @@ async function checkOutput(output: string, force: boolean | undefined): Promise<
   if (!force) throw new CryptoOutputExistsError(`${output} already exists (use --force to replace it)`);
 }
 
+/** Writes all of `buf` at `position` (FileHandle.write may write less than asked). */
+async function writeAt(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+  for (let o = 0; o < buf.length; ) {
+    const { bytesWritten } = await fh.write(buf, o, buf.length - o, position + o);
+    o += bytesWritten;
+  }
+}
+
+/**
+ * The native file job (canSealFile), started before the data key is wrapped when the provider
+ * allows it (prepareSealingEarly): the payload is sealed at its final offset while the provider
+ * unlocks its key, and the header is written last, at offset 0. If wrapping fails the job is
+ * cancelled and the temporary file removed like after any failure.
+ */
+async function encryptNative(fh: FileHandle, output: string, size: number, opts: EncryptOptions, providers: ProviderSet): Promise<{ bytesIn: number; bytesOut: number }> {
+  const early = await prepareSealingEarly(opts, providers);
+  const state = early?.state ?? (await prepareSealing(opts, providers));
+  const seg = state.segmentSize;
+  try {
+    if (Math.max(1, Math.ceil(size / seg)) - 1 > MAX_SEGMENTS) throw new UsageError('input too large for this segment size');
+    let bytesIn = 0;
+    const bytesOut = await writeFileAtomic(output, 0o644, async (out) => {
+      if (!early) {
+        await writeAt(out, state.header, 0);
+        const r = await state.cipher.sealFile(fh.fd, out.fd, state.header.length, seg, NATIVE_FILE_BLOCKS);
+        bytesIn = r.bytesIn;
+        return state.header.length + r.bytesOut;
+      }
+      const cancel = Buffer.alloc(4);
+      const sealing = state.cipher.sealFile(fh.fd, out.fd, state.header.length, seg, { ...NATIVE_FILE_BLOCKS, cancel });
+      let header: Buffer;
+      let r: { bytesIn: number; bytesOut: number };
+      try {
+        // Whichever fails first ends the file (a disk error does not wait for the unlock).
+        [header, r] = await Promise.all([early.header, sealing]);
+      } catch (err) {
+        cancel[0] = 1;
+        await sealing.catch(() => undefined);
+        throw err;
+      }
+      if (header.length !== state.header.length) {
+        // The key's version changed between peekWrap and wrap (a rotation meanwhile): the segments,
+        // which do not depend on the wrapped key, are sealed again after the real header.
+        await out.truncate(0);
+        r = await state.cipher.sealFile(fh.fd, out.fd, header.length, seg, NATIVE_FILE_BLOCKS);
+      }
+      await writeAt(out, header, 0);
+      bytesIn = r.bytesIn;
+      return header.length + r.bytesOut;
+    });
+    return { bytesIn, bytesOut };
+  } finally {
+    state.cipher.release();
+  }
+}
+
 async function encryptOne(input: string, output: string, opts: EncryptOptions, providers: Parameters<typeof prepareSealing>[1]): Promise<FileResult> {
   const fh = await openInput(input);
   try {
-    const state = await prepareSealing(opts, providers);
     const jobs = opts.jobs ?? 1;
     if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError('jobs must be an integer from 1 to 64');
     const size = (await fh.stat()).size;
+    if (jobs === 1 && canSealFiles()) return { input, output, ...(await encryptNative(fh, output, size, opts, providers)) };
+    const state = await prepareSealing(opts, providers);
     if (jobs > 1 && size >= PARALLEL_MIN_SIZE) {
       const bytesOut = await writeFileAtomic(output, 0o644, (out) => writeBlocks(out, sealSegmentsParallel(fh, state, jobs)));
       return { input, output, bytesIn: size, bytesOut };
-    }
-    if (state.cipher.canSealFile()) {
-      if (Math.max(1, Math.ceil(size / state.segmentSize)) - 1 > MAX_SEGMENTS) throw new UsageError('input too large for this segment size');
-      let bytesIn = 0;
-      const bytesOut = await writeFileAtomic(output, 0o644, async (out) => {
-        try {
-          await writeBlocks(out, [[state.header]]);
-          const r = await state.cipher.sealFile(fh.fd, out.fd, state.header.length, state.segmentSize, NATIVE_FILE_BLOCKS);
-          bytesIn = r.bytesIn;
-          return state.header.length + r.bytesOut;
-        } finally {
-          state.cipher.release();
-        }
-      });
-      return { input, output, bytesIn, bytesOut };
     }
     const reader = new FileByteReader(fh);
     const bytesOut = await writeFileAtomic(output, 0o644, (out) => writeBlocks(out, sealSegments(reader, state, FILE_BLOCKS)));

@@ -2,10 +2,14 @@
 // native thread must give exactly the bytes of the simple block path, with and without its writer
 // thread, for inputs around segment and block boundaries; a failed write must reject with the errno
 // code and leave the handle usable; and encryptFile must use it and round-trip.
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeKeyring, seededBytes, tempDir, type TestKeyring } from '../testing/fixtures.js';
+import { CryptoWrongPassphraseError } from '../errors.js';
+import { LocalKeyringProvider } from '../providers/local-keyring.js';
+import { ProviderSet } from '../providers/provider-set.js';
+import { makeKeyring, seededBytes, tempDir, TEST_PASSPHRASE, type TestKeyring } from '../testing/fixtures.js';
+import { readHeader } from './format.js';
 import { decryptFile, encryptFile } from './file.js';
 import { sealingStateFrom } from './envelope.js';
 import { nativeSegments } from './native.js';
@@ -106,10 +110,10 @@ describe.skipIf(!available)('native file job (sealFile)', () => {
     const inFd = openSync(src, 'r');
     const outFd = openSync(join(t.dir, 'busy.out'), 'w');
     try {
-      const job = m.sealFile!(h, inFd, outFd, 0, SEG, 0, BLOCK, true);
+      const job = m.sealFile!(h, inFd, outFd, 0, SEG, 0, BLOCK, true, null);
       expect(() => m.seal(h, Buffer.alloc(10), Buffer.alloc(26), SEG, 0, true)).toThrow(/invalid arguments/);
       expect(() => m.destroy(h)).toThrow(/in use/);
-      expect(() => m.sealFile!(h, inFd, outFd, 0, SEG, 0, BLOCK, true)).toThrow(/in use/);
+      expect(() => m.sealFile!(h, inFd, outFd, 0, SEG, 0, BLOCK, true, null)).toThrow(/in use/);
       await job;
       m.destroy(h);
     } finally {
@@ -151,5 +155,85 @@ describe.skipIf(!available)('native file job (sealFile)', () => {
     b.cipher.sealBlock(pt, payload, 65536, 0, true);
     b.cipher.release();
     expect(readFileSync(viaFile).equals(Buffer.concat([b.header, payload]))).toBe(true);
+  });
+
+  it('a cancel flag set before the job starts stops it with ECANCELED', async () => {
+    const src = join(t.dir, 'cancel.bin');
+    writeFileSync(src, seededBytes('cancel', 8 * BLOCK));
+    const cipher = new SegmentCipher(KEY, PREFIX, AAD);
+    const inFd = openSync(src, 'r');
+    const outFd = openSync(join(t.dir, 'cancel.out'), 'w');
+    try {
+      const cancel = Buffer.from([1, 0, 0, 0]);
+      await expect(cipher.sealFile(inFd, outFd, 0, SEG, { blockBytes: BLOCK, pipelined: true, cancel })).rejects.toMatchObject({ code: 'ECANCELED' });
+      expect(readFileSync(join(t.dir, 'cancel.out')).length).toBe(0);
+    } finally {
+      cipher.release();
+      closeSync(inFd);
+      closeSync(outFd);
+    }
+  });
+
+  describe('sealing while the keyring unlocks (peekWrap)', () => {
+    const pt = seededBytes('early', 5 * 65536 + 99);
+
+    /** The real keyring provider, with peekWrap answering `peek` (a stale or wrong guess). */
+    function providersPeeking(peek: { keyVersion: string; wrappedLength: number } | null, passphrase = TEST_PASSPHRASE): ProviderSet {
+      const real = new LocalKeyringProvider({ keyringPath: kr.path, passphrase });
+      const peekWrap = async (): Promise<typeof peek> => peek;
+      return new ProviderSet({}, [Object.assign(real, { peekWrap })]);
+    }
+
+    async function roundTrip(name: string, providers: ProviderSet): Promise<Buffer> {
+      const src = join(t.dir, `${name}.bin`);
+      writeFileSync(src, pt);
+      await encryptFile(src, join(t.dir, `${name}.enc`), { key: 'local:files', providers });
+      await providers.close();
+      await decryptFile(join(t.dir, `${name}.enc`), join(t.dir, `${name}.dec`), { providers: kr.providers });
+      expect(readFileSync(join(t.dir, `${name}.dec`)).equals(pt)).toBe(true);
+      return readFileSync(join(t.dir, `${name}.enc`));
+    }
+
+    it('the local keyring peeks its current version and wrapped length without the passphrase', async () => {
+      const p = new LocalKeyringProvider({ keyringPath: kr.path, passphrase: 'not the passphrase' });
+      expect(await p.peekWrap('files')).toEqual({ keyVersion: '1', wrappedLength: 60 });
+      expect(await p.peekWrap('no-such-kek')).toBeNull();
+      expect(await new LocalKeyringProvider({ keyringPath: join(t.dir, 'missing.json') }).peekWrap('files')).toBeNull();
+    });
+
+    it('a right guess: the header written last is the real one', async () => {
+      const enc = await roundTrip('early-right', providersPeeking({ keyVersion: '1', wrappedLength: 60 }));
+      let o = 0;
+      const h = await readHeader(async (n) => enc.subarray(o, (o += n)), () => new Error('short'));
+      expect(h.keyVersion).toBe('1');
+      expect(h.wrappedKey.equals(Buffer.alloc(60))).toBe(false);
+    });
+
+    it('a wrong guess of the same length (another version) and of another length (segments sealed again at the right offset) still give a correct file', async () => {
+      for (const [name, peek] of [
+        ['early-same-length', { keyVersion: '7', wrappedLength: 60 }],
+        ['early-longer', { keyVersion: '123', wrappedLength: 60 }],
+        ['early-shorter', { keyVersion: '1', wrappedLength: 10 }],
+      ] as const) {
+        const enc = await roundTrip(name, providersPeeking(peek));
+        let o = 0;
+        const h = await readHeader(async (n) => enc.subarray(o, (o += n)), () => new Error('short'));
+        expect(h.keyVersion).toBe('1');
+      }
+    });
+
+    it('no guess (peekWrap null) falls back to wrapping first', async () => {
+      await roundTrip('early-none', providersPeeking(null));
+    });
+
+    it('a wrong passphrase fails with its code while sealing runs, and leaves nothing', async () => {
+      const dir = join(t.dir, 'wrong-pass');
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'in.bin'), seededBytes('wrong-pass', 8 * 1024 * 1024));
+      const providers = new ProviderSet({ keyringPath: kr.path, passphrase: 'wrong passphrase' });
+      await expect(encryptFile(join(dir, 'in.bin'), join(dir, 'in.enc'), { key: 'local:files', providers })).rejects.toBeInstanceOf(CryptoWrongPassphraseError);
+      await providers.close();
+      expect(readdirSync(dir)).toEqual(['in.bin']);
+    });
   });
 });

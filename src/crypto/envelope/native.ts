@@ -23,7 +23,8 @@ export interface NativeSegments {
   /**
    * Reads `inFd` from offset 0 to its end and writes the sealed segments to `outFd` from
    * `outOffset`, on a thread-pool thread (POSIX builds only). The handle is busy until it settles.
-   * Rejects with the errno code (`ENOSPC`, ...) of a failed read or write.
+   * Rejects with the errno code (`ENOSPC`, ...) of a failed read or write. A non-zero first byte
+   * in `cancel` stops the job before its next block (rejects with code `ECANCELED`).
    */
   sealFile?(
     h: NativeHandle,
@@ -34,6 +35,7 @@ export interface NativeSegments {
     firstIndex: number,
     blockBytes: number,
     pipelined: boolean,
+    cancel: Buffer | null,
   ): Promise<{ bytesIn: number; bytesOut: number }>;
 }
 

@@ -12,6 +12,11 @@ export function sealedLength(length: number, segmentSize: number): number {
   return length + TAG_LENGTH * (length === 0 ? 1 : Math.ceil(length / segmentSize));
 }
 
+/** True when the native file job is available (SegmentCipher.sealFile on a cipher using it). */
+export function canSealFiles(): boolean {
+  return typeof nativeSegments()?.sealFile === 'function';
+}
+
 export class SegmentCipher {
   private readonly key: KeyObject;
   /** Native contexts, created on first block use (undefined: not yet; null: no native cipher). */
@@ -92,7 +97,7 @@ export class SegmentCipher {
 
   /** True when sealFile() can run (the native cipher with its file job is available). */
   canSealFile(): boolean {
-    return this.useNative && typeof nativeSegments()?.sealFile === 'function';
+    return this.useNative && canSealFiles();
   }
 
   /**
@@ -100,12 +105,13 @@ export class SegmentCipher {
    * read, sealed and written in blocks of `blockBytes` (rounded down to whole segments) on a
    * thread-pool thread; with `pipelined` a second native thread writes block N-1 while block N is
    * read and sealed. Same bytes as sealBlock() over the same input. Only when canSealFile().
+   * Setting the first byte of `opts.cancel` (4 bytes) stops it early (rejects with ECANCELED).
    */
-  async sealFile(inFd: number, outFd: number, outOffset: number, segmentSize: number, opts: { blockBytes: number; pipelined: boolean }): Promise<{ bytesIn: number; bytesOut: number }> {
+  async sealFile(inFd: number, outFd: number, outOffset: number, segmentSize: number, opts: { blockBytes: number; pipelined: boolean; cancel?: Buffer }): Promise<{ bytesIn: number; bytesOut: number }> {
     const m = nativeSegments();
     const h = this.native(true);
     if (!m?.sealFile || !h) throw new RangeError('the native file job is not available');
-    return m.sealFile(h, inFd, outFd, outOffset, segmentSize, 0, opts.blockBytes, opts.pipelined);
+    return m.sealFile(h, inFd, outFd, outOffset, segmentSize, 0, opts.blockBytes, opts.pipelined, opts.cancel ?? null);
   }
 
   /**

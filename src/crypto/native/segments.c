@@ -13,13 +13,15 @@
 //   open(handle, input, output, unit, firstIndex, final) -> bytes written, or -1 - k when the k-th
 //     segment of the block fails authentication (its output bytes are zeroed). unit = S + 16.
 //   destroy(handle): frees the OpenSSL context (and its key schedule) now instead of at GC.
-//   sealFile(handle, inFd, outFd, outOffset, segmentSize, firstIndex, blockBytes, pipelined)
+//   sealFile(handle, inFd, outFd, outOffset, segmentSize, firstIndex, blockBytes, pipelined, cancel)
 //     -> Promise<{ bytesIn, bytesOut }> (POSIX only): reads inFd from offset 0 to its end, seals it
 //     segment by segment exactly as seal() would (the last segment carries the last flag) and
 //     writes the sealed bytes to outFd from outOffset, on a libuv thread-pool thread, in blocks of
 //     blockBytes rounded down to whole segments. With `pipelined`, a second thread writes block
 //     N-1 while block N is read and sealed. The handle is busy (every other call on it throws)
 //     until the promise settles. A failed read or write rejects with the errno's code (ENOSPC...).
+//     `cancel` is null or a 4-byte Buffer: once its first byte is non-zero the job stops before its
+//     next block and rejects with code ECANCELED.
 // A handle is an external value type-tagged by this addon (napi_type_tag_object, N-API 8); every
 // call checks the tag, so an external made elsewhere (another addon's pointer) is refused instead of
 // being read as this addon's context.
@@ -274,6 +276,8 @@ typedef struct {
   napi_async_work work;
   napi_deferred deferred;
   napi_ref handle_ref;
+  napi_ref cancel_ref;
+  const volatile unsigned char *cancel; /* set from JavaScript, read here once per block */
   segctx *s;
   int in_fd, out_fd;
   uint64_t out_off;
@@ -282,7 +286,7 @@ typedef struct {
   int pipelined;
   /* Results, read by complete() after execute() has returned. */
   uint64_t bytes_in, bytes_out;
-  int err;          /* errno of a failed read or write */
+  int err;          /* errno of a failed read or write, or ECANCELED */
   const char *err_op; /* "read" or "write" */
   const char *fail; /* any other failure */
   /* Output ring shared with the writer thread (pipelined mode). */
@@ -434,6 +438,10 @@ static void seal_file_execute(napi_env env, void *data) {
     }
     pos += (uint64_t)len;
     for (;;) {
+      if (j->cancel && __atomic_load_n(j->cancel, __ATOMIC_RELAXED)) {
+        set_error(j, ECANCELED, "seal");
+        goto finish;
+      }
       size_t n = len == 0 ? 1 : ((size_t)len + seg - 1) / seg;
       if (index + n - 1 > 0xffffffffULL) {
         j->fail = "input too large for this segment size";
@@ -517,7 +525,7 @@ static void seal_file_complete(napi_env env, napi_status status, void *data) {
     /* Worded like Node's own fs errors: "ENOSPC: no space left on device, write". */
     int uverr = uv_translate_sys_error(j->err);
     char text[160];
-    snprintf(text, sizeof(text), "%s: %s, %s", uv_err_name(uverr), uv_strerror(uverr), j->err_op ? j->err_op : "write");
+    snprintf(text, sizeof(text), "%s: %s, %s", uv_err_name(uverr), uv_strerror(uverr), j->err_op);
     napi_value code, msg;
     napi_create_string_utf8(env, uv_err_name(uverr), NAPI_AUTO_LENGTH, &code);
     napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
@@ -539,14 +547,23 @@ static void seal_file_complete(napi_env env, napi_status status, void *data) {
     napi_resolve_deferred(env, j->deferred, result);
   }
   napi_delete_reference(env, j->handle_ref);
+  if (j->cancel_ref) napi_delete_reference(env, j->cancel_ref);
   napi_delete_async_work(env, j->work);
   free(j);
 }
 
+/* Frees a job that was never queued (or failed to queue). */
+static void discard_job(napi_env env, filejob *j) {
+  if (j->handle_ref) napi_delete_reference(env, j->handle_ref);
+  if (j->cancel_ref) napi_delete_reference(env, j->cancel_ref);
+  if (j->work) napi_delete_async_work(env, j->work);
+  free(j);
+}
+
 static napi_value seal_file(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value argv[8];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 8) THROW("sealFile: 8 arguments expected");
+  size_t argc = 9;
+  napi_value argv[9];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 9) THROW("sealFile: 9 arguments expected");
   segctx *s = get_handle(env, argv[0]);
   if (!s || !s->encrypt) THROW("sealFile: not a sealing handle, or one in use");
   double in_fd, out_fd, out_off, seg, first, block;
@@ -557,8 +574,19 @@ static napi_value seal_file(napi_env env, napi_callback_info info) {
   if (!get_uint(env, argv[5], 4294967295.0, &first)) THROW("sealFile: invalid first index");
   if (!get_uint(env, argv[6], 64.0 * 1024 * 1024, &block)) THROW("sealFile: invalid block size");
   if (napi_get_value_bool(env, argv[7], &pipelined) != napi_ok) THROW("sealFile: pipelined must be a boolean");
+  napi_valuetype cancel_type;
+  unsigned char *cancel = NULL;
+  size_t cancel_len = 0;
+  if (napi_typeof(env, argv[8], &cancel_type) != napi_ok) THROW("sealFile: invalid cancel flag");
+  if (cancel_type != napi_null && (!get_buffer(env, argv[8], &cancel, &cancel_len) || cancel_len != 4)) THROW("sealFile: cancel must be null or a 4-byte Buffer");
   filejob *j = (filejob *)calloc(1, sizeof(filejob));
   if (!j) THROW("sealFile: out of memory");
+  /* The flag's memory must outlive the job too. */
+  if (cancel && napi_create_reference(env, argv[8], 1, &j->cancel_ref) != napi_ok) {
+    free(j);
+    THROW("sealFile: cannot reference the cancel flag");
+  }
+  j->cancel = cancel;
   j->s = s;
   j->in_fd = (int)in_fd;
   j->out_fd = (int)out_fd;
@@ -569,24 +597,29 @@ static napi_value seal_file(napi_env env, napi_callback_info info) {
   j->first = (uint32_t)first;
   j->pipelined = pipelined ? 1 : 0;
   napi_value promise, name;
-  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok) {
-    free(j);
-    THROW("sealFile: cannot create a promise");
-  }
   napi_create_string_utf8(env, "rampart.sealFile", NAPI_AUTO_LENGTH, &name);
   /* The handle must outlive the job: hold a reference until complete(). */
-  if (napi_create_reference(env, argv[0], 1, &j->handle_ref) != napi_ok ||
-      napi_create_async_work(env, NULL, name, seal_file_execute, seal_file_complete, j, &j->work) != napi_ok) {
-    free(j);
+  if (napi_create_reference(env, argv[0], 1, &j->handle_ref) != napi_ok) {
+    discard_job(env, j);
+    THROW("sealFile: cannot reference the handle");
+  }
+  if (napi_create_async_work(env, NULL, name, seal_file_execute, seal_file_complete, j, &j->work) != napi_ok) {
+    j->work = NULL;
+    discard_job(env, j);
     THROW("sealFile: cannot create the job");
+  }
+  if (napi_create_promise(env, &j->deferred, &promise) != napi_ok) {
+    discard_job(env, j);
+    THROW("sealFile: cannot create a promise");
   }
   s->busy = 1;
   if (napi_queue_async_work(env, j->work) != napi_ok) {
     s->busy = 0;
-    napi_delete_reference(env, j->handle_ref);
-    napi_delete_async_work(env, j->work);
-    free(j);
-    THROW("sealFile: cannot queue the job");
+    napi_value err;
+    napi_create_string_utf8(env, "sealFile: cannot queue the job", NAPI_AUTO_LENGTH, &name);
+    napi_create_error(env, NULL, name, &err);
+    napi_reject_deferred(env, j->deferred, err);
+    discard_job(env, j);
   }
   return promise;
 }

@@ -4,11 +4,13 @@
 // name, version and wrap context as associated data, so a blob cannot be moved between keys.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { CryptoKeyNotFoundError, CryptoKeyringMissingError, CryptoWrongKeyError } from '../errors.js';
-import { Keyring } from '../keyring.js';
+import { Keyring, listKeyring } from '../keyring.js';
 import { canonicalContext } from './context.js';
 import type { DataKey, KeyDescription, KeyProvider, ProviderFactory, ProviderOptions, WrapContext, WrappedKey } from './types.js';
 
 export const LOCAL_PROVIDER_ID = 'local';
+/** nonce(12) || AES-256-GCM ciphertext of the 32-byte data key || tag(16). */
+const WRAPPED_LENGTH = 12 + 32 + 16;
 
 function wrapAad(name: string, version: number, context: WrapContext): Buffer {
   return Buffer.concat([Buffer.from(`rampart-local-wrap-v1\0${name}\0${version}\0`, 'utf8'), canonicalContext(context)]);
@@ -20,10 +22,15 @@ export class LocalKeyringProvider implements KeyProvider {
 
   constructor(private readonly options: ProviderOptions) {}
 
+  private path(): string | undefined {
+    const env = this.options.env ?? process.env;
+    return this.options.keyringPath ?? env.RAMPART_KEYRING;
+  }
+
   private open(): Promise<Keyring> {
     if (!this.keyring) {
       const env = this.options.env ?? process.env;
-      const path = this.options.keyringPath ?? env.RAMPART_KEYRING;
+      const path = this.path();
       if (!path) return Promise.reject(new CryptoKeyringMissingError());
       const pass = this.options.passphrase ?? env.RAMPART_KEYRING_PASSPHRASE ?? '';
       this.keyring = Keyring.open(path, pass);
@@ -39,6 +46,17 @@ export class LocalKeyringProvider implements KeyProvider {
     const plaintext = randomBytes(32);
     const { wrapped, keyVersion } = await this.wrap(plaintext, keyRef, context);
     return { plaintext, wrapped, keyVersion };
+  }
+
+  /**
+   * From the keyring file's metadata, before its MAC is checked (that needs the passphrase): the
+   * newest version of `keyRef`. wrap() then reads and authenticates the file itself.
+   */
+  async peekWrap(keyRef: string): Promise<{ keyVersion: string; wrappedLength: number } | null> {
+    const path = this.path();
+    if (!path) return null;
+    const kek = (await listKeyring(path).catch(() => [])).find((k) => k.name === keyRef);
+    return kek ? { keyVersion: String(kek.currentVersion), wrappedLength: WRAPPED_LENGTH } : null;
   }
 
   async wrap(plaintext: Buffer, keyRef: string, context: WrapContext): Promise<WrappedKey> {
@@ -61,7 +79,7 @@ export class LocalKeyringProvider implements KeyProvider {
     const kr = await this.open();
     const { key } = kr.material(keyRef, version);
     try {
-      if (wrapped.length !== 12 + 32 + 16) throw new CryptoWrongKeyError(`the data key could not be unwrapped with KEK "${keyRef}" v${version}`);
+      if (wrapped.length !== WRAPPED_LENGTH) throw new CryptoWrongKeyError(`the data key could not be unwrapped with KEK "${keyRef}" v${version}`);
       const d = createDecipheriv('aes-256-gcm', key, wrapped.subarray(0, 12));
       d.setAAD(wrapAad(keyRef, version, context));
       d.setAuthTag(wrapped.subarray(44));

@@ -50,6 +50,14 @@ export function runProviderConformance(name: string, setup: () => Promise<Confor
       await s?.teardown?.();
     });
 
+    it('peekWrap, when offered, foretells the key version and wrapped length of wrap(); null for a missing key', async () => {
+      if (!s.provider.peekWrap) return;
+      const peek = await s.provider.peekWrap(s.keyRef);
+      const w = await s.provider.wrap(Buffer.alloc(32, 5), s.keyRef, WRAP_CONTEXT);
+      expect(peek).toEqual({ keyVersion: w.keyVersion, wrappedLength: w.wrapped.length });
+      expect(await s.provider.peekWrap(s.missingKeyRef)).toBeNull();
+    });
+
     it('generates a fresh 32-byte data key that unwraps to the same bytes', async () => {
       const a = await s.provider.generateDataKey(s.keyRef, WRAP_CONTEXT);
       const b = await s.provider.generateDataKey(s.keyRef, WRAP_CONTEXT);

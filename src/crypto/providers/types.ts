@@ -45,6 +45,13 @@ export interface KeyProvider {
   unwrap(wrapped: Buffer, keyRef: string, keyVersion: string, context: WrapContext): Promise<Buffer>;
   /** Wraps an existing data key under the newest version of `keyRef` (used by rewrap). */
   wrap(plaintext: Buffer, keyRef: string, context: WrapContext): Promise<WrappedKey>;
+  /**
+   * Optional: the key version and wrapped-key length that wrap() would give for `keyRef` now, found
+   * without unlocking anything; null when the provider cannot tell. Encryption uses it to seal the
+   * payload at its final offset while the key is still being unlocked (the local keyring's scrypt
+   * runs meanwhile). A wrong answer costs time, never correctness: wrap()'s result is checked.
+   */
+  peekWrap?(keyRef: string): Promise<{ keyVersion: string; wrappedLength: number } | null>;
   /** Names and versions of a key; never key material. */
   describe(keyRef: string): Promise<KeyDescription>;
   /** Releases clients and zeroes cached secrets. */
