@@ -114,7 +114,7 @@ export const DATA_RULES = defineRules([
     id: 'RMP-DATA-041',
     severity: 'high',
     title: 'Backdoor candidate (activation clustering)',
-    description: 'The row belongs to the smaller cluster of a class in a 2-means clustering of its embeddings (activation clustering), and most inputs of that cluster are, at 95% confidence, classified confidently as another class by their nearest rows outside the cluster (exclusionary reclassification).',
+    description: 'The row belongs to the smaller cluster of a class in a 2-means clustering of its embeddings (activation clustering), and, at 95% confidence, at least 60% of that cluster\'s inputs are confidently another class (7 of their 10 nearest rows outside the cluster; exclusionary reclassification).',
     remediation: 'Inspect the cluster for a shared trigger and remove it before training.',
     links: [DOCS],
   },

@@ -9,10 +9,10 @@
 // Deciding whether the candidate is poison:
 // - with `reclassify` (the scanner passes input-space exclusionary reclassification): the share of
 //   the cluster's sampled rows whose nearest rows outside the cluster are confidently of one other
-//   class (`confidentShare`) must be at least `minConfidentShare` (0.5) at 95% confidence (one-sided
-//   Wilson lower bound over the sampled rows, so small clusters need a larger share). Relabelled inputs of other
-//   classes are confidently those classes; a natural second style of the class, once its cluster is
-//   removed, lands between classes with split votes. No silhouette gate: a trigger cluster can be
+//   class (`confidentShare`) must be at least `minConfidentShare` (0.6) at 95% confidence (one-sided
+//   Wilson lower bound over the sampled rows, so small clusters need a larger share). Relabelled
+//   inputs of other classes are confidently those classes; a natural second style of the class, once
+//   its cluster is removed, lands between classes with split votes. No silhouette gate: a trigger cluster can be
 //   weakly separated in the embeddings (its rows keep features of their source classes) and still
 //   be unmistakable in input space.
 // - without it (embeddings only): the split must be clear, a silhouette of at least `minSilhouette`
@@ -35,7 +35,7 @@ export interface BackdoorOptions {
    * `minConfidentShare` (instead of the silhouette test).
    */
   reclassify?: (rows: number[], label: number) => Reclassification;
-  /** Smallest share of the cluster confidently reclassified to one other class, at 95% confidence (default 0.5). */
+  /** Smallest share of the cluster confidently reclassified to one other class, at 95% confidence (default 0.6). */
   minConfidentShare?: number;
 }
 
@@ -83,7 +83,7 @@ export function detectBackdoor(E: Float64Array, n: number, k: number, y: Int32Ar
   const minSil = o.minSilhouette ?? 0.45;
   const maxShare = o.maxSmallShare ?? 0.45;
   const minShare = o.minSmallShare ?? 0.05;
-  const minConfident = o.minConfidentShare ?? 0.5;
+  const minConfident = o.minConfidentShare ?? 0.6;
   const spectral = new Float64Array(n);
   const classes: ClassBackdoorResult[] = [];
   const rnd = mulberry32(o.seed ?? 7);

@@ -233,7 +233,7 @@ describe('backdoor: exclusionary reclassification', () => {
     const hit = target.smallCluster.filter((i) => sub.has(i)).length;
     expect(hit / sub.size).toBeGreaterThanOrEqual(0.9);
     expect(target.smallCluster.length - hit).toBeLessThanOrEqual(6);
-    expect(target.confidentLower!).toBeGreaterThan(0.5);
+    expect(target.confidentLower!).toBeGreaterThan(0.6);
   });
 
   it('does not flag a clean class with an equally separated style cluster', () => {
