@@ -64,11 +64,23 @@ export interface QuotaRequest {
 /** A held quota slot; release exactly once when the request ends (success, error or abort). */
 export interface QuotaLease {
   release(usage?: TokenUsage | null): void;
+  /**
+   * Instead of release(), for an admission that was never used (one reserved ahead, see
+   * QuotaManager.acquireMany): frees its slot and gives its request token back. Optional.
+   */
+  cancel?(): void;
 }
 
 export interface QuotaManager {
   /** Takes a request slot or throws RAMPART_ERR_QUOTA_EXCEEDED (QuotaExceededError with retryAfterSeconds). */
   acquire(req: QuotaRequest): Promise<QuotaLease>;
+  /**
+   * Up to `max` admissions at once, for a process that admits requests on this one's behalf (the
+   * gateway's workers): the first exactly as acquire() (or its refusal), more only while every
+   * limit that applies keeps plenty of room, so that holding them never changes a decision near a
+   * limit. Optional: without it, callers use acquire().
+   */
+  acquireMany?(req: QuotaRequest, max: number): Promise<QuotaLease[]>;
 }
 
 /** One audit record per request. Never holds bodies or credentials unless configured. */

@@ -35,6 +35,10 @@ export const TAG = 'rampart.gw';
 /** Worker → primary operations. */
 export type Op =
   | ['acquire', number, string, string, boolean]
+  /** Up to `want` admissions with ids id, id+1, ...; answered with how many were granted (at least 1). */
+  | ['reserve', number, string, string, boolean, number]
+  /** Reserved admissions the worker did not use: the primary cancels them (slot freed, token refunded). */
+  | ['unreserve', number[]]
   | ['release', number, TokenUsage | null]
   | ['record', AuditRecord]
   | ['flush', number]
@@ -112,6 +116,12 @@ export function checkOp(op: unknown): Op | null {
   switch (op[0]) {
     case 'acquire':
       return op.length === 5 && isId(op[1]) && typeof op[2] === 'string' && typeof op[3] === 'string' && typeof op[4] === 'boolean' ? (op as Op) : null;
+    case 'reserve':
+      return op.length === 6 && isId(op[1]) && typeof op[2] === 'string' && typeof op[3] === 'string' && typeof op[4] === 'boolean' && Number.isInteger(op[5]) && op[5] >= 1 && op[5] <= MAX_RESERVE
+        ? (op as Op)
+        : null;
+    case 'unreserve':
+      return op.length === 2 && Array.isArray(op[1]) && op[1].length <= 4 * MAX_RESERVE && op[1].every(isId) ? (op as Op) : null;
     case 'release':
       return op.length === 3 && isId(op[1]) && (op[2] === null || isUsage(op[2])) ? (op as Op) : null;
     case 'record':
@@ -191,6 +201,24 @@ export function fromWire(w: WireError): Error {
 /** Longest wait of a release, audit record or event for a question to travel with (ms). */
 const LAZY_MS = 2;
 
+/** Most admissions a worker reserves in one round trip. */
+export const MAX_RESERVE = 32;
+
+/** How long a reserved admission may wait for a request before it is given back (ms). */
+const RESERVE_MS = 25;
+
+/** Admissions reserved by this worker for one principal, model and kind of route. */
+interface Reserve {
+  /** Granted lease ids not used yet. */
+  ids: number[];
+  /** Until when they may be used (ms, Date.now()). */
+  until: number;
+  /** How many to ask for next time: doubles while reservations run out early, halves when some expire. */
+  want: number;
+  /** When the last reservation was asked for. */
+  askedAt: number;
+}
+
 const ChannelClosed = (): Error => new PrimaryGoneError('the gateway primary process is not reachable');
 
 /**
@@ -204,6 +232,8 @@ export class PrimaryLink {
   private readonly waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private closed = false;
   private lazy: NodeJS.Timeout | null = null;
+  private readonly reserves = new Map<string, Reserve>();
+  private sweeper: NodeJS.Timeout | null = null;
 
   constructor(private readonly send: (m: ToPrimary) => unknown) {}
 
@@ -221,6 +251,9 @@ export class PrimaryLink {
   /** The channel to the primary is gone: everything waiting fails, later calls too. */
   disconnect(): void {
     this.closed = true;
+    this.reserves.clear();
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
     for (const w of this.waiting.values()) w.reject(ChannelClosed());
     this.waiting.clear();
   }
@@ -279,23 +312,73 @@ export class PrimaryLink {
     });
   }
 
+  /**
+   * Quota admissions. While the limits that apply have plenty of room (the primary decides, see
+   * QuotaManager.acquireMany), the worker reserves several admissions per round trip and hands them
+   * to the next requests of the same principal and model without asking again; reservations grow
+   * while they run out early and are given back after RESERVE_MS unused. Near a limit the primary
+   * grants one at a time, and those are released at once (urgent), so limits stay exact.
+   */
   readonly quotas: QuotaManager = {
     acquire: async (req: QuotaRequest): Promise<QuotaLease> => {
-      let id = 0;
-      await this.ask((i) => {
-        id = i;
-        return ['acquire', i, req.principal, req.model, req.countsTokens];
-      });
-      let released = false;
-      return {
-        release: (usage?: TokenUsage | null): void => {
-          if (released) return;
-          released = true;
-          // Urgent: the slot must be free before the client's next request could reach another worker.
-          if (!this.closed) this.push(['release', id, usage ?? null]);
-        },
-      };
+      const k = `${req.principal}\u0000${req.model}\u0000${req.countsTokens ? 1 : 0}`;
+      const now = Date.now();
+      let r = this.reserves.get(k);
+      if (r !== undefined && r.ids.length > 0 && now < r.until) return this.lease(r.ids.pop()!, false);
+      if (r === undefined) {
+        r = { ids: [], until: 0, want: 1, askedAt: 0 };
+        if (this.reserves.size < 10_000) this.reserves.set(k, r);
+      } else if (now - r.askedAt < RESERVE_MS) {
+        r.want = Math.min(MAX_RESERVE, r.want * 2);
+      }
+      const want = r.want;
+      r.askedAt = now;
+      let first = 0;
+      const granted = (await this.ask((i) => {
+        // Ids first .. first + want - 1 belong to this reservation.
+        first = i;
+        this.nextId += want - 1;
+        return ['reserve', i, req.principal, req.model, req.countsTokens, want];
+      })) as number;
+      const n = Number.isInteger(granted) && granted >= 1 && granted <= want ? granted : 1;
+      if (n > 1 && !this.closed) {
+        // The ones this request does not use wait for the next requests of the same kind.
+        for (let i = first + n - 1; i > first; i--) r.ids.push(i);
+        r.until = Date.now() + RESERVE_MS;
+        this.sweeper ??= setInterval(this.sweep, RESERVE_MS).unref();
+      }
+      return this.lease(first, n === 1);
     },
+  };
+
+  private lease(id: number, urgent: boolean): QuotaLease {
+    let released = false;
+    return {
+      release: (usage?: TokenUsage | null): void => {
+        if (released) return;
+        released = true;
+        // Near a limit (a single grant) the slot must be free before the client's next request
+        // could reach another worker: urgent. With room to spare it travels with the next batch.
+        if (!this.closed) this.push(['release', id, usage ?? null], urgent);
+      },
+    };
+  }
+
+  /** Gives back reservations that waited RESERVE_MS unused, and asks for fewer next time. */
+  private readonly sweep = (): void => {
+    const now = Date.now();
+    let unused: number[] = [];
+    for (const r of this.reserves.values()) {
+      if (r.ids.length === 0 || now < r.until) continue;
+      unused = unused.concat(r.ids);
+      r.ids = [];
+      r.want = Math.max(1, r.want >> 1);
+    }
+    if (!this.closed) for (let i = 0; i < unused.length; i += 4 * MAX_RESERVE) this.push(['unreserve', unused.slice(i, i + 4 * MAX_RESERVE)], false);
+    if ([...this.reserves.values()].every((r) => r.ids.length === 0) && this.sweeper) {
+      clearInterval(this.sweeper);
+      this.sweeper = null;
+    }
   };
 
   readonly audit: AuditLog = {

@@ -3,7 +3,8 @@
 // request pipeline except the two pieces of state that must be one for the whole gateway: the
 // quota counters and the audit hash chain. Those live in the primary process, which the workers
 // call over IPC (cluster-ipc.ts): a quota check is one round trip, batched with the other checks of
-// the same event-loop turn; audit records are sent in the same batches and chained by the primary
+// the same event-loop turn (far from the limits, one round trip reserves several admissions);
+// audit records are sent in the same batches and chained by the primary
 // in arrival order, so there is one chain and limits are as exact as with one process. /metrics,
 // served by any worker, is the sum over all processes. The security monitor, when enabled, runs in
 // the primary too: it sees every audit record, and the workers send it their other events (guard
@@ -189,6 +190,16 @@ async function startPrimary(config: GatewayConfig, n: number, opts: StartGateway
     return AggregatorRegistry.aggregate(parts.filter((p) => Array.isArray(p)) as Parameters<typeof AggregatorRegistry.aggregate>[0]).metrics();
   });
 
+  /** Ends a lease that no request will release: cancelled (token refunded) when it can be. */
+  const giveBack = (lease: QuotaLease): void => {
+    try {
+      if (lease.cancel) lease.cancel();
+      else lease.release(null);
+    } catch (e) {
+      logger.error({ err: e }, 'quota release failed');
+    }
+  };
+
   const onOps = (s: WorkerState, ops: Op[]): void => {
     for (const op of ops) {
       switch (op[0]) {
@@ -207,6 +218,30 @@ async function startPrimary(config: GatewayConfig, n: number, opts: StartGateway
           );
           break;
         }
+        case 'reserve': {
+          const [, id, principal, model, countsTokens, want] = op;
+          const req = { principal, model, countsTokens };
+          const got = want > 1 && quotas.acquireMany ? quotas.acquireMany(req, want) : quotas.acquire(req).then((l) => [l]);
+          got.then(
+            (leases) => {
+              // The worker died meanwhile: nobody will use or release them, so do it now.
+              if (!states.has(s.worker.id)) for (const l of leases) giveBack(l);
+              else {
+                leases.forEach((l, j) => s.leases.set(id + j, l));
+                answer(s, [id, true, leases.length]);
+              }
+            },
+            (e: unknown) => answer(s, [id, false, toWire(e)]),
+          );
+          break;
+        }
+        case 'unreserve':
+          for (const id of op[1]) {
+            const lease = s.leases.get(id);
+            s.leases.delete(id);
+            if (lease) giveBack(lease);
+          }
+          break;
         case 'release': {
           const lease = s.leases.get(op[1]);
           s.leases.delete(op[1]);
@@ -287,7 +322,8 @@ async function startPrimary(config: GatewayConfig, n: number, opts: StartGateway
     });
     worker.on('exit', (code, signal) => {
       states.delete(worker.id);
-      // Its requests in flight are gone: give their concurrency slots back.
+      // Its requests in flight and its unused reservations are gone: free their slots. Not
+      // cancelled: the primary cannot tell which were used, and a used one keeps its token.
       for (const lease of s.leases.values()) lease.release(null);
       s.leases.clear();
       if (closing) return;

@@ -58,6 +58,18 @@ const WINDOWS = [
   ['tokensPerDay', 'tpd:', DAY_MS],
 ] as const;
 
+/**
+ * Admissions are reserved ahead (acquireMany) only while every limit has at least MIN_ROOM free
+ * (tokens in the request bucket, concurrency slots) and SPARE times the number reserved: a small
+ * limit is never reserved from, so it stays exact, and near a large one reservations stop.
+ */
+const SPARE = 8;
+const MIN_ROOM = 128;
+
+function roomOf(free: number): number {
+  return free < MIN_ROOM ? 0 : Math.floor(free / SPARE);
+}
+
 const NOOP_LEASE: QuotaLease = Object.freeze({ release: () => undefined });
 
 export class StoreQuotaManager implements QuotaManager {
@@ -94,7 +106,7 @@ export class StoreQuotaManager implements QuotaManager {
     return this.inFlight.get(`${scope === 'principal' ? 'p' : 'm'}:${name}`) ?? 0;
   }
 
-  acquire(req: QuotaRequest): Promise<QuotaLease> {
+  private scopesOf(req: QuotaRequest): Scope[] {
     const scopes: Scope[] = [];
     const pl = this.limitsFor(req.principal);
     if (hasAny(pl)) scopes.push({ scope: 'principal', key: `p:${req.principal}`, limits: pl });
@@ -103,6 +115,58 @@ export class StoreQuotaManager implements QuotaManager {
       const ds = req.model.startsWith(DATASET_MARK);
       scopes.push(ds ? { scope: 'dataset', key: `d:${req.model.slice(DATASET_MARK.length)}`, limits: ml } : { scope: 'model', key: `m:${req.model}`, limits: ml });
     }
+    return scopes;
+  }
+
+  async acquireMany(req: QuotaRequest, max: number): Promise<QuotaLease[]> {
+    const leases = [await this.acquire(req)];
+    const extra = Math.min(Math.floor(max) - 1, this.spare(req));
+    for (let i = 0; i < extra; i++) {
+      try {
+        leases.push(await this.acquire(req));
+      } catch {
+        break;
+      }
+    }
+    return leases;
+  }
+
+  /**
+   * How many more admissions `req` may be given ahead of use: each limit that applies must have
+   * MIN_ROOM and SPARE times that number free (concurrency slots, tokens in the request bucket), token
+   * windows must be less than half used (their usage arrives only when requests end), and the
+   * counters must be in this process (the write-behind cache: a reservation must cost no store
+   * round trip, and an unused one is refunded). 0 otherwise.
+   */
+  private spare(req: QuotaRequest): number {
+    const scopes = this.scopesOf(req);
+    if (scopes.length === 0) return Number.MAX_SAFE_INTEGER;
+    const c = this.counters;
+    if (c.takeTokensSync === undefined || c.getWindowSync === undefined || c.refundTokensSync === undefined) return 0;
+    const now = this.now();
+    let room = Number.MAX_SAFE_INTEGER;
+    for (const s of scopes) {
+      const max = s.limits.concurrent;
+      if (max !== undefined) room = Math.min(room, roomOf(max - (this.inFlight.get(s.key) ?? 0)));
+      const rpm = s.limits.requestsPerMinute;
+      if (rpm !== undefined) {
+        const left = c.takeTokensSync(`rpm:${s.key}`, s.limits.burst ?? Math.max(1, rpm), rpm / MINUTE_MS, 0, now)?.remaining ?? 0;
+        room = Math.min(room, roomOf(left));
+      }
+      if (req.countsTokens) {
+        for (const [kind, prefix, windowMs] of WINDOWS) {
+          const limit = s.limits[kind];
+          if (limit === undefined) continue;
+          const used = c.getWindowSync(`${prefix}${s.key}`, windowMs, now);
+          if (used === undefined || used * 2 >= limit) return 0;
+        }
+      }
+    }
+    return Math.max(0, room);
+  }
+
+  acquire(req: QuotaRequest): Promise<QuotaLease> {
+    const scopes = this.scopesOf(req);
     // The common case of no limits at all costs no store round trip.
     if (scopes.length === 0) return Promise.resolve(NOOP_LEASE);
     // Counters already in this process answer without a promise chain; otherwise ask the store.
@@ -218,6 +282,12 @@ export class StoreQuotaManager implements QuotaManager {
   private lease(req: QuotaRequest, scopes: Scope[], held: string[]): QuotaLease {
     let released = false;
     return {
+      cancel: (): void => {
+        if (released) return;
+        released = true;
+        for (const k of held) this.decrement(k);
+        for (const s of scopes) if (s.limits.requestsPerMinute !== undefined) this.counters.refundTokensSync?.(`rpm:${s.key}`, 1);
+      },
       release: (usage?: TokenUsage | null): void => {
         if (released) return;
         released = true;

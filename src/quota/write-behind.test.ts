@@ -142,3 +142,44 @@ describe('write-behind quota counters (embedded store)', () => {
     await store.close();
   });
 });
+
+describe('admissions reserved ahead (acquireMany, for gateway workers)', () => {
+  const now = 1_800_000_000_000;
+  const models = [modelSchema.parse({ name: 'chat', protocol: 'openai', upstream: { url: 'http://127.0.0.1:1' } })];
+
+  it('reserves from a large limit, never from a small one, and refunds what is cancelled', async () => {
+    const store = await openStore({ type: 'sqlite', path: ':memory:' }, log);
+    const wb = new WriteBehindCounters(store.counters, { flushMs: 60_000 });
+    const quotas = quotasSchema.parse({ defaultPrincipal: { requestsPerMinute: 60_000, burst: 1000, concurrent: 500 }, principals: { small: { requestsPerMinute: 100, concurrent: 50 } } });
+    const q = createQuotaManager(quotas, models, wb, { now: () => now });
+    const many = await q.acquireMany!({ principal: 'big', model: 'chat', countsTokens: false }, 32);
+    expect(many).toHaveLength(32);
+    expect(wb.takeTokensSync('rpm:p:big', 1000, 1, 0, now)?.remaining).toBe(1000 - 32);
+    expect(q.inFlightCount('principal', 'big')).toBe(32);
+    for (const l of many.slice(1)) l.cancel!();
+    expect(wb.takeTokensSync('rpm:p:big', 1000, 1, 0, now)?.remaining).toBe(1000 - 1);
+    expect(q.inFlightCount('principal', 'big')).toBe(1);
+    // Below MIN_ROOM (128) of room nothing is reserved ahead: small limits stay exact.
+    await q.acquire({ principal: 'small', model: 'chat', countsTokens: false });
+    expect(await q.acquireMany!({ principal: 'small', model: 'chat', countsTokens: false }, 32)).toHaveLength(1);
+    // A cancelled lease is done: releasing it afterwards changes nothing.
+    many[1]!.release();
+    expect(q.inFlightCount('principal', 'big')).toBe(1);
+    await wb.close();
+    await store.close();
+  });
+
+  it('stops reserving when a token window is half used', async () => {
+    const store = await openStore({ type: 'sqlite', path: ':memory:' }, log);
+    const wb = new WriteBehindCounters(store.counters, { flushMs: 60_000 });
+    const q = createQuotaManager(quotasSchema.parse({ defaultPrincipal: { tokensPerMinute: 1000 } }), models, wb, { now: () => now });
+    const req = { principal: 'a', model: 'chat', countsTokens: true };
+    (await q.acquire(req)).release({ promptTokens: 100, completionTokens: 0, totalTokens: 100 });
+    const some = await q.acquireMany!(req, 8);
+    expect(some).toHaveLength(8);
+    for (const l of some) l.release({ promptTokens: 50, completionTokens: 0, totalTokens: 50 });
+    expect(await q.acquireMany!(req, 8)).toHaveLength(1);
+    await wb.close();
+    await store.close();
+  });
+});

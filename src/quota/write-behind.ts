@@ -71,6 +71,16 @@ export class WriteBehindCounters implements CounterStore {
     return w.total;
   }
 
+  refundTokensSync(key: string, amount: number): boolean {
+    const b = this.buckets.get(key);
+    if (b === undefined || !(amount > 0)) return false;
+    b.tokens = Math.min(b.capacity, b.tokens + amount);
+    // Not yet written to the store: write less. Already written: the store keeps the smaller view
+    // at the next flush, so a refund can only make admission stricter, never looser.
+    b.pending = Math.max(0, b.pending - amount);
+    return true;
+  }
+
   async takeTokens(key: string, capacity: number, refillPerMs: number, cost: number, now: number): Promise<TakeResult> {
     checkBucketArgs(key, capacity, refillPerMs, cost, now);
     let b = this.buckets.get(key);

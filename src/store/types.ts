@@ -74,6 +74,8 @@ export interface CounterStore {
   takeTokensSync?(key: string, capacity: number, refillPerMs: number, cost: number, now: number): TakeResult | undefined;
   getWindowSync?(key: string, windowMs: number, now: number): number | undefined;
   addToWindowSync?(key: string, windowMs: number, amount: number, now: number): number | undefined;
+  /** Gives `amount` tokens back to an in-memory bucket (capped at its capacity); false when the bucket is not held here. */
+  refundTokensSync?(key: string, amount: number): boolean;
 }
 
 /** One persisted monitoring event (src/events). `body` is the event's JSON. */
