@@ -23,11 +23,11 @@ const PARALLEL_MIN_SIZE = 8 * 1024 * 1024;
  */
 const FILE_BLOCKS = { blockTarget: 4 * 1024 * 1024, reuseOutput: true } as const;
 /**
- * The native file job (SegmentCipher.sealFile) reads, seals and writes 256 KiB at a time: small
- * enough that a block's plaintext and ciphertext are still in the CPU cache when the kernel copies
- * them out of and into the page cache (with 4 MiB blocks those copies cost twice the system time),
- * and with no JavaScript per block, large enough that system-call overhead is small. A second
- * native thread writes while the next block is read and sealed. Memory: 2 input + 4 output blocks.
+ * The native file job (SegmentCipher.sealFile) reads, seals and writes 256 KiB at a time, with no
+ * JavaScript per block; large enough that system-call overhead is small. 4 MiB writes sometimes
+ * made the kernel's copy into the page cache several times slower on the VMs measured (see
+ * bench/README.md, "The CLI against age"); 256 KiB writes never did. A second native thread writes
+ * while the next block is read and sealed. Memory: 2 input + 4 output blocks.
  */
 const NATIVE_FILE_BLOCKS = { blockBytes: 256 * 1024, pipelined: true } as const;
 

@@ -270,9 +270,8 @@ static napi_value open_(napi_env env, napi_callback_info info) {
 /*
  * sealFile: the whole read-seal-write loop of one file off the JavaScript thread. Per block it costs
  * one pread, one (or, pipelined, a queued) pwrite and no JavaScript at all, so blocks can be small
- * enough (256 KiB by default, chosen by the caller) for the plaintext and ciphertext of a block to
- * stay in the CPU cache between the read copy, AES-GCM and the write copy; with 4 MiB blocks the
- * kernel's copies into the page cache read them back from memory.
+ * (256 KiB by default, chosen by the caller): on the VMs measured, 4 MiB writes sometimes made the
+ * kernel's copy into the page cache several times slower, 256 KiB writes never did.
  */
 #define RING_MAX 4
 
