@@ -50,7 +50,8 @@ describe('AWS KMS provider without a server', () => {
 
 // Retirement with KMS is disabling the key (docs/key-providers.md): KMS then refuses Decrypt with
 // DisabledException or KMSInvalidStateException. moto_server ignores the key state (it decrypts,
-// encrypts and generates data keys with a disabled key), so the conformance case "a retired version
+// encrypts and generates data keys with a disabled key: checked with moto 5.2.1, whose KMS backend
+// reads key_state only for DescribeKey), so the conformance case "a retired version
 // refuses" cannot run against it, and KMS has no per-version retirement to match that case's shape
 // anyway. Checking DescribeKey before every Decrypt would make moto pass, but it would need the
 // extra kms:DescribeKey permission on every decrypting role and a second request per file, only to
