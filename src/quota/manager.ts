@@ -121,12 +121,18 @@ export class StoreQuotaManager implements QuotaManager {
   async acquireMany(req: QuotaRequest, max: number): Promise<QuotaLease[]> {
     const leases = [await this.acquire(req)];
     const extra = Math.min(Math.floor(max) - 1, this.spare(req));
+    if (extra <= 0) return leases;
+    const scopes = this.scopesOf(req);
     for (let i = 0; i < extra; i++) {
+      // spare() > 0 means the counters are in memory: the synchronous path answers.
+      let lease: QuotaLease | undefined;
       try {
-        leases.push(await this.acquire(req));
+        lease = scopes.length === 0 ? NOOP_LEASE : this.acquireSync(req, scopes);
       } catch {
-        break;
+        lease = undefined;
       }
+      if (lease === undefined) break;
+      leases.push(lease);
     }
     return leases;
   }
