@@ -113,7 +113,7 @@ export function register(program: Command): void {
       .requiredOption('--key <keyref>', 'key-encryption key: local:NAME, aws-kms:alias/NAME, aws-kms:arn:...')
       .option('--aad <artifact-id>', 'artifact id bound to the ciphertext (checked by decrypt --aad)')
       .option('--segment-size <bytes>', 'plaintext bytes per authenticated segment (default 64KiB)')
-      .option('--jobs <n>', 'worker threads sealing each file of 8 MiB or more (default 1 = the main thread only)')
+      .option('--jobs <n>', 'worker threads sealing each file of 8 MiB or more (default 1 = one native job per file, usually fastest)')
       .option('--force', 'replace an existing output file')
       .option('--json', 'print a JSON summary'),
   ).action(async (path: string, o: CommonFlags & { output: string; key: string; aad?: string; segmentSize?: string; jobs?: string }) => {
