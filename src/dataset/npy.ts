@@ -9,9 +9,35 @@ import type { ColumnInfo, Dataset, ReadOptions } from './types.js';
 
 export interface NpyArray {
   shape: number[];
-  /** Values in C order. */
+  /** Values in C order (NaN for a string array). */
   data: Float64Array;
   dtype: string;
+  /** The values of a 1-D string array (`<U…`, `|S…`), trailing NULs removed. */
+  strings?: string[];
+}
+
+function parseStrings(bytes: Uint8Array, dv: DataView, name: string, descr: string, little: boolean, kind: 'U' | 'S', width: number, n: number, dataOff: number): NpyArray {
+  const size = kind === 'U' ? 4 * width : width;
+  if (bytes.length - dataOff !== n * size) throw new DatasetFormatError(`${name}: data length ${bytes.length - dataOff} does not match shape [${n}] × ${size} bytes`);
+  const strings = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    const p = dataOff + i * size;
+    if (kind === 'S') {
+      let e = p + size;
+      while (e > p && bytes[e - 1] === 0) e--;
+      strings[i] = Buffer.from(bytes.buffer, bytes.byteOffset + p, e - p).toString('utf8');
+      continue;
+    }
+    const cps: number[] = [];
+    for (let k = 0; k < width; k++) {
+      const cp = dv.getUint32(p + 4 * k, little);
+      if (cp === 0) break;
+      if (cp > 0x10ffff) throw new DatasetFormatError(`${name}: invalid code point in a ${descr} string`);
+      cps.push(cp);
+    }
+    strings[i] = String.fromCodePoint(...cps);
+  }
+  return { shape: [n], data: new Float64Array(n).fill(NaN), dtype: descr, strings };
 }
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
@@ -20,8 +46,16 @@ export function isNpy(b: Uint8Array): boolean {
   return b.length >= 6 && MAGIC.every((m, i) => b[i] === m);
 }
 
-/** Parses one .npy file held in memory. Throws RAMPART_ERR_DATASET_FORMAT on anything else. */
-export function parseNpy(bytes: Uint8Array, name: string): NpyArray {
+export interface NpyHeader {
+  descr: string;
+  fortran: boolean;
+  shape: number[];
+  /** Offset of the first data byte. */
+  dataOff: number;
+}
+
+/** Parses the header of a .npy file (NEP 1, versions 1–3). Throws RAMPART_ERR_DATASET_FORMAT. */
+export function readNpyHeader(bytes: Uint8Array, name: string): NpyHeader {
   if (!isNpy(bytes) || bytes.length < 10) throw new DatasetFormatError(`${name} is not a .npy array`);
   const major = bytes[6]!;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -51,6 +85,20 @@ export function parseNpy(bytes: Uint8Array, name: string): NpyArray {
     .filter((s) => s !== '')
     .map((s) => Number(s.replace(/L$/, '')));
   if (shape.some((s) => !Number.isSafeInteger(s) || s < 0)) throw new DatasetFormatError(`${name}: malformed shape`);
+  return { descr, fortran: fortran === 'True', shape, dataOff: off + hlen };
+}
+
+/**
+ * Parses one .npy file held in memory: numeric dtypes as numbers; 1-D fixed-width strings
+ * (`<U…` UTF-32, `|S…` bytes, as numpy saves string labels and ids) as `strings`.
+ * Throws RAMPART_ERR_DATASET_FORMAT on anything else.
+ */
+export function parseNpy(bytes: Uint8Array, name: string): NpyArray {
+  const { descr, fortran: isFortran, shape, dataOff } = readNpyHeader(bytes, name);
+  const fortran = isFortran ? 'True' : 'False';
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const str = /^([<>|=])([US])(\d+)$/.exec(descr);
+  if (str && shape.length === 1) return parseStrings(bytes, dv, name, descr, str[1] !== '>', str[2] as 'U' | 'S', Number(str[3]), shape[0]!, dataOff);
   const m = /^([<>|=])([biuf])(\d+)$/.exec(descr);
   if (!m) {
     const what = descr.includes('O') ? 'object dtype (a pickle: scan it with `rampart scan` without --label)' : `dtype ${descr}`;
@@ -63,7 +111,6 @@ export function parseNpy(bytes: Uint8Array, name: string): NpyArray {
     throw new DatasetFormatError(`${name}: unsupported dtype ${descr}`);
   }
   const count = shape.reduce((a, b) => a * b, 1);
-  const dataOff = off + hlen;
   if (bytes.length - dataOff !== count * size) {
     throw new DatasetFormatError(`${name}: data length ${bytes.length - dataOff} does not match shape ${JSON.stringify(shape)} × ${size} bytes`);
   }
@@ -131,8 +178,9 @@ export function parseNpz(bytes: Uint8Array, name: string, maxArrayBytes = 4 * 10
 export function datasetFromArrays(arrays: Map<string, NpyArray>, file: string, format: 'npy' | 'npz', opts: ReadOptions): Dataset {
   let matrix: NpyArray | undefined = arrays.get('X') ?? arrays.get('x');
   if (!matrix) for (const a of arrays.values()) if (a.shape.length === 2) { matrix = a; break; }
+  if (matrix?.strings) throw new DatasetFormatError(`${file}: the feature matrix holds strings, not numbers`);
   if (!matrix) {
-    const one = [...arrays.values()][0];
+    const one = [...arrays.values()].find((a) => !a.strings);
     if (one && one.shape.length === 1) matrix = { shape: [one.shape[0]!, 1], data: one.data, dtype: one.dtype };
   }
   if (!matrix || matrix.shape.length !== 2) throw new DatasetFormatError(`${file} holds no 2-D numeric matrix`);
@@ -144,7 +192,7 @@ export function datasetFromArrays(arrays: Map<string, NpyArray>, file: string, f
     const arr = format === 'npz' ? arrays.get(key) : undefined;
     if (arr) {
       if (arr.shape.length !== 1 || arr.shape[0] !== n) throw new DatasetFormatError(`${file}: array ${key} must be 1-D with ${n} entries`);
-      special.set(key, Array.from(arr.data, numText));
+      special.set(key, arr.strings ?? Array.from(arr.data, numText));
       continue;
     }
     const col = /^\d+$/.test(key) ? Number(key) : -1;

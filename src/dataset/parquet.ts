@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { SchemaElement } from 'hyparquet';
 import { isRampartError } from '../core/errors.js';
 import { DatasetFormatError } from './errors.js';
 import { TableBuilder } from './table-builder.js';
@@ -21,7 +22,7 @@ export async function readParquet(file: string, opts: ReadOptions): Promise<Data
   const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   let rows: Record<string, unknown>[];
   try {
-    rows = await parseInWorker(ab, opts.parquetTimeoutMs ?? 60_000);
+    rows = (await parseInWorker(ab, opts.parquetTimeoutMs ?? 60_000)).rows;
   } catch (err) {
     throw new DatasetFormatError(`cannot read Parquet file ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
@@ -49,24 +50,44 @@ export async function readParquet(file: string, opts: ReadOptions): Promise<Data
   return b.finish(file, 'parquet', { gzip: false, hasHeader: false, text: false });
 }
 
+// `raw`: for writing the rows back (write-parquet.ts), timestamps, dates and un-annotated byte arrays
+// stay as stored (bigint, days, bytes), and the schema comes along.
 const WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
-import(workerData.url).then((m) => m.parquetReadObjects({ file: workerData.buf }))
-  .then((rows) => parentPort.postMessage({ rows }), (err) => parentPort.postMessage({ error: String(err && err.message || err) }));
+const raw = workerData.raw
+  ? { utf8: false, parsers: { timestampFromMilliseconds: (v) => v, timestampFromMicroseconds: (v) => v, timestampFromNanoseconds: (v) => v, dateFromDays: (v) => v } }
+  : {};
+import(workerData.url).then(async (m) => {
+  const metadata = m.parquetMetadata(workerData.buf, raw);
+  const rows = await m.parquetReadObjects({ file: workerData.buf, metadata, ...raw });
+  return { rows, schema: workerData.raw ? metadata.schema : undefined };
+}).then((r) => parentPort.postMessage(r), (err) => parentPort.postMessage({ error: String(err && err.message || err) }));
 `;
 
-function parseInWorker(buf: ArrayBuffer, timeoutMs: number): Promise<Record<string, unknown>[]> {
+/** The rows of a Parquet file as stored, with its schema (parsed in the worker, same limits). */
+export async function readParquetRaw(file: string, timeoutMs = 60_000): Promise<{ rows: Record<string, unknown>[]; schema: SchemaElement[] }> {
+  const bytes = readFileSync(file);
+  const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  try {
+    const r = await parseInWorker(ab, timeoutMs, true);
+    return { rows: r.rows, schema: r.schema! };
+  } catch (err) {
+    throw new DatasetFormatError(`cannot read Parquet file ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
+function parseInWorker(buf: ArrayBuffer, timeoutMs: number, raw = false): Promise<{ rows: Record<string, unknown>[]; schema?: SchemaElement[] }> {
   const url = pathToFileURL(createRequire(import.meta.url).resolve('hyparquet')).href;
   return new Promise((resolve, reject) => {
-    const w = new Worker(WORKER, { eval: true, workerData: { url, buf }, resourceLimits: { maxOldGenerationSizeMb: 2048 } });
+    const w = new Worker(WORKER, { eval: true, workerData: { url, buf, raw }, resourceLimits: { maxOldGenerationSizeMb: 2048 } });
     const timer = setTimeout(() => {
       void w.terminate();
       reject(new Error(`parsing took longer than ${timeoutMs} ms`));
     }, timeoutMs);
-    w.once('message', (m: { rows?: Record<string, unknown>[]; error?: string }) => {
+    w.once('message', (m: { rows?: Record<string, unknown>[]; schema?: SchemaElement[]; error?: string }) => {
       clearTimeout(timer);
       void w.terminate();
-      if (m.rows) resolve(m.rows);
+      if (m.rows) resolve({ rows: m.rows, ...(m.schema ? { schema: m.schema } : {}) });
       else reject(new Error(m.error ?? 'unknown error'));
     });
     w.once('error', (err) => {

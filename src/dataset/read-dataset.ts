@@ -55,6 +55,11 @@ export function sniffFormat(h: Uint8Array): DatasetFormat | 'gzip' {
   return textFormat(h);
 }
 
+/** The format of a dataset file by its first bytes (`gzip`: compressed CSV or JSON Lines). */
+export function sniffFileFormat(file: string): DatasetFormat | 'gzip' {
+  return sniffFormat(head(file, 4096));
+}
+
 /** Reads a dataset file (CSV, JSON Lines, optionally gzip-compressed; .npy; .npz). */
 export async function readDataset(file: string, opts: ReadOptions = {}): Promise<Dataset> {
   const h = head(file, 4096);

@@ -8,7 +8,8 @@ import { getRule } from '../scan/rules.js';
 import type { ScanReport } from '../scan/types.js';
 import { DatasetOutputUnsupportedError } from './errors.js';
 import { scanDatasetFile, type DatasetScanOptions } from './scan-dataset.js';
-import { writeSplit } from './write-rows.js';
+import { sniffFileFormat } from './read-dataset.js';
+import { checkSplitTargets, writeSplit } from './write-rows.js';
 
 export interface RunDatasetScanOptions extends DatasetScanOptions {
   format: string;
@@ -29,6 +30,9 @@ export async function runDatasetScan(paths: string[], o: RunDatasetScanOptions, 
   const reporter = getReporter(o.format);
   if ((o.writeClean || o.quarantine) && paths.length !== 1) throw new DatasetOutputUnsupportedError('--write-clean/--quarantine take exactly one dataset file');
   const failOn = o.failOn ?? 'high';
+  const targets = { ...(o.writeClean ? { clean: o.writeClean } : {}), ...(o.quarantine ? { quarantine: o.quarantine } : {}) };
+  // Output names are checked against the input's format before the scan, not after it.
+  if (o.writeClean || o.quarantine) checkSplitTargets(paths[0]!, sniffFileFormat(paths[0]!), targets);
   const started = Date.now();
   const report: ScanReport = { tool: { name: 'rampart', version: o.version }, startedAt: new Date(started).toISOString(), durationMs: 0, files: [], findings: [], suppressed: 0 };
   let split: RunDatasetScanResult['split'];
@@ -38,7 +42,7 @@ export async function runDatasetScan(paths: string[], o: RunDatasetScanOptions, 
     report.findings.push(...r.report.findings);
     if (o.writeClean || o.quarantine) {
       const q = Uint8Array.from(r.rowSeverity, (s) => (s >= severityRank(failOn) ? 1 : 0));
-      split = await writeSplit(r.dataset, q, { ...(o.writeClean ? { clean: o.writeClean } : {}), ...(o.quarantine ? { quarantine: o.quarantine } : {}) });
+      split = await writeSplit(r.dataset, q, targets);
     }
   }
   report.durationMs = Date.now() - started;

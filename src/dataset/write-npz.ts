@@ -8,7 +8,8 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import type { Dataset } from './types.js';
 
-function npyHeader(descr: string, shape: number[]): Buffer {
+/** A version 1.0 .npy header for a C-order array. */
+export function npyHeader(descr: string, shape: number[]): Buffer {
   const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
   // Magic (6) + version (2) + header length (2) + dict + padding + '\n', total a multiple of 64.
   const unpadded = 10 + dict.length + 1;

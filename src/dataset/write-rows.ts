@@ -1,36 +1,131 @@
-// `--write-clean` and `--quarantine`: copies each row of a text dataset (CSV, JSON Lines, gzip
-// decompressed) verbatim to one of two files, with the header line in both, by re-reading the
-// file and using each row's byte span. Both files are written to temporary names and renamed only
-// when complete, so a failure leaves no partial output.
-import { createReadStream, createWriteStream, rmSync, renameSync } from 'node:fs';
+// `--write-clean` and `--quarantine`: splits a dataset's rows between two files, in the input's own
+// format unless the output name asks for the one alternative (docs/datasets.md, "Clean and
+// quarantine files"):
+//   CSV / JSON Lines (gzip too): rows copied byte for byte, header line kept; a name ending in `.gz`
+//                      gets the text gzip-compressed. A binary extension (.npz .npy .parquet) is refused.
+//   .npy:              `.npy`, the rows of the matrix as stored (write-npy-rows.ts); or `.npz` (X, y, …).
+//   .npz:              `.npz`, every row-aligned array cut to the rows, other members as they were.
+//   Parquet:           `.parquet`, the rows with the input's schema (write-parquet.ts); or `.npz` (X, y, …).
+// Any other name is refused with RAMPART_ERR_DATASET_OUTPUT_UNSUPPORTED before anything is written.
+// Every file is written to a temporary name and renamed only when all are complete, so a failure
+// leaves no partial output.
+import { createReadStream, createWriteStream, rmSync, renameSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
-import { createGunzip } from 'node:zlib';
+import path from 'node:path';
+import { finished } from 'node:stream/promises';
+import { createGunzip, createGzip } from 'node:zlib';
 import type { Writable } from 'node:stream';
+import { UsageError } from '../core/errors.js';
 import { DatasetOutputUnsupportedError } from './errors.js';
-import type { Dataset } from './types.js';
-import { writeSplitNpz } from './write-npz.js';
+import type { Dataset, DatasetFormat } from './types.js';
+import { npyFileRows, npzFileRows } from './write-npy-rows.js';
+import { npzOfRows } from './write-npz.js';
+import { parquetOfRows } from './write-parquet.js';
 
 export interface SplitTargets {
   clean?: string;
   quarantine?: string;
 }
 
+type OutputKind = 'text' | 'text-gzip' | 'npy' | 'npz-rows' | 'npz-arrays' | 'parquet';
+
+const BINARY_EXT = /\.(npz|npy|parquet|pq)$/i;
+
+const FORMAT_NAME: Record<DatasetFormat | 'gzip', string> = { csv: 'CSV', jsonl: 'JSON Lines', gzip: 'gzip text', npy: '.npy', npz: '.npz', parquet: 'Parquet' };
+
+/**
+ * The output kind for a target name given the input's format (`gzip`: compressed CSV or JSON
+ * Lines), or RAMPART_ERR_DATASET_OUTPUT_UNSUPPORTED naming what that format can write.
+ */
+export function outputKind(format: DatasetFormat | 'gzip', target: string): OutputKind {
+  const lower = target.toLowerCase();
+  const refuse = (allowed: string): never => {
+    throw new DatasetOutputUnsupportedError(`--write-clean/--quarantine of a ${FORMAT_NAME[format]} dataset write ${allowed}; got ${target}`, { details: { format, target } });
+  };
+  switch (format) {
+    case 'csv':
+    case 'jsonl':
+    case 'gzip':
+      if (BINARY_EXT.test(lower)) refuse('its own text format (any name; gzip-compressed when it ends in .gz), not .npz, .npy or .parquet');
+      return lower.endsWith('.gz') ? 'text-gzip' : 'text';
+    case 'npy':
+      if (lower.endsWith('.npy')) return 'npy';
+      if (lower.endsWith('.npz')) return 'npz-arrays';
+      return refuse('*.npy (the matrix rows as stored) or *.npz');
+    case 'npz':
+      if (lower.endsWith('.npz')) return 'npz-rows';
+      return refuse('*.npz');
+    case 'parquet':
+      if (lower.endsWith('.parquet') || lower.endsWith('.pq')) return 'parquet';
+      if (lower.endsWith('.npz')) return 'npz-arrays';
+      return refuse('*.parquet or *.npz');
+  }
+}
+
+/** Checks the target names against a dataset file's format before it is scanned (no output yet). */
+export function checkSplitTargets(file: string, format: DatasetFormat | 'gzip', t: SplitTargets): void {
+  checkTargets(file, t);
+  for (const target of [t.clean, t.quarantine]) if (target) outputKind(format, target);
+}
+
+function checkTargets(file: string, t: SplitTargets): void {
+  const input = path.resolve(file);
+  if (t.clean && t.quarantine && path.resolve(t.clean) === path.resolve(t.quarantine)) throw new UsageError('--write-clean and --quarantine name the same file');
+  for (const target of [t.clean, t.quarantine]) if (target && path.resolve(target) === input) throw new UsageError(`--write-clean/--quarantine would overwrite the dataset being scanned (${target})`);
+}
+
 /** Writes rows with `quarantine[i] === 0` to `clean` and the others to `quarantine`. */
 export async function writeSplit(ds: Dataset, quarantine: Uint8Array, t: SplitTargets): Promise<{ clean: number; quarantined: number }> {
-  if (!ds.spans || (ds.format !== 'csv' && ds.format !== 'jsonl')) {
-    // NumPy and Parquet inputs: the rows go out as NumPy .npz archives (write-npz.ts).
-    for (const target of [t.clean, t.quarantine]) {
-      if (target && !target.toLowerCase().endsWith('.npz')) {
-        throw new DatasetOutputUnsupportedError(`--write-clean/--quarantine of a ${ds.format} dataset write NumPy .npz archives; name the file *.npz (got ${target})`);
-      }
+  checkTargets(ds.file, t);
+  const kinds = { clean: t.clean ? outputKind(ds.format, t.clean) : undefined, quarantine: t.quarantine ? outputKind(ds.format, t.quarantine) : undefined };
+  if (ds.format === 'csv' || ds.format === 'jsonl') return writeText(ds, quarantine, t, kinds.clean === 'text-gzip', kinds.quarantine === 'text-gzip');
+  let q = 0;
+  for (let i = 0; i < ds.n; i++) q += quarantine[i]!;
+  const want = (flag: 0 | 1) => {
+    const rows: number[] = [];
+    for (let i = 0; i < ds.n; i++) if (quarantine[i] === flag) rows.push(i);
+    return rows;
+  };
+  const jobs = (
+    [
+      [t.clean, kinds.clean, 0],
+      [t.quarantine, kinds.quarantine, 1],
+    ] as const
+  ).filter((j): j is readonly [string, OutputKind, 0 | 1] => j[0] !== undefined);
+  // Parquet files are read once for both targets.
+  const parquet = jobs.some((j) => j[1] === 'parquet') ? await parquetOfRows(ds.file, jobs.filter((j) => j[1] === 'parquet').map((j) => (i: number) => quarantine[i] === j[2])) : [];
+  const tmps: string[] = [];
+  try {
+    for (const [target, kind, flag] of jobs) {
+      let bytes: Uint8Array;
+      if (kind === 'parquet') bytes = parquet.shift()!;
+      else if (kind === 'npy') bytes = npyFileRows(ds.file, want(flag));
+      else if (kind === 'npz-rows') bytes = npzFileRows(ds.file, ds.n, want(flag));
+      else bytes = npzOfRows(ds, (i) => quarantine[i] === flag);
+      const tmp = `${target}.${process.pid}.tmp`;
+      tmps.push(tmp);
+      writeFileSync(tmp, bytes);
     }
-    return writeSplitNpz(ds, quarantine, t);
+    jobs.forEach(([target], k) => renameSync(tmps[k]!, target));
+  } catch (err) {
+    for (const tmp of tmps) rmSync(tmp, { force: true });
+    throw err;
   }
+  return { clean: ds.n - q, quarantined: q };
+}
+
+/** Text datasets: re-reads the file and copies each row's byte span, header line first. */
+async function writeText(ds: Dataset, quarantine: Uint8Array, t: SplitTargets, gzipClean: boolean, gzipQuarantine: boolean): Promise<{ clean: number; quarantined: number }> {
+  if (!ds.spans) throw new DatasetOutputUnsupportedError(`${ds.file}: row positions are unknown`);
   const spans = ds.spans;
   const outs: (Writable | undefined)[] = [];
+  const files: Writable[] = [];
   const tmps: string[] = [];
   const finals: string[] = [];
-  for (const target of [t.clean, t.quarantine]) {
+  for (const [target, gz] of [
+    [t.clean, gzipClean],
+    [t.quarantine, gzipQuarantine],
+  ] as const) {
     if (!target) {
       outs.push(undefined);
       continue;
@@ -38,12 +133,20 @@ export async function writeSplit(ds: Dataset, quarantine: Uint8Array, t: SplitTa
     const tmp = `${target}.${process.pid}.tmp`;
     tmps.push(tmp);
     finals.push(target);
-    const w = createWriteStream(tmp);
+    const file = createWriteStream(tmp);
+    files.push(file);
+    const w = gz ? createGzip() : file;
+    if (gz) w.pipe(file);
     if (ds.headerBytes) w.write(Buffer.concat([ds.headerBytes, Buffer.from('\n')]));
     outs.push(w);
   }
+  // Settles when every file is closed; its rejection is observed below, never left unhandled.
+  const closed = Promise.all(files.map((f) => finished(f)));
+  closed.catch(() => undefined);
+  // A file that fails (disk full) while gzip waits for room rejects `closed`: no wait for a drain
+  // that never comes.
   const write = async (w: Writable | undefined, b: Uint8Array) => {
-    if (w && !w.write(b)) await once(w, 'drain');
+    if (w && !w.write(b)) await Promise.race([once(w, 'drain'), closed]);
   };
   let counts = { clean: 0, quarantined: 0 };
   try {
@@ -69,13 +172,12 @@ export async function writeSplit(ds: Dataset, quarantine: Uint8Array, t: SplitTa
       }
       base = endOfChunk;
     }
-    for (const w of outs) if (w) {
-      w.end();
-      await once(w, 'finish');
-    }
+    for (const w of outs) w?.end();
+    await closed;
     tmps.forEach((tmp, i) => renameSync(tmp, finals[i]!));
   } catch (err) {
     for (const w of outs) w?.destroy();
+    for (const f of files) f.destroy();
     for (const tmp of tmps) rmSync(tmp, { force: true });
     counts = { clean: 0, quarantined: 0 };
     throw err;

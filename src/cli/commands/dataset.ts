@@ -40,8 +40,8 @@ export function addDatasetFlags(cmd: Command): Command {
     .option('--source <column>', 'dataset column naming each row\'s supplier (provenance scores)')
     .option('--embeddings <file>', 'embeddings, one vector per dataset row (.npy or CSV), for backdoor checks')
     .option('--data-baseline <file>', 'trusted dataset baseline from `rampart dataset baseline`')
-    .option('--write-clean <file>', 'write dataset rows without findings at or above --fail-on to this file')
-    .option('--quarantine <file>', 'write the other dataset rows to this file')
+    .option('--write-clean <file>', 'write dataset rows without findings at or above --fail-on to this file, in the input\'s format (docs/datasets.md)')
+    .option('--quarantine <file>', 'write the other dataset rows to this file, in the same way')
     .option('--no-neighbours', 'skip the k-NN checks (label noise, near duplicates)')
     .option('--feature-scale <mode>', 'feature scaling for the k-NN checks: auto (default: the one whose k-NN vote fits the labels best), standard, or none (features on one scale, e.g. pixels)')
     .option('--outlier-rate <share>', 'share of rows the multivariate outlier check may raise at medium (default 0.005)');
@@ -104,7 +104,7 @@ export function register(program: Command): void {
     ds
       .command('scan')
       .description('scan datasets for poisoned, mislabelled, duplicated and out-of-distribution rows')
-      .argument('<paths...>', 'dataset files: CSV, JSON Lines (optionally gzip), .npy, .npz')
+      .argument('<paths...>', 'dataset files: CSV, JSON Lines (optionally gzip), .npy, .npz, Parquet')
       .option('--format <format>', 'table, json or sarif', 'table')
       .option('-o, --output <file>', 'write the report to a file')
       .option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity (default high)')
