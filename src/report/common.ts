@@ -15,10 +15,20 @@ function cmpStr(a: string | undefined, b: string | undefined): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** Total order: file, position in the file, severity (highest first), rule id, message. */
+/** 0 for a finding on a dataset row new or changed since the data baseline, else 1. */
+function freshRank(f: Finding): number {
+  return f.details?.newSinceBaseline === true ? 0 : 1;
+}
+
+/**
+ * Total order: file; within a file, findings on dataset rows new or changed since the data
+ * baseline first (they are the ones to check first); position in the file, severity (highest
+ * first), rule id, message.
+ */
 export function compareFindings(a: Finding, b: Finding): number {
   return (
     cmpStr(a.file, b.file) ||
+    freshRank(a) - freshRank(b) ||
     cmpNum(a.location?.offset, b.location?.offset) ||
     cmpNum(a.location?.line, b.location?.line) ||
     cmpNum(a.location?.row, b.location?.row) ||

@@ -47,6 +47,7 @@ function where(f: Finding): string {
   if (l?.line !== undefined) parts.push(`line ${l.line}`);
   if (l?.row !== undefined) parts.push(`row ${l.row}`);
   if (l?.record !== undefined) parts.push(`[${l.record}]`);
+  if (f.details?.newSinceBaseline === true) parts.push('(new since baseline)');
   return parts.join(' ');
 }
 

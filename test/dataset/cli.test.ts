@@ -1,7 +1,9 @@
 // CLI-level tests of `rampart scan --label` and `rampart dataset baseline|diff`, spawning
 // bin/rampart.js (dist must be built: `npm run build`, as `npm test` does).
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { parquetReadObjects } from 'hyparquet';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,5 +62,80 @@ describe('rampart scan --label (CLI)', () => {
     const bad = run(['scan', 'new.csv', '--label', 'nope']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('RAMPART_ERR_DATASET_COLUMN_UNKNOWN');
+  });
+
+  it('SARIF startLine is the row\'s first line: CSV with quoted line breaks, JSON Lines with blank lines (header counted)', () => {
+    type Sarif = { runs: { results: { ruleId: string; locations: { physicalLocation: { region: { startLine: number } } }[]; properties: { row: number } }[] }[] };
+    const hit = (stdout: string) => {
+      const x = (JSON.parse(stdout) as Sarif).runs[0]!.results.find((res) => res.ruleId === 'RMP-DATA-002')!;
+      return [x.locations[0]!.physicalLocation.region.startLine, x.properties.row];
+    };
+    // Rows 2 and 5 hold a quoted field over two lines: row 7 starts on line 1 + 7 + 2 + 1 = 11.
+    const rows = csv().trim().split('\n').map((l, i) => (i === 3 || i === 6 ? `${l},"two\nlines"` : `${l},one`));
+    rows[0] = 'id,a,b,label,note';
+    writeFileSync(path.join(dir, 'ml.csv'), rows.join('\n') + '\n');
+    const c = run(['scan', 'ml.csv', '--label', 'label', '--id', 'id', '--format', 'sarif']);
+    expect(c.status, c.stderr).toBe(1);
+    expect(hit(c.stdout)).toEqual([11, 7]);
+    // JSON Lines, blank lines before rows 3 and 5: row 7 is on line 7 + 2 + 1 = 10.
+    const jl = csv()
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => {
+        const [id, a, b, label] = l.split(',');
+        return JSON.stringify({ id, a: Number.isNaN(Number(a)) ? a : Number(a), b: Number(b), label });
+      });
+    jl.splice(5, 0, '');
+    jl.splice(3, 0, '   ');
+    writeFileSync(path.join(dir, 'bl.jsonl'), jl.join('\n') + '\n');
+    const j = run(['scan', 'bl.jsonl', '--label', 'label', '--id', 'id', '--format', 'sarif']);
+    expect(j.status, j.stderr).toBe(1);
+    expect(hit(j.stdout)).toEqual([10, 7]);
+  });
+
+  it('with --data-baseline, findings on new and changed rows come first and are marked', () => {
+    writeFileSync(path.join(dir, 'old2.csv'), csv());
+    // Row 3 changed and row 40 added, both with a non-numeric value; row 7 (old) has one too.
+    writeFileSync(path.join(dir, 'new2.csv'), csv(['40,0.1,bad,x']).replace('\n3,10.3,', '\n3,zzz,'));
+    expect(run(['dataset', 'baseline', 'old2.csv', '--label', 'label', '--id', 'id', '-o', 'base2.json']).status).toBe(0);
+    const r = run(['scan', 'new2.csv', '--label', 'label', '--id', 'id', '--data-baseline', 'base2.json', '--no-neighbours', '--format', 'json']);
+    expect(r.status, r.stderr).toBe(1);
+    const f = (JSON.parse(r.stdout) as { findings: { ruleId: string; location?: { row: number }; details?: { newSinceBaseline?: boolean } }[] }).findings;
+    const typeRows = f.filter((x) => x.ruleId === 'RMP-DATA-002').map((x) => x.location!.row);
+    expect(typeRows).toEqual([3, 40, 7]);
+    const firstOld = f.findIndex((x) => x.details?.newSinceBaseline !== true);
+    expect(f.slice(firstOld).some((x) => x.details?.newSinceBaseline === true)).toBe(false);
+    const t = run(['scan', 'new2.csv', '--label', 'label', '--id', 'id', '--data-baseline', 'base2.json', '--no-neighbours']);
+    expect(t.stdout).toMatch(/RMP-DATA-002 .*row 3 \[3\] \(new since baseline\)/);
+  });
+
+  it('--write-clean/--quarantine of a Parquet file write Parquet; an unsupported name exits 2 before scanning', async () => {
+    const n = 40;
+    const buf = parquetWriteBuffer({
+      columnData: [
+        { name: 'a', data: Array.from({ length: n }, (_, i) => (i === 7 ? 1e9 : (i % 2) * 10 + (i % 5) / 10)), type: 'DOUBLE' },
+        { name: 'b', data: Array.from({ length: n }, (_, i) => (i % 2) * 10 - (i % 3) / 10), type: 'DOUBLE' },
+        { name: 'note', data: Array.from({ length: n }, (_, i) => `row ${i}`), type: 'STRING' },
+        { name: 'label', data: Array.from({ length: n }, (_, i) => (i % 2 ? 'y' : 'x')), type: 'STRING' },
+      ],
+    });
+    writeFileSync(path.join(dir, 'p.parquet'), new Uint8Array(buf));
+    const r = run(['scan', 'p.parquet', '--label', 'label', '--fail-on', 'medium', '--no-neighbours', '--format', 'json', '--write-clean', 'pc.parquet', '--quarantine', 'pq.parquet']);
+    expect(r.status, r.stderr).toBe(1);
+    const rowsOf = async (f: string) => {
+      const b = readFileSync(path.join(dir, f));
+      return (await parquetReadObjects({ file: b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) })) as { note: string }[];
+    };
+    const q = await rowsOf('pq.parquet');
+    const c = await rowsOf('pc.parquet');
+    expect(q.map((x) => x.note)).toContain('row 7');
+    expect(q.length + c.length).toBe(n);
+    expect(r.stderr).toContain(`${c.length} clean rows, ${q.length} quarantined`);
+    const bad = run(['scan', 'p.parquet', '--label', 'label', '--write-clean', 'out.csv']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('RAMPART_ERR_DATASET_OUTPUT_UNSUPPORTED');
+    expect(bad.stdout).toBe('');
+    expect(existsSync(path.join(dir, 'out.csv'))).toBe(false);
   });
 });
