@@ -153,6 +153,9 @@ class SqliteKeyStore implements KeyStore {
   }
 }
 
+/** Audit rows per multi-row INSERT (5 parameters each, far below SQLite's 32,766-parameter limit). */
+const AUDIT_ROWS = 32;
+
 class SqliteAuditStore implements AuditStore {
   private readonly last;
   private readonly read;
@@ -167,10 +170,29 @@ class SqliteAuditStore implements AuditStore {
     this.insert = db.prepare('INSERT INTO audit (seq, time, prev_hash, hash, body) VALUES (?, ?, ?, ?, ?)');
     this.insertCp = db.prepare('INSERT INTO audit_checkpoints (seq, hash, time) VALUES (?, ?, ?) ON CONFLICT (seq) DO NOTHING');
     this.listCp = db.prepare('SELECT seq, hash, time FROM audit_checkpoints ORDER BY seq');
+    // Rows go in AUDIT_ROWS at a time (one statement per chunk instead of one per row: the
+    // per-call cost of a statement is most of a small row's insert).
+    const insertMany = db.prepare(`INSERT INTO audit (seq, time, prev_hash, hash, body) VALUES ${Array(AUDIT_ROWS).fill('(?, ?, ?, ?, ?)').join(', ')}`);
+    const args: (string | number)[] = new Array(AUDIT_ROWS * 5);
     this.appendTx = db.transaction((entries: AuditEntry[]) => {
       const last = this.last.get() as AuditRow | undefined;
       assertContinues(last?.seq ?? 0, entries);
-      for (const e of entries) this.insert.run(e.seq, e.time, e.prevHash, e.hash, e.body);
+      let i = 0;
+      for (; i + AUDIT_ROWS <= entries.length; i += AUDIT_ROWS) {
+        for (let j = 0; j < AUDIT_ROWS; j++) {
+          const e = entries[i + j]!;
+          args[j * 5] = e.seq;
+          args[j * 5 + 1] = e.time;
+          args[j * 5 + 2] = e.prevHash;
+          args[j * 5 + 3] = e.hash;
+          args[j * 5 + 4] = e.body;
+        }
+        insertMany.run(args);
+      }
+      for (; i < entries.length; i++) {
+        const e = entries[i]!;
+        this.insert.run(e.seq, e.time, e.prevHash, e.hash, e.body);
+      }
     });
   }
 

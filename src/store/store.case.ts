@@ -98,6 +98,16 @@ export function runStoreConformance(name: string, factory: StoreFactory): void {
         expect(await store.audit.readAudit(26, 5)).toEqual([]);
       });
 
+      it('appends a large batch exactly (several multi-row statements plus single rows), and refuses a gap anywhere in it', async () => {
+        const all = entries(1, 101);
+        await store.audit.appendAudit(all.slice(0, 1));
+        const gap = all.slice(1, 100).map((e) => (e.seq === 70 ? { ...e, seq: 71 } : e));
+        expect(await codeOf(store.audit.appendAudit(gap))).toBe('RAMPART_ERR_STORE_AUDIT_CONFLICT');
+        expect(await store.audit.lastAudit()).toEqual(all[0]);
+        await store.audit.appendAudit(all.slice(1));
+        expect(await store.audit.readAudit(1, 200)).toEqual(all);
+      });
+
       it('refuses a batch that does not continue the chain, all or none', async () => {
         await store.audit.appendAudit(entries(1, 3));
         // Replays seq 3 (another writer got there first).
