@@ -8,7 +8,7 @@ import { buildBaseline, writeBaseline } from './baseline.js';
 import { readDataset } from './read-dataset.js';
 import { runDatasetScan } from './run-dataset-scan.js';
 import { scanDatasetFile } from './scan-dataset.js';
-import { rng } from './testing.js';
+import { npyBytes, rng } from './testing.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'rampart-dsscan-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -121,6 +121,48 @@ describe('scanDatasetFile', () => {
     for (let i = 0; i < 300; i++) if (rows[i]!.endsWith(',s1') && r0() < 0.35) rows[i] = rows[i]!.replace(/,c(\d),s1$/, (_, c: string) => `,c${(Number(c) + 1) % 3},s1`);
     const r = await scanDatasetFile(writeCsv('src.csv', rows), opts);
     expect(r.report.findings.filter((f) => f.ruleId === 'RMP-DATA-050').map((f) => f.details?.source)).toEqual(['s1']);
+  });
+});
+
+describe('scanDatasetFile: every row rule by its id', () => {
+  it('reports exact (RMP-DATA-010) and near (RMP-DATA-012) duplicates and a per-feature outlier (RMP-DATA-030) on the right rows', async () => {
+    const rows = cleanRows(5);
+    rows[61] = rows[60]!.replace(/^60,/, '61,'); // exact copy of row 60, same label
+    rows[72] = rows[69]!.replace(/^69,/, '72,').replace(/,(-?\d+\.\d+),c/, (_, v: string) => `,${(Number(v) + 0.001).toFixed(3)},c`); // row 69 moved by 0.001
+    rows[80] = rows[80]!.replace(/^80,[^,]+/, '80,900'); // one value far out
+    const r = await scanDatasetFile(writeCsv('dups.csv', rows), opts);
+    const rowsOf = (id: string) => r.report.findings.filter((f) => f.ruleId === id).map((f) => f.location?.row);
+    expect(rowsOf('RMP-DATA-010')).toEqual([61]);
+    expect(r.report.findings.find((f) => f.ruleId === 'RMP-DATA-010')!.details).toEqual({ of: 60 });
+    // (Info: 012 also lists clean rows that happen to be close in these scaled units; only row 72 is planted.)
+    expect(r.report.findings.find((f) => f.ruleId === 'RMP-DATA-012' && f.location?.row === 72)!.details).toMatchObject({ of: 69, distance: 0 });
+    expect(rowsOf('RMP-DATA-030')).toEqual([80]);
+    expect(r.report.findings.find((f) => f.ruleId === 'RMP-DATA-030')!.details).toMatchObject({ column: 'f0', value: 900 });
+  });
+
+  it('reports a backdoor cluster from an embeddings file (RMP-DATA-041, RMP-DATA-040) and no clean class', async () => {
+    // 15 inputs of classes c0 and c2 relabelled c1; in the embeddings they form their own small
+    // cluster inside c1 (what a model trained on the poisoned data learns for the trigger).
+    const rows = cleanRows(6);
+    const poisoned = Array.from({ length: 15 }, (_, k) => (k % 2 ? 3 * (10 + k) : 3 * (10 + k) + 2));
+    for (const i of poisoned) rows[i] = rows[i]!.replace(/,c[02],/, ',c1,');
+    const r = rng(17);
+    const k = 6;
+    const E = new Float64Array(300 * k);
+    const pset = new Set(poisoned);
+    for (let i = 0; i < 300; i++) {
+      const label = pset.has(i) ? 1 : i % 3;
+      for (let j = 0; j < k; j++) E[i * k + j] = (j === label ? 8 : 0) + (pset.has(i) && j === 5 ? 6 : 0) + gauss(r);
+    }
+    const emb = path.join(dir, 'emb.npy');
+    writeFileSync(emb, npyBytes([300, k], E));
+    const res = await scanDatasetFile(writeCsv('bd.csv', rows), { ...opts, embeddings: emb });
+    const rowsOf = (id: string) => res.report.findings.filter((f) => f.ruleId === id).map((f) => f.location!.row!).sort((a, b) => a - b);
+    expect(rowsOf('RMP-DATA-041')).toEqual([...poisoned].sort((a, b) => a - b));
+    expect(res.report.findings.find((f) => f.ruleId === 'RMP-DATA-041')!.details).toMatchObject({ label: 'c1', clusterSize: 15 });
+    const spectral = rowsOf('RMP-DATA-040');
+    expect(spectral.length).toBeGreaterThanOrEqual(12);
+    expect(spectral.every((i) => pset.has(i))).toBe(true);
   });
 });
 
