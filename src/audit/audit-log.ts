@@ -43,6 +43,20 @@ const DEFAULTS = { flushIntervalMs: 200, retryMinMs: 50, retryMaxMs: 5000, close
 /** Field names never written unless `includeBodies` is on. */
 const BODY_FIELDS: ReadonlySet<string> = new Set(['requestBody', 'responseBody']);
 
+/**
+ * What is chained for a record: its canonical JSON, without the body fields unless `includeBodies`.
+ * Never throws: a record that cannot be serialised is chained as its id and time with
+ * `unserialisable: true`, so the fact that a request happened is never lost.
+ */
+export function auditBody(rec: AuditRecord, includeBodies: boolean, logger?: Logger): string {
+  try {
+    return canonicalJson(rec, includeBodies ? undefined : BODY_FIELDS);
+  } catch (e) {
+    logger?.error({ err: e, id: rec?.id }, 'audit: record not serialisable; writing its id only');
+    return canonicalJson({ id: String(rec?.id ?? ''), time: String(rec?.time ?? ''), unserialisable: true });
+  }
+}
+
 export class ChainedAuditLog implements AuditLog {
   private readonly opts: Required<Omit<AuditLogOptions, 'now'>> & { now: () => number };
   /** Canonical bodies waiting to be written: queue[qStart..] (a moving start avoids O(n) shifts). */
@@ -93,15 +107,20 @@ export class ChainedAuditLog implements AuditLog {
       this.logger.error({ code: AuditClosedError.code, id: rec?.id }, 'audit: record after close was not written');
       return;
     }
-    let body: string;
-    try {
-      // Serialised now, so later changes to the caller's object cannot change what is chained.
-      body = canonicalJson(rec, this.cfg.includeBodies ? undefined : BODY_FIELDS);
-    } catch (e) {
-      // Never lose the fact that a request happened, even if a field cannot be serialised.
-      this.logger.error({ err: e, id: rec?.id }, 'audit: record not serialisable; writing its id only');
-      body = canonicalJson({ id: String(rec?.id ?? ''), time: String(rec?.time ?? ''), unserialisable: true });
+    // Serialised now, so later changes to the caller's object cannot change what is chained.
+    this.enqueue(auditBody(rec, this.cfg.includeBodies, this.logger));
+  }
+
+  /** A record another process serialised with auditBody() (the gateway's workers): chained as is. */
+  recordBody(body: string): void {
+    if (this.closed) {
+      this.logger.error({ code: AuditClosedError.code }, 'audit: record after close was not written');
+      return;
     }
+    this.enqueue(body);
+  }
+
+  private enqueue(body: string): void {
     this.queue.push(body);
     this.recorded++;
     if (this.pending >= this.nextBacklogWarning) {

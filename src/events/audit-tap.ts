@@ -16,6 +16,21 @@ export function tapAuditLog(inner: AuditLog, bus: EventBus): AuditLog {
         // eventsFromAudit only reads plain fields; nothing here may ever fail a request.
       }
     },
+    recordBody(body: string): void {
+      let rec: AuditRecord | null = null;
+      try {
+        rec = JSON.parse(body) as AuditRecord;
+      } catch {
+        // Chained all the same; only the events are missing.
+      }
+      if (inner.recordBody) inner.recordBody(body);
+      else if (rec) inner.record(rec);
+      try {
+        if (rec) bus.publish(...eventsFromAudit(rec));
+      } catch {
+        // As above: publishing never fails a request.
+      }
+    },
     flush: () => inner.flush(),
     close: () => inner.close(),
   };

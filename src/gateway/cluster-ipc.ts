@@ -6,6 +6,7 @@
 import type { AuditLog, AuditRecord, QuotaLease, QuotaManager, QuotaRequest } from '../core/contracts.js';
 import { RampartError } from '../core/errors.js';
 import type { TokenUsage } from '../core/types.js';
+import { auditBody } from '../audit/audit-log.js';
 import { isEvent, type RampartEvent } from '../events/schema.js';
 import { QuotaExceededError, type QuotaLimitKind, type QuotaScope } from '../quota/errors.js';
 import { PrimaryGoneError } from './errors.js';
@@ -41,6 +42,8 @@ export type Op =
   | ['unreserve', number[]]
   | ['release', number, TokenUsage | null]
   | ['record', AuditRecord]
+  /** An audit record serialised by the worker with auditBody() (canonical JSON), chained as is. */
+  | ['entry', string]
   | ['flush', number]
   | ['metrics', number]
   | ['events', RampartEvent[]];
@@ -110,6 +113,18 @@ function isAuditRecord(v: unknown): v is AuditRecord {
   );
 }
 
+/** Longest audit entry a worker may send (characters): two captured bodies of 1 MiB and their escapes. */
+const MAX_ENTRY = 16 * 1024 * 1024;
+
+/**
+ * An audit entry as a worker's auditBody() writes it: the text of one JSON object, bounded. The
+ * primary chains it as is rather than parsing it again (the worker serialised it from a record the
+ * gateway itself made); `rampart audit verify` checks every stored body parses.
+ */
+function isEntryText(v: unknown): v is string {
+  return typeof v === 'string' && v.length >= 2 && v.length <= MAX_ENTRY && v.charCodeAt(0) === 0x7b && v.charCodeAt(v.length - 1) === 0x7d;
+}
+
 /** One worker operation with the shape its kind requires, else null. */
 export function checkOp(op: unknown): Op | null {
   if (!Array.isArray(op)) return null;
@@ -126,6 +141,8 @@ export function checkOp(op: unknown): Op | null {
       return op.length === 3 && isId(op[1]) && (op[2] === null || isUsage(op[2])) ? (op as Op) : null;
     case 'record':
       return op.length === 2 && isAuditRecord(op[1]) ? (op as Op) : null;
+    case 'entry':
+      return op.length === 2 && isEntryText(op[1]) ? (op as Op) : null;
     case 'flush':
     case 'metrics':
       return op.length === 2 && isId(op[1]) ? (op as Op) : null;
@@ -235,7 +252,11 @@ export class PrimaryLink {
   private readonly reserves = new Map<string, Reserve>();
   private sweeper: NodeJS.Timeout | null = null;
 
-  constructor(private readonly send: (m: ToPrimary) => unknown) {}
+  /** `includeBodies`: audit.includeBodies, for the records this worker serialises. */
+  constructor(
+    private readonly send: (m: ToPrimary) => unknown,
+    private readonly opts: { includeBodies: boolean } = { includeBodies: false },
+  ) {}
 
   /** Feeds an answer message from the primary. */
   onAnswers(answers: Answer[]): void {
@@ -385,7 +406,8 @@ export class PrimaryLink {
     record: (rec: AuditRecord): void => {
       // A record made after the channel closed cannot reach the chain; the primary logs the gap
       // of a worker that died (its requests in flight), and close() flushes before disconnecting.
-      if (!this.closed) this.push(['record', rec], false);
+      // Serialised here, once: the primary chains the text as it comes.
+      if (!this.closed) this.push(['entry', auditBody(rec, this.opts.includeBodies)], false);
     },
     flush: async (): Promise<void> => {
       await this.ask((i) => ['flush', i]);

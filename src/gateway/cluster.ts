@@ -13,7 +13,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { AggregatorRegistry } from 'prom-client';
 import type { GatewayConfig } from '../config/schema.js';
-import type { AuditLog, QuotaLease, QuotaManager } from '../core/contracts.js';
+import type { AuditLog, AuditRecord, QuotaLease, QuotaManager } from '../core/contracts.js';
 import { silentLogger } from '../core/logger.js';
 import { createAuditLog } from '../audit/index.js';
 import { tapAuditLog } from '../events/audit-tap.js';
@@ -57,7 +57,7 @@ async function runWorker(config: GatewayConfig, opts: StartGatewayOptions): Prom
   const ignore = (): void => undefined;
   process.on('SIGINT', ignore);
   process.on('SIGTERM', ignore);
-  const link = new PrimaryLink((m) => process.send?.(m));
+  const link = new PrimaryLink((m) => process.send?.(m), { includeBodies: config.audit.includeBodies });
   let gw: RunningGateway | null = null;
   let stopping = false;
   const stop = async (code: number): Promise<void> => {
@@ -255,6 +255,14 @@ async function startPrimary(config: GatewayConfig, n: number, opts: StartGateway
         case 'record':
           try {
             audit.record(op[1]);
+          } catch (e) {
+            logger.error({ err: e }, 'audit record failed');
+          }
+          break;
+        case 'entry':
+          try {
+            if (audit.recordBody) audit.recordBody(op[1]);
+            else audit.record(JSON.parse(op[1]) as AuditRecord);
           } catch (e) {
             logger.error({ err: e }, 'audit record failed');
           }
