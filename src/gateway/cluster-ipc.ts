@@ -119,7 +119,8 @@ const MAX_ENTRY = 16 * 1024 * 1024;
 /**
  * An audit entry as a worker's auditBody() writes it: the text of one JSON object, bounded. The
  * primary chains it as is rather than parsing it again (the worker serialised it from a record the
- * gateway itself made); `rampart audit verify` checks every stored body parses.
+ * gateway itself made). A worker that lies can do so in well-formed records too; this check keeps
+ * arbitrary bytes out of the chain.
  */
 function isEntryText(v: unknown): v is string {
   return typeof v === 'string' && v.length >= 2 && v.length <= MAX_ENTRY && v.charCodeAt(0) === 0x7b && v.charCodeAt(v.length - 1) === 0x7d;
