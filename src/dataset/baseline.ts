@@ -1,7 +1,8 @@
 // The trusted dataset baseline (`rampart dataset baseline`): schema, column types, ranges and
 // quantiles, class balance, and a manifest of row hashes (keyed by --id when given) that
 // `rampart dataset diff` and scans use to tell new and changed rows. JSON, written atomically.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileReplacing } from '../core/replace-file.js';
 import { z } from 'zod';
 import { profileColumn, type NumericProfile } from '../detect/dataset/column-profile.js';
 import { column } from '../detect/dataset/stats.js';
@@ -76,10 +77,8 @@ export function countLabels(labels: readonly string[]): Record<string, number> {
 }
 
 export function writeBaseline(file: string, b: DatasetBaseline): void {
-  const tmp = `${file}.${process.pid}.tmp`;
   // NaN/Infinity become null in JSON; the reader maps them back.
-  writeFileSync(tmp, JSON.stringify(b) + '\n');
-  renameSync(tmp, file);
+  writeFileReplacing(file, JSON.stringify(b) + '\n');
 }
 
 export function readBaseline(file: string): DatasetBaseline {

@@ -3,8 +3,7 @@
 // `X` (float64, rows × features, C order, NaN for missing values), and, when the scan had them,
 // `y` (labels), `ids` and `sources`: float64 when every value is a number, else fixed-width unicode
 // (`<U{width}`). Readable with
-// `numpy.load(path)`; also by `rampart scan --label y`. Written to a temporary name, then renamed.
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+// `numpy.load(path)`; also by `rampart scan --label y`. write-rows.ts writes the files.
 import { crc32 } from 'node:zlib';
 import type { Dataset } from './types.js';
 
@@ -99,24 +98,4 @@ export function npzOfRows(ds: Dataset, pick: (i: number) => boolean): Buffer {
   if (ds.ids) entries.push({ name: 'ids.npy', data: strings(rows.map((r) => ds.ids![r]!)) });
   if (ds.sources) entries.push({ name: 'sources.npy', data: strings(rows.map((r) => ds.sources![r]!)) });
   return zipStored(entries);
-}
-
-/** Writes clean and quarantined rows as .npz files (temporary name, then rename). */
-export function writeSplitNpz(ds: Dataset, quarantine: Uint8Array, t: { clean?: string; quarantine?: string }): { clean: number; quarantined: number } {
-  const done: string[] = [];
-  try {
-    for (const [target, want] of [[t.clean, 0], [t.quarantine, 1]] as const) {
-      if (!target) continue;
-      const tmp = `${target}.${process.pid}.tmp`;
-      writeFileSync(tmp, npzOfRows(ds, (i) => quarantine[i] === want));
-      done.push(tmp);
-    }
-    for (const [target] of [[t.clean], [t.quarantine]]) if (target) renameSync(`${target}.${process.pid}.tmp`, target);
-  } catch (e) {
-    for (const tmp of done) rmSync(tmp, { force: true });
-    throw e;
-  }
-  let q = 0;
-  for (let i = 0; i < ds.n; i++) q += quarantine[i]!;
-  return { clean: ds.n - q, quarantined: q };
 }

@@ -9,13 +9,14 @@
 // Any other name is refused with RAMPART_ERR_DATASET_OUTPUT_UNSUPPORTED before anything is written.
 // Every file is written to a temporary name and renamed only when all are complete, so a failure
 // leaves no partial output.
-import { createReadStream, createWriteStream, rmSync, renameSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, realpathSync, rmSync, renameSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import type { Writable } from 'node:stream';
 import { UsageError } from '../core/errors.js';
+import { replaceTarget } from '../core/replace-file.js';
 import { DatasetOutputUnsupportedError } from './errors.js';
 import type { Dataset, DatasetFormat } from './types.js';
 import { npyFileRows, npzFileRows } from './write-npy-rows.js';
@@ -68,10 +69,24 @@ export function checkSplitTargets(file: string, format: DatasetFormat | 'gzip', 
   for (const target of [t.clean, t.quarantine]) if (target) outputKind(format, target);
 }
 
+/** The path a name refers to, symbolic links resolved when it exists. */
+function real(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
 function checkTargets(file: string, t: SplitTargets): void {
-  const input = path.resolve(file);
-  if (t.clean && t.quarantine && path.resolve(t.clean) === path.resolve(t.quarantine)) throw new UsageError('--write-clean and --quarantine name the same file');
-  for (const target of [t.clean, t.quarantine]) if (target && path.resolve(target) === input) throw new UsageError(`--write-clean/--quarantine would overwrite the dataset being scanned (${target})`);
+  const input = real(file);
+  if (t.clean && t.quarantine && real(t.clean) === real(t.quarantine) && !isDevice(t.clean)) throw new UsageError('--write-clean and --quarantine name the same file');
+  for (const target of [t.clean, t.quarantine]) if (target && real(target) === input) throw new UsageError(`--write-clean/--quarantine would overwrite the dataset being scanned (${target})`);
+}
+
+/** An existing target that is not a regular file (/dev/null): both sides may go there. */
+function isDevice(p: string): boolean {
+  return replaceTarget(p).tmp === undefined;
 }
 
 /** Writes rows with `quarantine[i] === 0` to `clean` and the others to `quarantine`. */
@@ -94,21 +109,22 @@ export async function writeSplit(ds: Dataset, quarantine: Uint8Array, t: SplitTa
   ).filter((j): j is readonly [string, OutputKind, 0 | 1] => j[0] !== undefined);
   // Parquet files are read once for both targets.
   const parquet = jobs.some((j) => j[1] === 'parquet') ? await parquetOfRows(ds.file, jobs.filter((j) => j[1] === 'parquet').map((j) => (i: number) => quarantine[i] === j[2])) : [];
-  const tmps: string[] = [];
+  const places = jobs.map(([target]) => replaceTarget(target));
+  const written: string[] = [];
   try {
-    for (const [target, kind, flag] of jobs) {
+    for (const [k, [, kind, flag]] of jobs.entries()) {
       let bytes: Uint8Array;
       if (kind === 'parquet') bytes = parquet.shift()!;
       else if (kind === 'npy') bytes = npyFileRows(ds.file, want(flag));
       else if (kind === 'npz-rows') bytes = npzFileRows(ds.file, ds.n, want(flag));
       else bytes = npzOfRows(ds, (i) => quarantine[i] === flag);
-      const tmp = `${target}.${process.pid}.tmp`;
-      tmps.push(tmp);
-      writeFileSync(tmp, bytes);
+      const at = places[k]!.tmp ?? places[k]!.final;
+      if (places[k]!.tmp) written.push(at);
+      writeFileSync(at, bytes);
     }
-    jobs.forEach(([target], k) => renameSync(tmps[k]!, target));
+    for (const pl of places) if (pl.tmp) renameSync(pl.tmp, pl.final);
   } catch (err) {
-    for (const tmp of tmps) rmSync(tmp, { force: true });
+    for (const tmp of written) rmSync(tmp, { force: true });
     throw err;
   }
   return { clean: ds.n - q, quarantined: q };
@@ -120,8 +136,7 @@ async function writeText(ds: Dataset, quarantine: Uint8Array, t: SplitTargets, g
   const spans = ds.spans;
   const outs: (Writable | undefined)[] = [];
   const files: Writable[] = [];
-  const tmps: string[] = [];
-  const finals: string[] = [];
+  const renames: { tmp: string; final: string }[] = [];
   for (const [target, gz] of [
     [t.clean, gzipClean],
     [t.quarantine, gzipQuarantine],
@@ -130,10 +145,9 @@ async function writeText(ds: Dataset, quarantine: Uint8Array, t: SplitTargets, g
       outs.push(undefined);
       continue;
     }
-    const tmp = `${target}.${process.pid}.tmp`;
-    tmps.push(tmp);
-    finals.push(target);
-    const file = createWriteStream(tmp);
+    const place = replaceTarget(target);
+    if (place.tmp) renames.push({ tmp: place.tmp, final: place.final });
+    const file = createWriteStream(place.tmp ?? place.final);
     files.push(file);
     const w = gz ? createGzip() : file;
     if (gz) w.pipe(file);
@@ -174,11 +188,11 @@ async function writeText(ds: Dataset, quarantine: Uint8Array, t: SplitTargets, g
     }
     for (const w of outs) w?.end();
     await closed;
-    tmps.forEach((tmp, i) => renameSync(tmp, finals[i]!));
+    for (const r of renames) renameSync(r.tmp, r.final);
   } catch (err) {
     for (const w of outs) w?.destroy();
     for (const f of files) f.destroy();
-    for (const tmp of tmps) rmSync(tmp, { force: true });
+    for (const r of renames) rmSync(r.tmp, { force: true });
     counts = { clean: 0, quarantined: 0 };
     throw err;
   }

@@ -1,9 +1,10 @@
 // `rampart dataset scan|baseline|diff`: training-data poisoning checks (docs/datasets.md).
 // `rampart scan DATA --label COLUMN` runs the same scan as `rampart dataset scan`.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { ScanEventFlags } from './scan-events.js';
 import { UsageError } from '../../core/errors.js';
+import { replaceTarget, writeFileReplacing } from '../../core/replace-file.js';
 import { createLogger } from '../../core/logger.js';
 import { isSeverity, type Severity } from '../../core/types.js';
 import { buildBaseline, diffManifests, manifestRows, readBaseline, writeBaseline } from '../../dataset/baseline.js';
@@ -78,11 +79,8 @@ export async function runDatasetScanCommand(paths: string[], flags: DatasetScanF
     },
     createLogger({ level: process.env.RAMPART_LOG_LEVEL ?? 'warn' }),
   );
-  if (flags.output) {
-    const tmp = `${flags.output}.${process.pid}.tmp`;
-    writeFileSync(tmp, r.output);
-    renameSync(tmp, flags.output);
-  } else process.stdout.write(r.output);
+  if (flags.output) writeFileReplacing(flags.output, r.output);
+  else process.stdout.write(r.output);
   if (r.split) process.stderr.write(`rampart: ${r.split.clean} clean rows, ${r.split.quarantined} quarantined\n`);
   const { recordScanResult } = await import('./scan-events.js');
   await recordScanResult(flags as ScanEventFlags, 'dataset', paths, r.report, r.exitCode);
@@ -149,12 +147,19 @@ export function register(program: Command): void {
         process.stderr.write(`rampart: ${n} ${o.status} record(s) of ${name}\n`);
         return;
       }
-      const { createWriteStream } = await import('node:fs');
-      const tmp = `${flags.output}.${process.pid}.tmp`;
-      const out = createWriteStream(tmp);
-      const n = await exportRecords(st, o, out);
-      await new Promise<void>((res, rej) => out.end((e?: Error | null) => (e ? rej(e) : res())));
-      renameSync(tmp, flags.output);
+      const { createWriteStream, rmSync } = await import('node:fs');
+      const t = replaceTarget(flags.output);
+      const out = createWriteStream(t.tmp ?? t.final);
+      let n: number;
+      try {
+        n = await exportRecords(st, o, out);
+        await new Promise<void>((res, rej) => out.end((e?: Error | null) => (e ? rej(e) : res())));
+        if (t.tmp) renameSync(t.tmp, t.final);
+      } catch (err) {
+        out.destroy();
+        if (t.tmp) rmSync(t.tmp, { force: true });
+        throw err;
+      }
       process.stderr.write(`rampart: ${n} ${o.status} record(s) of ${name} written to ${flags.output}\n`);
     });
   });

@@ -1,9 +1,9 @@
 // `rampart scan PATH...`: scans model files for code that runs when they are loaded and reports
 // as a table, JSON or SARIF (docs/scan.md). Exit codes: 0 nothing at or above --fail-on, 1 findings
 // at or above it, 2 a file could not be fully scanned (or the command could not run).
-import { renameSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
+import { writeFileReplacing } from '../../core/replace-file.js';
 import { createLogger } from '../../core/logger.js';
 import { isSeverity, type Severity } from '../../core/types.js';
 import { shouldColor } from '../../report/index.js';
@@ -70,11 +70,8 @@ export function register(program: Command): void {
         },
         createLogger({ level: process.env.RAMPART_LOG_LEVEL ?? 'warn' }),
       );
-      if (flags.output) {
-        const tmp = `${flags.output}.${process.pid}.tmp`;
-        writeFileSync(tmp, r.output);
-        renameSync(tmp, flags.output);
-      } else process.stdout.write(r.output);
+      if (flags.output) writeFileReplacing(flags.output, r.output);
+      else process.stdout.write(r.output);
       await recordScanResult(flags, 'model', paths, r.report, r.exitCode);
       if (r.exitCode !== 0) throw new ExitCode(r.exitCode);
     });
