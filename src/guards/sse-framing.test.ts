@@ -4,6 +4,7 @@
 // the client would read is parsed with the WHATWG event-stream rules (BOM stripped, CR/LF/CRLF,
 // comments ignored, multi-line data joined, an unterminated last event dropped).
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../detect/random.js';
 import { SseScanner } from '../gateway/usage.js';
 import type { GuardSlot } from './pipeline.js';
 import { MAX_SENT_CHARS, SseGuard } from './sse.js';
@@ -262,5 +263,223 @@ describe('SSE framing cannot carry unscanned text past the stream filters', () =
     const r = resp.event({ raw: '', data: JSON.stringify({ type: 'response.output_text.done', output_index: 0, content_index: 0, text: `${piece}${SECRET}` }) });
     expect(r.stop).toBeDefined();
     expect(r.out).not.toContain(SECRET);
+  });
+});
+
+/** Upstream events as the Responses API frames them. */
+const rev = (o: Record<string, unknown>) => `event: ${String(o.type)}\ndata: ${JSON.stringify(o)}\n\n`;
+const parsed = (data: string[]) => data.filter((d) => d !== '[DONE]').map((d) => JSON.parse(d) as Record<string, unknown>);
+type Json = Record<string, unknown>;
+/** The value at a path of keys and positions, or undefined. */
+const at = (v: unknown, path: (string | number)[]): unknown => path.reduce<unknown>((x, k) => (typeof x === 'object' && x !== null ? (x as Record<string | number, unknown>)[k] : undefined), v);
+
+describe('object- and array-valued deltas and fields no version of the splitter knows are scanned', () => {
+  it('an unknown response.*.delta whose delta is an object (regression: passed to the client unscanned)', () => {
+    const up =
+      rev({ type: 'response.foo.delta', item_id: 'f', output_index: 0, delta: { type: 'text', text: 'key AKIA SEC', id: 'd1' } }) +
+      rev({ type: 'response.foo.delta', item_id: 'f', output_index: 0, delta: { type: 'text', text: 'RET done', id: 'd1' } }) +
+      rev({ type: 'response.foo.done', item_id: 'f', output_index: 0, result: { text: 'key AKIA SECRET done' } });
+    const { data, stopped } = neverLeaks('openai.responses', up);
+    expect(stopped).toBe(false);
+    const events = parsed(data);
+    // One event out per event in, and the text held at the end of the channel in one delta event of
+    // the same type and shape (ids and type tags kept) just before the done.
+    expect(events.map((e) => e.type)).toEqual(['response.foo.delta', 'response.foo.delta', 'response.foo.delta', 'response.foo.done']);
+    expect(events.map((e) => at(e, ['delta', 'text']) ?? '').join('')).toBe('key AKIA [X] done');
+    for (const e of events.slice(0, 3)) expect(e).toMatchObject({ item_id: 'f', output_index: 0, delta: { type: 'text', id: 'd1', text: expect.any(String) } });
+    expect(at(events[3], ['result', 'text'])).toBe('key AKIA [X] done');
+  });
+
+  it('an unknown response.*.delta whose delta is an array, held text released before its done in the same shape', () => {
+    const up =
+      rev({ type: 'response.bar.delta', item_id: 'b', output_index: 1, delta: [{ index: 0, text: 'one SE' }, { index: 1, text: 'two SEC' }] }) +
+      rev({ type: 'response.bar.delta', item_id: 'b', output_index: 1, delta: [{ index: 1, text: 'RET' }, { index: 0, text: 'CRET' }] }) +
+      rev({ type: 'response.bar.done', item_id: 'b', output_index: 1 }) +
+      rev({ type: 'response.baz.delta', item_id: 'z', output_index: 2, delta: { parts: [{ text: 'tail SECRE' }] } }) +
+      rev({ type: 'response.baz.delta', item_id: 'z', output_index: 2, delta: { parts: [{ text: 'T' }] } });
+    const { data } = neverLeaks('openai.responses', up);
+    const events = parsed(data);
+    const bar = events.filter((e) => e.type === 'response.bar.delta');
+    // Elements are named by their `index` field, so a secret split across two positions is still joined.
+    const byIndex = (k: number) => bar.map((e) => ((e.delta as Json[]).find((p) => p.index === k)?.text as string | undefined) ?? '').join('');
+    expect(byIndex(0)).toBe('one [X]');
+    expect(byIndex(1)).toBe('two [X]');
+    expect(bar.length).toBeGreaterThan(2); // the held tail went out in an extra delta event of the same type
+    expect(events.findIndex((e) => e.type === 'response.bar.done')).toBeGreaterThan(events.indexOf(bar[bar.length - 1]!));
+    const baz = events.filter((e) => e.type === 'response.baz.delta');
+    expect(baz.map((e) => at(e, ['delta', 'parts', 0, 'text'])).join('')).toBe('tail [X]');
+    expect(baz[baz.length - 1]).toMatchObject({ item_id: 'z', output_index: 2, delta: { parts: [{ text: expect.any(String) }] } });
+  });
+
+  it('choices[0].delta.reasoning_content and reasoning (vLLM, DeepSeek) (regression: passed unscanned)', () => {
+    const up =
+      `data: ${chunk({ role: 'assistant', reasoning_content: 'think SEC' })}\n\n` +
+      `data: ${chunk({ reasoning_content: 'RET then' })}\n\n` +
+      `data: ${chunk({ reasoning: 'other SECR' })}\n\n` +
+      `data: ${chunk({ content: 'answer' }, 'stop')}\n\ndata: [DONE]\n\n`;
+    const { data } = neverLeaks('openai.chat.completions', up);
+    expect(data.length).toBe(5);
+    const deltas = parsed(data).map((e) => at(e, ['choices', 0, 'delta']) as Json);
+    expect(deltas.map((d) => d.reasoning_content ?? '').join('')).toBe('think [X] then');
+    // Held text of a channel is released into the finish chunk, under its own field.
+    expect(deltas.map((d) => d.reasoning ?? '').join('')).toBe('other SECR');
+    expect(deltas[3]).toMatchObject({ content: 'answer', reasoning: expect.any(String) });
+    expect(deltas[0]!.role).toBe('assistant');
+  });
+
+  it('unknown object-valued fields of a chat delta, audio transcripts, function names (regression: passed unscanned)', () => {
+    const audio = Buffer.from(`pcm ${SECRET}`).toString('base64');
+    const up =
+      `data: ${chunk({ extra: { notes: [{ text: 'n SE' }], meta: { id: 'm1' } }, audio: { id: 'a1', data: audio, transcript: 'say SEC' } })}\n\n` +
+      `data: ${chunk({ extra: { notes: [{ text: 'CRET' }] }, audio: { transcript: 'RET' }, tool_calls: [{ index: 0, id: 'c1', type: 'function', function: { name: 'SECRET', arguments: '{"a":"SECR' } }] })}\n\n` +
+      `data: ${chunk({ tool_calls: [{ index: 0, function: { arguments: 'ET"}' } }] }, 'tool_calls')}\n\n`;
+    const { data } = neverLeaks('openai.chat.completions', up);
+    expect(data.length).toBe(3);
+    const deltas = parsed(data).map((e) => at(e, ['choices', 0, 'delta']) as Json);
+    expect(deltas.map((d) => at(d, ['extra', 'notes', 0, 'text']) ?? '').join('')).toBe('n [X]');
+    expect(deltas.map((d) => at(d, ['audio', 'transcript']) ?? '').join('')).toBe('say [X]');
+    expect(at(deltas[0], ['audio', 'data'])).toBe(audio); // base64 audio is not text: left alone
+    expect(at(deltas[0], ['extra', 'meta', 'id'])).toBe('m1');
+    expect(at(deltas[1], ['tool_calls', 0, 'function', 'name'])).toBe('[X]');
+    expect(deltas.map((d) => at(d, ['tool_calls', 0, 'function', 'arguments']) ?? '').join('')).toBe('{"a":"[X]"}');
+  });
+
+  it('events and fields the splitter does not know are scanned whole (annotations, errors, output item fields)', () => {
+    const up =
+      rev({ type: 'response.output_text.annotation.added', item_id: 'm', output_index: 0, annotation: { type: 'url_citation', title: `page ${SECRET}`, url: 'https://x.test/' } }) +
+      rev({ type: 'error', code: 'x', message: `upstream echoed ${SECRET}` }) +
+      rev({ type: 'response.output_item.done', output_index: 1, item: { type: 'mcp_call', id: 'i', name: 'n', arguments: '{}', output: `tool said ${SECRET}` } });
+    const { data } = neverLeaks('openai.responses', up);
+    const events = parsed(data);
+    expect(events.length).toBe(3);
+    expect(at(events[0], ['annotation', 'title'])).toBe('page [X]');
+    expect(at(events[0], ['annotation', 'type'])).toBe('url_citation');
+    expect(events[1]!.message).toBe('upstream echoed [X]');
+    expect(at(events[2], ['item', 'output'])).toBe('tool said [X]');
+  });
+
+  it('a delta nested deeper than the walk goes fails closed (fail open: passed, error recorded)', () => {
+    let deep: unknown = { text: SECRET };
+    for (let i = 0; i < 70; i++) deep = { d: deep };
+    const data = chunk({ extra: deep });
+    const closed = new SseGuard('openai.chat.completions', [{ slot: slot(), filter: redactor() }]);
+    const r = closed.event({ raw: `data: ${data}\n\n`, data });
+    expect(r.stop).toBeDefined();
+    expect(r.out).toBe('');
+    const open = new SseGuard('openai.chat.completions', [{ slot: slot({ failOpen: true }), filter: redactor() }]);
+    expect(open.event({ raw: `data: ${data}\n\n`, data }).stop).toBeUndefined();
+    expect(open.runs()[0]).toMatchObject({ action: 'error', reasons: [{ code: 'guard.error' }] });
+  });
+});
+
+/** A random nested delta value: objects, arrays (elements named by `index` or by position), string leaves. */
+type Shape = { leaf: number } | { obj: [string, Shape][]; id?: string } | { arr: Shape[]; indexed: boolean };
+
+/** Keys of the fuzzed objects: text fields, JSON-pointer escapes, never a field known not to be text. */
+const FUZZ_KEYS = ['text', 'note', 'body', 'parts', 'a/b', 'c~d', 'reasoning_content', 'extra'];
+const WORDS = ['alpha', 'the ', 'key ', ' is ', 'SEC', 'x', '"', '\\', 'é', '😀', '\n'];
+
+describe('fuzz: secrets at random leaves of random nested deltas never reach the client', () => {
+  const gen = (r: () => number, depth: number, leaves: { n: number }): Shape => {
+    if (depth >= 3 || r() < 0.3) return { leaf: leaves.n++ };
+    if (r() < 0.55) {
+      const keys = [...FUZZ_KEYS].sort(() => r() - 0.5).slice(0, 1 + Math.floor(r() * 3));
+      return { obj: keys.map((k) => [k, gen(r, depth + 1, leaves)] as [string, Shape]), ...(r() < 0.3 ? { id: `id-${depth}` } : {}) };
+    }
+    const n = 1 + Math.floor(r() * 3);
+    return { arr: Array.from({ length: n }, () => gen(r, depth + 1, leaves)), indexed: r() < 0.5 };
+  };
+  /** The shape with the texts of one event; elements named by `index` come in a random order. */
+  const build = (r: () => number, sh: Shape, texts: string[]): unknown => {
+    if ('leaf' in sh) return texts[sh.leaf];
+    if ('obj' in sh) {
+      const o: Record<string, unknown> = sh.id ? { id: sh.id } : {};
+      for (const [k, v] of sh.obj) o[k] = build(r, v, texts);
+      return o;
+    }
+    const list = sh.arr.map((v, i) => (sh.indexed ? { index: i, v: build(r, v, texts) } : build(r, v, texts)));
+    return sh.indexed ? list.sort(() => r() - 0.5) : list;
+  };
+  /** Texts per leaf as a client that joins deltas per path reads them (its own walk, not the guard's). */
+  const collect = (v: unknown, path: string, into: Map<string, string>): void => {
+    if (typeof v === 'string') into.set(path, (into.get(path) ?? '') + v);
+    else if (Array.isArray(v)) v.forEach((x, i) => collect(x, `${path}/${x && typeof x === 'object' && typeof (x as Json).index === 'number' ? `#${String((x as Json).index)}` : `@${i}`}`, into));
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) if (k !== 'id' && k !== 'index') collect(x, `${path}/${k}`, into);
+  };
+
+  it('chat deltas and Responses API object deltas, 150 seeds, whole and cut at random bytes', () => {
+    for (let seed = 1; seed <= 150; seed++) {
+      const r = mulberry32(seed);
+      const chat = seed % 2 === 0;
+      const leaves = { n: 0 };
+      let shape = gen(r, 0, leaves);
+      if (chat && !('obj' in shape)) shape = { obj: [['extra', shape]] }; // a chat delta is an object
+      if (!chat && 'leaf' in shape) shape = { arr: [shape], indexed: false };
+      // Each leaf's full text, secrets at random places, cut into pieces over 2-5 events.
+      const events = 2 + Math.floor(r() * 4);
+      const full: string[] = [];
+      const pieces: string[][] = Array.from({ length: events }, () => []);
+      for (let l = 0; l < leaves.n; l++) {
+        let t = '';
+        const words = 1 + Math.floor(r() * 6);
+        for (let w = 0; w < words; w++) t += r() < 0.35 ? SECRET : WORDS[Math.floor(r() * WORDS.length)]!;
+        full.push(t);
+        const cuts = Array.from({ length: events - 1 }, () => Math.floor(r() * (t.length + 1))).sort((a, b) => a - b);
+        const bounds = [0, ...cuts, t.length];
+        // Cut between UTF-16 code units of a surrogate pair too: the text is JSON either way.
+        for (let e = 0; e < events; e++) pieces[e]!.push(t.slice(bounds[e], bounds[e + 1]));
+      }
+      const ending = Math.floor(r() * 3); // 0: finish_reason / done event, 1: [DONE] only, 2: the stream just ends
+      let up = '';
+      const route = chat ? 'openai.chat.completions' : 'openai.responses';
+      for (let e = 0; e < events; e++) {
+        const value = build(r, shape, pieces[e]!);
+        up += chat ? `data: ${chunk(value as Json)}\n\n` : rev({ type: 'response.fz.delta', item_id: 'z', output_index: 0, delta: value });
+      }
+      if (ending === 0) up += chat ? `data: ${chunk({}, 'stop')}\n\n` : rev({ type: 'response.fz.done', item_id: 'z', output_index: 0 });
+      if (ending <= 1 && chat) up += 'data: [DONE]\n\n';
+      const expected = new Map<string, string>();
+      collect(build(r, shape, full.map((t) => t.split(SECRET).join('[X]'))), '', expected);
+      const cuts: Buffer[][] = [[Buffer.from(up, 'utf8')]];
+      const bytes = Buffer.from(up, 'utf8');
+      for (let k = 0; k < 3; k++) {
+        const at1 = Math.floor(r() * bytes.length);
+        const at2 = Math.floor(r() * bytes.length);
+        const [x, y] = [Math.min(at1, at2), Math.max(at1, at2)];
+        cuts.push([bytes.subarray(0, x), bytes.subarray(x, y), bytes.subarray(y)]);
+      }
+      for (const cut of cuts) {
+        const { out, stopped } = gateway(route, cut);
+        expect(stopped, `seed ${seed}`).toBe(false);
+        const data = clientData(out);
+        const got = new Map<string, string>();
+        let deltaEvents = 0;
+        for (const d of data) {
+          expect(d, `seed ${seed}`).not.toContain(SECRET);
+          if (d === '[DONE]') continue;
+          const o = JSON.parse(d) as Json;
+          if (chat) {
+            expect(o, `seed ${seed}`).toMatchObject({ choices: [{ index: 0 }] });
+            collect(at(o, ['choices', 0, 'delta']), '', got);
+            deltaEvents++;
+          } else {
+            expect(['response.fz.delta', 'response.fz.done'], `seed ${seed}`).toContain(o.type);
+            if (o.type === 'response.fz.delta') {
+              expect(o, `seed ${seed}`).toMatchObject({ item_id: 'z', output_index: 0 });
+              collect(o.delta, '', got);
+              deltaEvents++;
+            }
+          }
+        }
+        for (const [k, v] of [...got]) if (v === '') got.delete(k);
+        for (const [k, v] of [...expected]) if (v === '') expected.delete(k);
+        // Every piece of text arrives, in order, with each secret redacted even when split across events.
+        expect(got, `seed ${seed}`).toEqual(expected);
+        // One event out per event in, plus at most one per channel for text released at its end.
+        const upstreamDeltas = events + (chat && ending === 0 ? 1 : 0);
+        expect(deltaEvents, `seed ${seed}`).toBeGreaterThanOrEqual(upstreamDeltas);
+        expect(deltaEvents, `seed ${seed}`).toBeLessThanOrEqual(upstreamDeltas + leaves.n);
+      }
+    }
   });
 });

@@ -20,6 +20,8 @@ import { performance } from 'node:perf_hooks';
 import type { GuardRun, GuardSlot } from './pipeline.js';
 import type { GuardAction, GuardReason, GuardVerdict, StreamTextFilter } from './types.js';
 import { stripLogprobs } from './text.js';
+import { blank, placeLeaf } from './sse-leaves.js';
+import { isNonText, MAX_TEXT_DEPTH, segPath, textLeaves, type Seg } from './text-leaves.js';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -81,6 +83,14 @@ export class SseGuard {
   private readonly enforcing: boolean;
   /** Responses API: the delta event that opened each channel (type and indexes), to send text released at the end. */
   private readonly deltaOf = new Map<string, Obj>();
+  /**
+   * Channels that are string leaves of an object- or array-valued delta: the leaf's path (from the
+   * chat delta, or from the Responses event with `delta` first) and a blanked copy of the value at
+   * the path's first key, to put text released later in the same shape.
+   */
+  private readonly leafOf = new Map<string, { path: Seg[]; skel: unknown }>();
+  /** Fields of the current event already scanned by the walk that knows its shape (and whole subtrees). */
+  private handled = new WeakMap<object, Set<string | number>>();
 
   constructor(
     private readonly route: string,
@@ -117,14 +127,30 @@ export class SseGuard {
       return this.unscannable(ev.raw);
     }
     if (!isObj(obj)) return this.unscannable(ev.raw);
+    this.handled = new WeakMap();
     // An upstream error event goes through the same walk: a bare one comes out unchanged, and text
     // beside the error (choices, a response object) is scanned like anywhere else.
     let prefix = '';
+    let suffix = '';
     // Token log-probabilities spell the text out unscanned: dropped while any filter enforces.
     const stripped = this.enforcing && stripLogprobs(obj);
-    const changed = (this.responses ? this.responsesEvent(obj, (extra) => (prefix += extra)) : this.choicesEvent(obj)) || stripped;
+    let changed = (this.responses ? this.responsesEvent(obj, (extra) => (prefix += extra)) : this.choicesEvent(obj, (extra) => (suffix += extra))) || stripped;
     if (this.stop) return { out: '', stop: this.stop };
-    return this.result(prefix + (changed ? rebuild(ev.raw, obj) : ev.raw));
+    // Every string the walk above did not take (a field or event type it does not know) is scanned
+    // whole, unless it is known not to be text (ids, type tags, base64 audio).
+    if (this.wholeLeaves(obj)) changed = true;
+    if (this.stop) return { out: '', stop: this.stop };
+    let body = ev.raw;
+    if (changed) {
+      try {
+        body = rebuild(ev.raw, obj);
+      } catch {
+        // JSON.stringify runs out of stack on a value nested thousands deep (the walks stop at 64).
+        this.failAll('an event of the stream is nested too deeply to be written back');
+        if (this.stop) return { out: '', stop: this.stop };
+      }
+    }
+    return this.result(prefix + body + suffix);
   }
 
   /** Call at the end of the upstream stream: releases text still held (as one extra event). */
@@ -152,6 +178,11 @@ export class SseGuard {
     return { out: raw };
   }
 
+  /** Every filter that still works records an error (each one's onError decides whether the stream stops). */
+  private failAll(why: string): void {
+    for (const f of this.filters) if (!f.broken) this.fail(f, why);
+  }
+
   private fail(f: FilterState, why: string): void {
     f.broken = true;
     f.run.action = 'error';
@@ -174,8 +205,8 @@ export class SseGuard {
     if (v.action === 'block' && !f.slot.shadow && !this.stop) this.stop = { slot: f.slot, verdict: v };
   }
 
-  /** Text through every filter; returns what may be sent now. */
-  private push(channel: string, text: string): string {
+  /** Text through every filter; returns what may be sent now. `keep`: remember it as sent on the channel. */
+  private push(channel: string, text: string, keep = true): string {
     this.open.add(channel);
     let t = text;
     for (const f of this.filters) {
@@ -192,7 +223,7 @@ export class SseGuard {
       }
       if (this.stop) return '';
     }
-    this.remember(channel, t);
+    if (keep) this.remember(channel, t);
     return t;
   }
 
@@ -208,7 +239,7 @@ export class SseGuard {
   }
 
   /** Ends a channel in every filter (each filter's release goes through the filters after it). */
-  private endChannel(channel: string): string {
+  private endChannel(channel: string, keep = true): string {
     if (!this.open.delete(channel)) return '';
     let carry = '';
     for (const f of this.filters) {
@@ -232,8 +263,81 @@ export class SseGuard {
       }
       if (this.stop) return '';
     }
-    this.remember(channel, carry);
+    if (keep) this.remember(channel, carry);
     return carry;
+  }
+
+  /**
+   * A string no channel streams (a field this file does not know, outside any delta): scanned whole
+   * on a channel named by its JSON pointer in the event (`/error/message`), which no streamed
+   * channel name starts like, and not remembered as sent.
+   */
+  private scanWhole(channel: string, text: string): string {
+    const first = this.push(channel, text, false);
+    if (this.stop) return '';
+    return first + this.endChannel(channel, false);
+  }
+
+  /** Marks `holder[key]` as taken by the walk that knows the shape (the whole-text walk skips it and all under it). */
+  private mark(holder: object, key: string | number): void {
+    let keys = this.handled.get(holder);
+    if (!keys) this.handled.set(holder, (keys = new Set()));
+    keys.add(key);
+  }
+
+  private put(holder: Obj | unknown[], key: string | number, value: string): void {
+    (holder as Record<string | number, unknown>)[key] = value;
+    this.mark(holder, key);
+  }
+
+  private readonly isHandled = (holder: object, key: string | number): boolean => this.handled.get(holder)?.has(key) === true;
+
+  /** Scans every string of the event no other walk took, each whole; true when one changed. */
+  private wholeLeaves(obj: Obj): boolean {
+    const leaves = textLeaves(obj, { skip: this.isHandled });
+    if (!leaves) {
+      this.failAll(`an event of the stream nests deeper than ${MAX_TEXT_DEPTH} levels and cannot be scanned`);
+      return false;
+    }
+    let changed = false;
+    for (const l of leaves) {
+      const t = this.scanWhole(l.pointer, l.text);
+      if (this.stop) return false;
+      if (t !== l.text) {
+        (l.holder as Record<string | number, unknown>)[l.key] = t;
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  /**
+   * Streams every text leaf under `top[key]` (an object- or array-valued delta, or a chat delta's
+   * fields no other code knows) on a channel of its own, `${base}/${path}`, with the hold-back and
+   * release rules of a string delta. `template`: the Responses API delta event to release text in.
+   */
+  private streamLeaves(top: Obj, key: string | null, base: string, template: Obj | null): boolean {
+    const root = key === null ? top : top[key];
+    if (typeof root !== 'object' || root === null) return false;
+    const leaves = textLeaves(root as Obj | unknown[], { rootPath: key === null ? [] : [key], ...(key === null ? {} : { rootKey: key }), skip: this.isHandled });
+    if (!leaves) {
+      this.failAll(`an event of the stream nests deeper than ${MAX_TEXT_DEPTH} levels and cannot be scanned`);
+      return false;
+    }
+    const skels = new Map<string, unknown>();
+    let changed = false;
+    for (const l of leaves) {
+      const ch = `${base}/${segPath(l.path)}`;
+      const first = String(l.path[0]);
+      if (!skels.has(first)) skels.set(first, blank(top[first], first, top));
+      this.leafOf.set(ch, { path: l.path, skel: skels.get(first) });
+      if (template && !this.deltaOf.has(ch)) this.deltaOf.set(ch, template);
+      const t = this.push(ch, l.text);
+      if (this.stop) return false;
+      this.put(l.holder, l.key, t);
+      if (t !== l.text) changed = true;
+    }
+    return changed;
   }
 
   /** A full text on a channel (Responses API `done` events and full response objects). */
@@ -265,23 +369,31 @@ export class SseGuard {
   /** An event carrying text released at the end of a stream that did not end the channel itself. */
   private releaseEvent(channel: string, text: string): string {
     const p = channel.split('/');
+    const leaf = this.leafOf.get(channel);
     if (this.responses) {
       const t = this.deltaOf.get(channel);
-      return t ? sseEvent({ ...t, delta: text }) : '';
+      if (!t) return '';
+      if (!leaf) return sseEvent({ ...t, delta: text });
+      const e: Obj = { ...t };
+      return placeLeaf(e, leaf.path, leaf.skel, text) ? sseEvent(e) : '';
     }
     const base: Obj = {};
     for (const k of ['id', 'object', 'created', 'model']) if (this.lastChunk && this.lastChunk[k] !== undefined) base[k] = this.lastChunk[k];
     const index = Number(p[1]);
     let choice: Obj;
-    if (p[2] === 'text') choice = { index, text, finish_reason: null };
+    if (leaf) {
+      const delta: Obj = {};
+      placeLeaf(delta, leaf.path, leaf.skel, text);
+      choice = { index, delta, finish_reason: null };
+    } else if (p[2] === 'text') choice = { index, text, finish_reason: null };
     else if (p[2] === 'tool_calls') choice = { index, delta: { tool_calls: [{ index: Number(p[3]), function: { arguments: text } }] }, finish_reason: null };
     else if (p[2] === 'function_call') choice = { index, delta: { function_call: { arguments: text } }, finish_reason: null };
     else choice = { index, delta: { [p[2] ?? 'content']: text }, finish_reason: null };
     return `data: ${JSON.stringify({ ...base, choices: [choice] })}\n\n`;
   }
 
-  /** Chat completions and completions chunks. */
-  private choicesEvent(obj: Obj): boolean {
+  /** Chat completions and completions chunks. `after` takes an extra event to send after this one. */
+  private choicesEvent(obj: Obj, after: (raw: string) => void): boolean {
     if (!Array.isArray(obj.choices)) return false;
     this.lastChunk = obj;
     let changed = false;
@@ -291,35 +403,54 @@ export class SseGuard {
       const base = `choices/${i}`;
       if (this.route === 'openai.completions') {
         if (typeof c.text === 'string' && c.text !== '') {
-          c.text = this.push(`${base}/text`, c.text);
+          this.put(c, 'text', this.push(`${base}/text`, c.text));
           changed = true;
         }
         if (c.finish_reason != null && this.open.has(`${base}/text`)) {
-          c.text = (typeof c.text === 'string' ? c.text : '') + this.endChannel(`${base}/text`);
+          this.put(c, 'text', (typeof c.text === 'string' ? c.text : '') + this.endChannel(`${base}/text`));
           changed = true;
         }
         return;
       }
-      const d = isObj(c.delta) ? c.delta : isObj(c.message) ? c.message : null;
-      if (d) {
+      const dk = isObj(c.delta) ? 'delta' : isObj(c.message) ? 'message' : null;
+      const d = dk ? (c[dk] as Obj) : null;
+      if (d && dk) {
         for (const k of ['content', 'refusal'] as const) {
           if (typeof d[k] === 'string' && d[k] !== '') {
-            d[k] = this.push(`${base}/${k}`, d[k]);
+            this.put(d, k, this.push(`${base}/${k}`, d[k]));
             changed = true;
           }
         }
+        // A function name is an identifier sent whole in one chunk: scanned whole there, not held back.
+        const name = (fn: Obj, ptr: string): void => {
+          if (typeof fn.name !== 'string' || fn.name === '' || this.stop) return;
+          const n = this.scanWhole(ptr, fn.name);
+          if (n !== fn.name) changed = true;
+          this.put(fn, 'name', n);
+        };
         if (Array.isArray(d.tool_calls)) {
           d.tool_calls.forEach((tc, tpos) => {
-            if (!isObj(tc) || !isObj(tc.function) || typeof tc.function.arguments !== 'string' || tc.function.arguments === '') return;
+            if (!isObj(tc) || !isObj(tc.function) || this.stop) return;
+            name(tc.function, `/choices/${pos}/${dk}/tool_calls/${tpos}/function/name`);
+            if (typeof tc.function.arguments !== 'string' || tc.function.arguments === '' || this.stop) return;
             const k = typeof tc.index === 'number' ? tc.index : tpos;
-            tc.function.arguments = this.push(`${base}/tool_calls/${k}/arguments`, tc.function.arguments);
+            this.put(tc.function, 'arguments', this.push(`${base}/tool_calls/${k}/arguments`, tc.function.arguments));
             changed = true;
           });
         }
-        if (isObj(d.function_call) && typeof d.function_call.arguments === 'string' && d.function_call.arguments !== '') {
-          d.function_call.arguments = this.push(`${base}/function_call/arguments`, d.function_call.arguments);
-          changed = true;
+        if (isObj(d.function_call)) {
+          name(d.function_call, `/choices/${pos}/${dk}/function_call/name`);
+          if (typeof d.function_call.arguments === 'string' && d.function_call.arguments !== '' && !this.stop) {
+            this.put(d.function_call, 'arguments', this.push(`${base}/function_call/arguments`, d.function_call.arguments));
+            changed = true;
+          }
         }
+        if (this.stop) return;
+        // Every other text of the delta (reasoning_content, audio.transcript, fields newer than the
+        // gateway, object- and array-valued ones): a channel per string leaf, streamed like content.
+        if (this.streamLeaves(d, null, base, null)) changed = true;
+        this.mark(c, dk);
+        if (this.stop) return;
       }
       if (c.finish_reason == null) return;
       for (const ch of [...this.open]) {
@@ -327,8 +458,13 @@ export class SseGuard {
         const rel = this.endChannel(ch);
         if (!rel) continue;
         const delta: Obj = isObj(c.delta) ? c.delta : (c.delta = {});
+        this.mark(c, 'delta');
         const k = ch.slice(base.length + 1);
-        if (k === 'content' || k === 'refusal') {
+        const leaf = this.leafOf.get(ch);
+        if (leaf) {
+          // In this chunk's delta when the path is free or a string there, else in a chunk of its own after it.
+          if (!placeLeaf(delta, leaf.path, leaf.skel, rel)) after(this.releaseEvent(ch, rel));
+        } else if (k === 'content' || k === 'refusal') {
           delta[k] = (typeof delta[k] === 'string' ? delta[k] : '') + rel;
         } else if (k === 'function_call/arguments') {
           const fc: Obj = isObj(delta.function_call) ? delta.function_call : (delta.function_call = {});
@@ -364,31 +500,51 @@ export class SseGuard {
         break;
     }
     const m = /^response\.(.+)\.(delta|done)$/.exec(type);
-    if (m && !BINARY_DELTAS.has(m[1]!)) {
+    if (m) {
       const stem = m[1]!;
       const { ch, field } = streamChannel(stem, obj, o);
       if (m[2] === 'delta') {
-        if (typeof obj.delta !== 'string' || obj.delta === '') return false;
-        if (!this.deltaOf.has(ch)) this.deltaOf.set(ch, deltaTemplate(obj, type));
-        obj.delta = this.push(ch, obj.delta);
-        return true;
+        if (typeof obj.delta === 'string') {
+          this.mark(obj, 'delta');
+          // A string delta of audio is base64 audio, not text.
+          if (obj.delta === '' || BINARY_DELTAS.has(stem)) return false;
+          if (!this.deltaOf.has(ch)) this.deltaOf.set(ch, deltaTemplate(obj, type));
+          this.put(obj, 'delta', this.push(ch, obj.delta));
+          return true;
+        }
+        // An object or array delta: each string leaf streams on a channel of its own, `${ch}/delta/...`.
+        const changed = this.streamLeaves(obj, 'delta', ch, deltaTemplate(obj, type));
+        this.mark(obj, 'delta');
+        return changed;
       }
+      let changed = false;
       const rel = this.open.has(ch) ? this.endChannel(ch) : '';
       if (rel && !this.stop) before(sseEvent({ ...deltaTemplate(obj, `response.${stem}.delta`), delta: rel }));
-      // The full text is rebuilt from what the client was sent on the channel (or scanned whole when
-      // nothing was). A done event this file does not know: every string field but the ids is text.
-      const fields = field ? [field] : Object.keys(obj).filter((k) => typeof obj[k] === 'string' && !DONE_IDS.has(k));
-      for (const k of fields) {
-        if (typeof obj[k] === 'string') obj[k] = this.fullText(fields.length === 1 ? ch : `${ch}/${k}`, obj[k]);
+      // Held text of the leaves of object-valued deltas: each in a delta event shaped like the last one.
+      for (const lc of [...this.open]) {
+        if (this.stop || !lc.startsWith(`${ch}/delta/`)) continue;
+        const lrel = this.endChannel(lc);
+        if (lrel && !this.stop) before(this.releaseEvent(lc, lrel));
       }
-      return true;
+      if (this.stop || BINARY_DELTAS.has(stem)) return false;
+      // The full text is rebuilt from what the client was sent on the channel (or scanned whole when
+      // nothing was). A done event this file does not know: every string field but the ids is text
+      // (object-valued fields are scanned whole by the walk over the rest of the event).
+      const fields = field ? [field] : Object.keys(obj).filter((k) => typeof obj[k] === 'string' && obj[k] !== '' && !isNonText(obj, k));
+      for (const k of fields) {
+        const v = obj[k];
+        if (typeof v !== 'string') continue;
+        this.put(obj, k, this.fullText(fields.length === 1 ? ch : `${ch}/${k}`, v));
+        changed = true;
+      }
+      return changed;
     }
     if (isObj(obj.response)) {
       const r = obj.response;
       let changed = false;
       if (Array.isArray(r.output)) r.output.forEach((it, i) => isObj(it) && this.itemTexts(it, i) && (changed = true));
       if (typeof r.output_text === 'string' && r.output_text !== '') {
-        r.output_text = this.fullText('output_text', r.output_text);
+        this.put(r, 'output_text', this.fullText('output_text', r.output_text));
         changed = true;
       }
       return changed;
@@ -399,7 +555,7 @@ export class SseGuard {
   private partText(part: Obj, ch: string): boolean {
     for (const k of ['text', 'refusal'] as const) {
       if (typeof part[k] === 'string' && (part[k] !== '' || this.sent.has(ch))) {
-        part[k] = part[k] === '' && this.open.has(ch) ? '' : this.fullText(ch, part[k]);
+        this.put(part, k, part[k] === '' && this.open.has(ch) ? '' : this.fullText(ch, part[k]));
         return true;
       }
     }
@@ -409,15 +565,15 @@ export class SseGuard {
   private itemTexts(item: Obj, o: number): boolean {
     let changed = false;
     if (typeof item.arguments === 'string' && item.arguments !== '') {
-      item.arguments = this.fullText(`output/${o}/arguments`, item.arguments);
+      this.put(item, 'arguments', this.fullText(`output/${o}/arguments`, item.arguments));
       changed = true;
     }
     if (typeof item.input === 'string' && item.input !== '') {
-      item.input = this.fullText(`output/${o}/input`, item.input);
+      this.put(item, 'input', this.fullText(`output/${o}/input`, item.input));
       changed = true;
     }
     if (typeof item.code === 'string' && item.code !== '') {
-      item.code = this.fullText(`output/${o}/code`, item.code);
+      this.put(item, 'code', this.fullText(`output/${o}/code`, item.code));
       changed = true;
     }
     if (Array.isArray(item.summary)) {
@@ -436,9 +592,6 @@ export class SseGuard {
 
 /** Delta events whose `delta` is not text (base64 audio): text filters cannot read them. */
 const BINARY_DELTAS: ReadonlySet<string> = new Set(['audio']);
-
-/** String fields of a `done` event that identify it rather than carry text. */
-const DONE_IDS: ReadonlySet<string> = new Set(['type', 'id', 'item_id', 'response_id', 'obfuscation']);
 
 const index = (v: unknown): number => (typeof v === 'number' ? v : 0);
 

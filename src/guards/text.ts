@@ -2,6 +2,8 @@
 // OpenAI request shapes the gateway serves (chat completions, completions, responses, embeddings).
 // Guards that look at text (prompt injection, PII and secrets) take them from here, so a new request
 // shape is taught once. Each part knows where it sits (a JSON pointer) and can be rewritten in place.
+import { GuardFailedError } from './errors.js';
+import { MAX_TEXT_DEPTH, textLeaves } from './text-leaves.js';
 
 /** Who wrote a text, as far as the request shape tells. */
 export type TextSource =
@@ -158,10 +160,28 @@ export function requestTexts(route: string, body: Obj): TextPart[] {
   return out;
 }
 
-/** Texts of a non-streamed response on an OpenAI route; [] for other routes. */
+/**
+ * Texts of a non-streamed response on an OpenAI route; [] for other routes. The fields the route's
+ * shape names come first (with their source); then every other string of the body that is not
+ * known to be non-text (src/guards/text-leaves.ts), as `assistant`: `reasoning_content`, audio
+ * transcripts, annotations, fields newer than this file. Throws GuardFailedError (the guard's
+ * onError decides) when the body nests deeper than MAX_TEXT_DEPTH.
+ */
 export function responseTexts(route: string, body: unknown): TextPart[] {
   const out: TextPart[] = [];
-  if (!isObj(body)) return out;
+  if (!isObj(body) || !OPENAI_RESPONSE_ROUTES.has(route)) return out;
+  shapeTexts(route, body, out);
+  const known = new Set(out.map((p) => p.pointer));
+  const rest = textLeaves(body);
+  if (!rest) throw new GuardFailedError(`the response nests deeper than ${MAX_TEXT_DEPTH} levels; its texts cannot all be listed`);
+  for (const l of rest) if (!known.has(l.pointer)) part(l.holder, l.key, 'assistant', l.pointer, out);
+  return out;
+}
+
+const OPENAI_RESPONSE_ROUTES: ReadonlySet<string> = new Set(['openai.chat.completions', 'openai.completions', 'openai.responses']);
+
+/** The texts at the places the route's response shape names. */
+function shapeTexts(route: string, body: Obj, out: TextPart[]): void {
   switch (route) {
     case 'openai.chat.completions':
       if (Array.isArray(body.choices)) {
@@ -201,7 +221,6 @@ export function responseTexts(route: string, body: unknown): TextPart[] {
     default:
       break;
   }
-  return out;
 }
 
 /**

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { GuardSlot } from '../pipeline.js';
+import { SseGuard } from '../sse.js';
 import { requestTexts, responseTexts } from '../text.js';
 import type { Guard, GuardContext, RequestInput, ResponseInput } from '../types.js';
 import { jsonStrings, piiGuardFactory, piiOptions } from './index.js';
@@ -79,6 +81,26 @@ describe('pii guard', () => {
     expect(c.verdict?.action).toBe('redact');
     expect(c.verdict?.reasons[0]?.code).toBe('pii.github-token');
     expect(b.release + f.end('c1').release).toBe('other channel ');
+  });
+
+  it('stream: a key split over reasoning_content deltas and inside an object-valued Responses delta is redacted (regression: both passed unscanned)', async () => {
+    const g = await guard();
+    const slot = { guard: g, name: 'pii', kind: 'pii', shadow: false, failOpen: false, timeoutMs: 100, routes: null, models: () => true } as GuardSlot;
+    const send = (s: SseGuard, objs: unknown[]): string =>
+      objs.map((o) => s.event({ raw: `data: ${JSON.stringify(o)}\n\n`, data: JSON.stringify(o) }).out).join('') + s.end().out;
+    const chat = send(new SseGuard('openai.chat.completions', [{ slot, filter: g.openStream!({} as GuardContext)! }]), [
+      { choices: [{ index: 0, delta: { reasoning_content: `the token is ${KEY.slice(0, 12)}` } }] },
+      { choices: [{ index: 0, delta: { reasoning_content: `${KEY.slice(12)} ok` } }] },
+      { choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] },
+    ]);
+    expect(chat).not.toContain(KEY.slice(4, 12));
+    expect(chat).toContain('[REDACTED:github-token]');
+    const resp = send(new SseGuard('openai.responses', [{ slot, filter: g.openStream!({} as GuardContext)! }]), [
+      { type: 'response.new_thing.delta', output_index: 0, delta: { parts: [{ text: `key ${KEY.slice(0, 20)}` }] } },
+      { type: 'response.new_thing.delta', output_index: 0, delta: { parts: [{ text: KEY.slice(20) }] } },
+    ]);
+    expect(resp).not.toContain(KEY.slice(4, 20));
+    expect(resp).toContain('[REDACTED:github-token]');
   });
 
   it('rejects unknown options', () => {
