@@ -100,41 +100,65 @@ export function readBaseline(file: string): DatasetBaseline {
 }
 
 export interface ManifestDiff {
+  /** Keys (ids, or hashes when compared by content) of the NEW rows not in the old manifest. */
   added: string[];
+  /** Keys of old rows not in NEW. */
   removed: string[];
+  /** Ids whose row content differs (compared by id only). */
   changed: string[];
   unchanged: number;
+  /** 0-based rows of NEW that are added or changed, in file order: the rows to check first. */
+  freshRows: number[];
+  /** The rows of `freshRows` that are changed rather than added. */
+  changedRows: Set<number>;
+  /** Whether the rows were matched by id (else by content). */
+  byId: boolean;
 }
 
-/** Compares two manifests: by id when both are keyed by id, else as multisets of row hashes. */
-export function diffManifests(oldRows: [string, string][], newRows: [string, string][], byId: boolean): ManifestDiff {
-  if (byId) {
-    const o = new Map(oldRows);
-    const nw = new Map(newRows);
-    const added: string[] = [];
-    const changed: string[] = [];
-    let unchanged = 0;
-    for (const [k, h] of nw) {
-      const prev = o.get(k);
-      if (prev === undefined) added.push(k);
-      else if (prev !== h) changed.push(k);
-      else unchanged++;
+/**
+ * Compares a dataset with an older manifest row by row: by id when the manifest is keyed by id and
+ * the dataset has ids (`--id`), else as multisets of row hashes (added and removed only; a row whose
+ * content appears more often than before counts as added).
+ */
+export function diffRows(old: DatasetBaseline['manifest'], ds: Dataset): ManifestDiff {
+  const fresh: number[] = [];
+  const changedRows = new Set<number>();
+  const added: string[] = [];
+  const changed: string[] = [];
+  let unchanged = 0;
+  if (old.key === 'id' && ds.ids) {
+    const o = new Map(old.rows);
+    const seen = new Set<string>();
+    for (let i = 0; i < ds.n; i++) {
+      const id = ds.ids[i]!;
+      seen.add(id);
+      const prev = o.get(id);
+      if (prev === undefined) {
+        added.push(id);
+        fresh.push(i);
+      } else if (prev !== ds.rowHashes[i]) {
+        changed.push(id);
+        changedRows.add(i);
+        fresh.push(i);
+      } else unchanged++;
     }
-    const removed = [...o.keys()].filter((k) => !nw.has(k));
-    return { added, removed, changed, unchanged };
+    const removed = [...o.keys()].filter((k) => !seen.has(k));
+    return { added, removed, changed, unchanged, freshRows: fresh, changedRows, byId: true };
   }
   const count = new Map<string, number>();
-  for (const [, h] of oldRows) count.set(h, (count.get(h) ?? 0) + 1);
-  const added: string[] = [];
-  let unchanged = 0;
-  for (const [, h] of newRows) {
+  for (const [, h] of old.rows) count.set(h, (count.get(h) ?? 0) + 1);
+  for (let i = 0; i < ds.n; i++) {
+    const h = ds.rowHashes[i]!;
     const c = count.get(h) ?? 0;
     if (c > 0) {
       count.set(h, c - 1);
       unchanged++;
-    } else added.push(h);
+    } else {
+      added.push(h);
+      fresh.push(i);
+    }
   }
   const removed: string[] = [];
   for (const [h, c] of count) for (let t = 0; t < c; t++) removed.push(h);
-  return { added, removed, changed: [], unchanged };
+  return { added, removed, changed, unchanged, freshRows: fresh, changedRows, byId: false };
 }

@@ -14,7 +14,7 @@ import { cutOutliers, featureOutliers, robustMahalanobis, robustScale } from '..
 import { column, imputeMedian, mulberry32 } from '../detect/dataset/stats.js';
 import { getRule } from '../scan/rules.js';
 import type { ScanReport } from '../scan/types.js';
-import { countLabels, diffManifests, manifestRows, readBaseline, type DatasetBaseline } from './baseline.js';
+import { countLabels, diffRows, readBaseline, type DatasetBaseline } from './baseline.js';
 import { readDataset, readEmbeddings } from './read-dataset.js';
 import './rules.js';
 import type { Dataset, ReadOptions } from './types.js';
@@ -103,13 +103,7 @@ export function checkDataset(ds: Dataset, o: CheckInput, logger?: Logger): { fin
   // look at them first.
   let fresh: Set<number> | undefined;
   if (o.baseline) {
-    const rows = manifestRows(ds);
-    const dm = diffManifests(o.baseline.manifest.rows, rows, o.baseline.manifest.key === 'id' && ds.ids !== undefined);
-    const keys = new Set([...dm.added, ...dm.changed]);
-    fresh = new Set();
-    rows.forEach(([k], i) => {
-      if (keys.has(k)) fresh!.add(i);
-    });
+    fresh = new Set(diffRows(o.baseline.manifest, ds).freshRows);
   }
   const add = (ruleId: string, message: string, row: number | undefined, details?: Record<string, unknown>, severity?: Severity) => {
     const rule = getRule(ruleId)!;

@@ -53,12 +53,24 @@ describe('rampart scan --label (CLI)', () => {
     expect(JSON.parse(readFileSync(path.join(dir, 'base.json'), 'utf8')).manifest.key).toBe('id');
     const r = run(['dataset', 'diff', 'base.json', 'new.csv', '--id', 'id', '--format', 'json']);
     expect(r.status, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { added: number; changed: number; removed: number; rows: { row: number; line: number; key: string }[] };
+    const out = JSON.parse(r.stdout) as { added: number; changed: number; removed: number; rows: { row: number; line: number; key: string; status: string }[] };
     expect([out.added, out.changed, out.removed]).toEqual([1, 1, 0]);
     expect(out.rows).toEqual([
-      { row: 3, line: 5, key: '3' },
-      { row: 40, line: 42, key: '40' },
+      { row: 3, line: 5, key: '3', status: 'changed' },
+      { row: 40, line: 42, key: '40', status: 'new' },
     ]);
+    // A baseline recorded without --id is compared by content, also when NEW is read with --id
+    // (regression: the rows to check were keyed by hash on one side and by id on the other, so
+    // none was listed).
+    expect(run(['dataset', 'baseline', 'old.csv', '--label', 'label', '-o', 'base-content.json']).status).toBe(0);
+    const c = JSON.parse(run(['dataset', 'diff', 'base-content.json', 'new.csv', '--id', 'id', '--format', 'json']).stdout) as typeof out;
+    expect([c.added, c.changed, c.removed]).toEqual([2, 0, 1]);
+    expect(c.rows).toEqual([
+      { row: 3, line: 5, key: '3', status: 'new' },
+      { row: 40, line: 42, key: '40', status: 'new' },
+    ]);
+    const t = run(['dataset', 'diff', 'old.csv', 'new.csv']);
+    expect(t.stdout.split('\n').slice(0, 3)).toEqual(['added 2, changed 0, removed 1, unchanged 39', expect.stringMatching(/^row 3 \(line 5\): new [0-9a-f]{32}$/), expect.stringMatching(/^row 40 \(line 42\): new /)]);
     const bad = run(['scan', 'new.csv', '--label', 'nope']);
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('RAMPART_ERR_DATASET_COLUMN_UNKNOWN');
@@ -108,6 +120,11 @@ describe('rampart scan --label (CLI)', () => {
     expect(f.slice(firstOld).some((x) => x.details?.newSinceBaseline === true)).toBe(false);
     const t = run(['scan', 'new2.csv', '--label', 'label', '--id', 'id', '--data-baseline', 'base2.json', '--no-neighbours']);
     expect(t.stdout).toMatch(/RMP-DATA-002 .*row 3 \[3\] \(new since baseline\)/);
+    // Same with a baseline recorded without --id (rows matched by content).
+    expect(run(['dataset', 'baseline', 'old2.csv', '--label', 'label', '-o', 'base2c.json']).status).toBe(0);
+    const c = run(['scan', 'new2.csv', '--label', 'label', '--id', 'id', '--data-baseline', 'base2c.json', '--no-neighbours', '--format', 'json']);
+    const fc = (JSON.parse(c.stdout) as { findings: { ruleId: string; location?: { row: number } }[] }).findings;
+    expect(fc.filter((x) => x.ruleId === 'RMP-DATA-002').map((x) => x.location!.row)).toEqual([3, 40, 7]);
   });
 
   it('--write-clean/--quarantine of a Parquet file write Parquet; an unsupported name exits 2 before scanning', async () => {

@@ -7,7 +7,7 @@ import { UsageError } from '../../core/errors.js';
 import { replaceTarget, writeFileReplacing } from '../../core/replace-file.js';
 import { createLogger } from '../../core/logger.js';
 import { isSeverity, type Severity } from '../../core/types.js';
-import { buildBaseline, diffManifests, manifestRows, readBaseline, writeBaseline } from '../../dataset/baseline.js';
+import { buildBaseline, diffRows, readBaseline, writeBaseline } from '../../dataset/baseline.js';
 import { readDataset } from '../../dataset/read-dataset.js';
 import { runDatasetScan } from '../../dataset/run-dataset-scan.js';
 import { shouldColor } from '../../report/index.js';
@@ -192,23 +192,17 @@ export function register(program: Command): void {
     .action(async (oldFile: string, newFile: string, flags: { id?: string; format: string }) => {
       if (flags.format !== 'table' && flags.format !== 'json') throw new UsageError('--format must be table or json');
       const nw = await readDataset(newFile, { id: flags.id });
-      let oldRows: [string, string][];
-      let byId = flags.id !== undefined;
-      if (isBaselineFile(oldFile)) {
-        const b = readBaseline(oldFile);
-        oldRows = b.manifest.rows;
-        byId = byId && b.manifest.key === 'id';
-      } else oldRows = manifestRows(await readDataset(oldFile, { id: flags.id }));
-      const diff = diffManifests(oldRows, manifestRows(nw), byId);
-      // Rows of NEW that are added or changed, by 0-based row index and line, to check first.
-      const fresh = new Set([...diff.added, ...diff.changed]);
-      const changed = new Set(diff.changed);
-      const rows = manifestRows(nw).flatMap(([key], i) => (fresh.has(key) ? [{ row: i, ...(nw.lines ? { line: nw.lines[i] } : {}), key }] : []));
+      // OLD's manifest: a baseline's, or built from OLD read with the same --id.
+      const manifest = isBaselineFile(oldFile) ? readBaseline(oldFile).manifest : buildBaseline(await readDataset(oldFile, { id: flags.id })).manifest;
+      const diff = diffRows(manifest, nw);
+      // Rows of NEW that are added or changed, by 0-based row index and line, to check first; the key
+      // is the row's id when NEW has ids, else its content hash.
+      const rows = diff.freshRows.map((i) => ({ row: i, ...(nw.lines ? { line: nw.lines[i] } : {}), key: nw.ids?.[i] ?? nw.rowHashes[i]!, status: diff.changedRows.has(i) ? 'changed' : 'new' }));
       if (flags.format === 'json') {
         process.stdout.write(JSON.stringify({ added: diff.added.length, changed: diff.changed.length, removed: diff.removed.length, unchanged: diff.unchanged, rows, removedKeys: diff.removed }, null, 2) + '\n');
       } else {
         process.stdout.write(`added ${diff.added.length}, changed ${diff.changed.length}, removed ${diff.removed.length}, unchanged ${diff.unchanged}\n`);
-        for (const r of rows.slice(0, 1000)) process.stdout.write(`row ${r.row}${r.line !== undefined ? ` (line ${r.line})` : ''}: ${changed.has(r.key) ? 'changed' : 'new'} ${r.key}\n`);
+        for (const r of rows.slice(0, 1000)) process.stdout.write(`row ${r.row}${r.line !== undefined ? ` (line ${r.line})` : ''}: ${r.status} ${r.key}\n`);
         if (rows.length > 1000) process.stdout.write(`… ${rows.length - 1000} more (use --format json)\n`);
       }
     });
