@@ -21,7 +21,6 @@ import { DatasetOutputUnsupportedError } from './errors.js';
 import type { Dataset, DatasetFormat } from './types.js';
 import { npyFileRows, npzFileRows } from './write-npy-rows.js';
 import { npzOfRows } from './write-npz.js';
-import { parquetOfRows } from './write-parquet.js';
 
 export interface SplitTargets {
   clean?: string;
@@ -108,7 +107,12 @@ export async function writeSplit(ds: Dataset, quarantine: Uint8Array, t: SplitTa
     ] as const
   ).filter((j): j is readonly [string, OutputKind, 0 | 1] => j[0] !== undefined);
   // Parquet files are read once for both targets.
-  const parquet = jobs.some((j) => j[1] === 'parquet') ? await parquetOfRows(ds.file, jobs.filter((j) => j[1] === 'parquet').map((j) => (i: number) => quarantine[i] === j[2])) : [];
+  // (The Parquet writer is loaded only here: ~50 ms that other commands should not pay.)
+  let parquet: Uint8Array[] = [];
+  if (jobs.some((j) => j[1] === 'parquet')) {
+    const { parquetOfRows } = await import('./write-parquet.js');
+    parquet = await parquetOfRows(ds.file, jobs.filter((j) => j[1] === 'parquet').map((j) => (i: number) => quarantine[i] === j[2]));
+  }
   const places = jobs.map(([target]) => replaceTarget(target));
   const written: string[] = [];
   try {
