@@ -58,11 +58,31 @@ const RANK: Record<GuardAction | 'error', number> = { allow: 0, flag: 1, redact:
  */
 export const MAX_SENT_CHARS = 8 * 1024 * 1024;
 
+/**
+ * Most channels open at once. Each string leaf of an object-valued delta is a channel, so a hostile
+ * upstream could otherwise open one per leaf of every event and keep their held text for the whole
+ * stream; past it each filter's onError decides.
+ */
+export const MAX_OPEN_CHANNELS = 10_000;
+
 interface FilterState extends StreamFilterSlot {
   /** The filter's summary, updated in place (the audit record may be written before the stream ends). */
   run: GuardRun;
   codes: Set<string>;
   broken: boolean;
+}
+
+/** A channel that is a string leaf of an object-valued delta: where it sits, and the channel of the delta it belongs to. */
+interface Leaf {
+  path: Seg[];
+  skel: unknown;
+  group: string;
+}
+
+/** A channel's leaf path in an object-valued delta, and its Responses API delta event. */
+interface Shape {
+  leaf: Leaf | undefined;
+  template: Obj | undefined;
 }
 
 /** Routes whose SSE this file understands. */
@@ -88,7 +108,7 @@ export class SseGuard {
    * chat delta, or from the Responses event with `delta` first) and a blanked copy of the value at
    * the path's first key, to put text released later in the same shape.
    */
-  private readonly leafOf = new Map<string, { path: Seg[]; skel: unknown }>();
+  private readonly leafOf = new Map<string, Leaf>();
   /** Fields of the current event already scanned by the walk that knows its shape (and whole subtrees). */
   private handled = new WeakMap<object, Set<string | number>>();
 
@@ -207,6 +227,12 @@ export class SseGuard {
 
   /** Text through every filter; returns what may be sent now. `keep`: remember it as sent on the channel. */
   private push(channel: string, text: string, keep = true): string {
+    if (!this.open.has(channel) && this.open.size >= MAX_OPEN_CHANNELS) {
+      this.failAll(`the stream has more than ${MAX_OPEN_CHANNELS} text channels open at once`);
+      if (this.stop) return '';
+      // Every filter fails open from here: the text goes on unscanned, as onError allows.
+      return text;
+    }
     this.open.add(channel);
     let t = text;
     for (const f of this.filters) {
@@ -241,6 +267,8 @@ export class SseGuard {
   /** Ends a channel in every filter (each filter's release goes through the filters after it). */
   private endChannel(channel: string, keep = true): string {
     if (!this.open.delete(channel)) return '';
+    this.leafOf.delete(channel);
+    this.deltaOf.delete(channel);
     let carry = '';
     for (const f of this.filters) {
       if (f.broken) continue;
@@ -330,7 +358,7 @@ export class SseGuard {
       const ch = `${base}/${segPath(l.path)}`;
       const first = String(l.path[0]);
       if (!skels.has(first)) skels.set(first, blank(top[first], first, top));
-      this.leafOf.set(ch, { path: l.path, skel: skels.get(first) });
+      this.leafOf.set(ch, { path: l.path, skel: skels.get(first), group: base });
       if (template && !this.deltaOf.has(ch)) this.deltaOf.set(ch, template);
       const t = this.push(ch, l.text);
       if (this.stop) return false;
@@ -358,34 +386,70 @@ export class SseGuard {
   /** Ends every open channel; the released text goes out in extra events (normally none). */
   private flushAll(): string {
     let out = '';
+    // Leaves of one object-valued delta go out together, in one copy of its shape.
+    const groups = new Map<string, { ch: string; items: { shape: Shape; rel: string }[] }>();
     for (const ch of [...this.open]) {
+      const shape = this.shapeOf(ch);
       const rel = this.endChannel(ch);
       if (this.stop) return '';
-      if (rel) out += this.releaseEvent(ch, rel);
+      if (!rel) continue;
+      if (!shape.leaf) {
+        out += this.releaseEvent(ch, rel, shape);
+        continue;
+      }
+      const g = groups.get(shape.leaf.group) ?? { ch, items: [] };
+      g.items.push({ shape, rel });
+      groups.set(shape.leaf.group, g);
     }
+    for (const g of groups.values()) out += this.leafRelease(g.ch, g.items);
     return out;
   }
 
-  /** An event carrying text released at the end of a stream that did not end the channel itself. */
-  private releaseEvent(channel: string, text: string): string {
-    const p = channel.split('/');
-    const leaf = this.leafOf.get(channel);
-    if (this.responses) {
-      const t = this.deltaOf.get(channel);
-      if (!t) return '';
-      if (!leaf) return sseEvent({ ...t, delta: text });
-      const e: Obj = { ...t };
-      return placeLeaf(e, leaf.path, leaf.skel, text) ? sseEvent(e) : '';
+  /**
+   * One event with the text released on leaf channels of one delta (one group), all placed in one
+   * copy of its shape: the size of the release is that of the delta, whatever the number of leaves.
+   * A leaf whose path clashes with another's goes out in an event of its own.
+   */
+  private leafRelease(channel: string, items: readonly { shape: Shape; rel: string }[]): string {
+    const fresh = (): { ev: Obj; holder: Obj } => {
+      if (this.responses) {
+        const ev: Obj = { ...(items[0]?.shape.template ?? {}) };
+        return { ev, holder: ev };
+      }
+      const base: Obj = {};
+      for (const k of ['id', 'object', 'created', 'model']) if (this.lastChunk && this.lastChunk[k] !== undefined) base[k] = this.lastChunk[k];
+      const delta: Obj = {};
+      return { ev: { ...base, choices: [{ index: Number(channel.split('/')[1]), delta, finish_reason: null }] }, holder: delta };
+    };
+    const write = (ev: Obj): string => (this.responses ? sseEvent(ev) : `data: ${JSON.stringify(ev)}\n\n`);
+    const main = fresh();
+    let extra = '';
+    for (const { shape, rel } of items) {
+      const leaf = shape.leaf!;
+      if (placeLeaf(main.holder, leaf.path, leaf.skel, rel)) continue;
+      const own = fresh();
+      placeLeaf(own.holder, leaf.path, leaf.skel, rel); // an empty holder has no clash
+      extra += write(own.ev);
     }
+    return write(main.ev) + extra;
+  }
+
+  /** What a release event on the channel looks like (read before the channel ends: ending forgets it). */
+  private shapeOf(channel: string): Shape {
+    return { leaf: this.leafOf.get(channel), template: this.deltaOf.get(channel) };
+  }
+
+  /** An event carrying text released at the end of a stream that did not end the channel itself. */
+  private releaseEvent(channel: string, text: string, shape: Shape): string {
+    const p = channel.split('/');
+    const { leaf, template: t } = shape;
+    if (leaf) return this.leafRelease(channel, [{ shape, rel: text }]);
+    if (this.responses) return t ? sseEvent({ ...t, delta: text }) : '';
     const base: Obj = {};
     for (const k of ['id', 'object', 'created', 'model']) if (this.lastChunk && this.lastChunk[k] !== undefined) base[k] = this.lastChunk[k];
     const index = Number(p[1]);
     let choice: Obj;
-    if (leaf) {
-      const delta: Obj = {};
-      placeLeaf(delta, leaf.path, leaf.skel, text);
-      choice = { index, delta, finish_reason: null };
-    } else if (p[2] === 'text') choice = { index, text, finish_reason: null };
+    if (p[2] === 'text') choice = { index, text, finish_reason: null };
     else if (p[2] === 'tool_calls') choice = { index, delta: { tool_calls: [{ index: Number(p[3]), function: { arguments: text } }] }, finish_reason: null };
     else if (p[2] === 'function_call') choice = { index, delta: { function_call: { arguments: text } }, finish_reason: null };
     else choice = { index, delta: { [p[2] ?? 'content']: text }, finish_reason: null };
@@ -455,15 +519,16 @@ export class SseGuard {
       if (c.finish_reason == null) return;
       for (const ch of [...this.open]) {
         if (!ch.startsWith(`${base}/`)) continue;
+        const shape = this.shapeOf(ch);
         const rel = this.endChannel(ch);
         if (!rel) continue;
         const delta: Obj = isObj(c.delta) ? c.delta : (c.delta = {});
         this.mark(c, 'delta');
         const k = ch.slice(base.length + 1);
-        const leaf = this.leafOf.get(ch);
+        const leaf = shape.leaf;
         if (leaf) {
           // In this chunk's delta when the path is free or a string there, else in a chunk of its own after it.
-          if (!placeLeaf(delta, leaf.path, leaf.skel, rel)) after(this.releaseEvent(ch, rel));
+          if (!placeLeaf(delta, leaf.path, leaf.skel, rel)) after(this.releaseEvent(ch, rel, shape));
         } else if (k === 'content' || k === 'refusal') {
           delta[k] = (typeof delta[k] === 'string' ? delta[k] : '') + rel;
         } else if (k === 'function_call/arguments') {
@@ -520,12 +585,15 @@ export class SseGuard {
       let changed = false;
       const rel = this.open.has(ch) ? this.endChannel(ch) : '';
       if (rel && !this.stop) before(sseEvent({ ...deltaTemplate(obj, `response.${stem}.delta`), delta: rel }));
-      // Held text of the leaves of object-valued deltas: each in a delta event shaped like the last one.
+      // Held text of the leaves of object-valued deltas: in one delta event shaped like theirs.
+      const items: { shape: Shape; rel: string }[] = [];
       for (const lc of [...this.open]) {
-        if (this.stop || !lc.startsWith(`${ch}/delta/`)) continue;
+        const shape = this.shapeOf(lc);
+        if (this.stop || shape.leaf?.group !== ch) continue;
         const lrel = this.endChannel(lc);
-        if (lrel && !this.stop) before(this.releaseEvent(lc, lrel));
+        if (lrel) items.push({ shape, rel: lrel });
       }
+      if (items.length > 0 && !this.stop) before(this.leafRelease(ch, items));
       if (this.stop || BINARY_DELTAS.has(stem)) return false;
       // The full text is rebuilt from what the client was sent on the channel (or scanned whole when
       // nothing was). A done event this file does not know: every string field but the ids is text
