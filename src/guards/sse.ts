@@ -16,6 +16,12 @@
 //                      (any other `response.{event}.delta` with a string delta, e.g. audio.transcript: a
 //                      future event that carries model text is scanned, never passed through),
 //                      output_text (the convenience field of a full response object)
+//   leaves             {channel}/{path}: each string leaf of an object- or array-valued delta (a chat
+//                      delta field not named above, e.g. choices/0/reasoning_content, choices/0/audio/transcript;
+//                      a `response.{event}.delta` whose delta is not a string: output/{o}/{event}/delta/...);
+//                      array elements named by their `index` field when they have one, else by position
+//   whole strings      the JSON pointer of the string in the event (/error/message): every other string
+//                      not known to be non-text (src/guards/text-leaves.ts), scanned whole in its event
 import { performance } from 'node:perf_hooks';
 import type { GuardRun, GuardSlot } from './pipeline.js';
 import type { GuardAction, GuardReason, GuardVerdict, StreamTextFilter } from './types.js';
