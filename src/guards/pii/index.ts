@@ -5,6 +5,7 @@
 // type and where it was found, never the value.
 import { z } from 'zod';
 import { PII_TYPES, PiiScanner, DEFAULT_MAX_HOLD_BACK, type PiiMatch, type PiiStream, type PiiType } from '../../detect/pii/index.js';
+import { GuardFailedError } from '../errors.js';
 import type { TextPart } from '../text.js';
 import type { Guard, GuardContext, GuardFactory, GuardReason, GuardVerdict, StreamStep, StreamTextFilter } from '../types.js';
 
@@ -127,17 +128,23 @@ interface Slot {
   set(v: string): void;
 }
 
-/** Every string value in a JSON value, with JSON pointers (generic routes). */
+/**
+ * Every string value in a JSON value, with JSON pointers (generic routes). Throws GuardFailedError
+ * (the guard fails, its onError decides) past 64 levels or `max` strings: what is not listed would
+ * pass unscanned.
+ */
 export function jsonStrings(root: unknown, max = 100_000): Slot[] {
   const out: Slot[] = [];
   const esc = (k: string): string => k.replace(/~/g, '~0').replace(/\//g, '~1');
   const walk = (v: unknown, ptr: string, depth: number): void => {
-    if (out.length >= max || depth > 64 || typeof v !== 'object' || v === null) return;
+    if (typeof v !== 'object' || v === null) return;
+    if (depth > 64) throw new GuardFailedError('the body nests deeper than 64 levels; its strings cannot all be scanned');
     const entries: [string | number, unknown][] = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v);
     for (const [k, x] of entries) {
       const p = `${ptr}/${esc(String(k))}`;
       if (typeof x === 'string') {
         if (x !== '') {
+          if (out.length >= max) throw new GuardFailedError(`the body has more than ${max} strings; they cannot all be scanned`);
           const holder = v as Record<string | number, unknown>;
           out.push({ text: x, pointer: p, set: (s) => (holder[k] = s) });
         }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GuardSlot } from '../pipeline.js';
 import { SseGuard } from '../sse.js';
+import { GuardFailedError } from '../errors.js';
 import { requestTexts, responseTexts } from '../text.js';
 import type { Guard, GuardContext, RequestInput, ResponseInput } from '../types.js';
 import { jsonStrings, piiGuardFactory, piiOptions } from './index.js';
@@ -51,6 +52,13 @@ describe('pii guard', () => {
     v.apply!();
     expect(body).toEqual({ a: { b: ['x [REDACTED:github-token]', 3, { c: '[REDACTED:iban]' }] } });
     expect(jsonStrings({ 'a/b': { '~': 's' } })[0]!.pointer).toBe('/a~1b/~0');
+    // Regression: past 64 levels or the string cap the walk stopped silently, and the rest passed unscanned.
+    let deep: unknown = { k: 'deep secret' };
+    for (let i = 0; i < 64; i++) deep = { d: deep };
+    expect(jsonStrings(deep).map((s) => s.text)).toEqual(['deep secret']);
+    expect(() => jsonStrings({ d: deep })).toThrow(GuardFailedError);
+    expect(() => jsonStrings({ list: ['a', 'b', 'c'] }, 2)).toThrow(GuardFailedError);
+    expect(jsonStrings({ list: ['a', 'b'] }, 2).length).toBe(2);
   });
 
   it('redacts secrets in a response; allow-lists and off are honoured', async () => {
