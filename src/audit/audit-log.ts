@@ -48,7 +48,7 @@ const BODY_FIELDS: ReadonlySet<string> = new Set(['requestBody', 'responseBody']
  * Never throws: a record that cannot be serialised is chained as its id and time with
  * `unserialisable: true`, so the fact that a request happened is never lost.
  */
-export function auditBody(rec: AuditRecord, includeBodies: boolean, logger?: Logger): string {
+function auditBody(rec: AuditRecord, includeBodies: boolean, logger?: Logger): string {
   try {
     return canonicalJson(rec, includeBodies ? undefined : BODY_FIELDS);
   } catch (e) {
@@ -109,15 +109,6 @@ export class ChainedAuditLog implements AuditLog {
     }
     // Serialised now, so later changes to the caller's object cannot change what is chained.
     this.enqueue(auditBody(rec, this.cfg.includeBodies, this.logger));
-  }
-
-  /** A record another process serialised with auditBody() (the gateway's workers): chained as is. */
-  recordBody(body: string): void {
-    if (this.closed) {
-      this.logger.error({ code: AuditClosedError.code }, 'audit: record after close was not written');
-      return;
-    }
-    this.enqueue(body);
   }
 
   private enqueue(body: string): void {

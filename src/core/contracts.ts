@@ -128,11 +128,6 @@ export interface AuditGuardEntry {
 export interface AuditLog {
   /** Queues a record; never blocks the request. Records are persisted in order. */
   record(rec: AuditRecord): void;
-  /**
-   * Queues a record another process already serialised with `auditBody()` (src/audit), chained as
-   * is. Optional: without it, callers parse the body and use record().
-   */
-  recordBody?(body: string): void;
   /** Persists everything queued so far. */
   flush(): Promise<void>;
   /** Flushes and stops. */

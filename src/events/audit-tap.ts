@@ -6,7 +6,8 @@ import type { AuditLog, AuditRecord } from '../core/contracts.js';
 import type { EventBus } from './bus.js';
 import { eventsFromAudit } from './schema.js';
 
-export function tapAuditLog(inner: AuditLog, bus: EventBus): AuditLog {
+/** `bus`: the monitor's event bus, or anything that takes events like it (a gateway worker's link to the primary). */
+export function tapAuditLog(inner: AuditLog, bus: Pick<EventBus, 'publish'>): AuditLog {
   return {
     record(rec: AuditRecord): void {
       inner.record(rec);
@@ -14,21 +15,6 @@ export function tapAuditLog(inner: AuditLog, bus: EventBus): AuditLog {
         bus.publish(...eventsFromAudit(rec));
       } catch {
         // eventsFromAudit only reads plain fields; nothing here may ever fail a request.
-      }
-    },
-    recordBody(body: string): void {
-      let rec: AuditRecord | null = null;
-      try {
-        rec = JSON.parse(body) as AuditRecord;
-      } catch {
-        // Chained all the same; only the events are missing.
-      }
-      if (inner.recordBody) inner.recordBody(body);
-      else if (rec) inner.record(rec);
-      try {
-        if (rec) bus.publish(...eventsFromAudit(rec));
-      } catch {
-        // As above: publishing never fails a request.
       }
     },
     flush: () => inner.flush(),

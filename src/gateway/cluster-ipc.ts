@@ -1,12 +1,12 @@
 // The messages between the gateway's primary process and its workers (server.workers > 1, see
-// cluster.ts). Workers own the listener, authentication and Cedar; the primary owns everything that
-// must be one for the whole gateway: the quota counters (concurrency, request buckets and token
-// windows) and the audit hash chain. Each worker batches its requests to the primary: everything
-// asked in one turn of its event loop goes in one message, and so do the answers.
-import type { AuditLog, AuditRecord, QuotaLease, QuotaManager, QuotaRequest } from '../core/contracts.js';
+// cluster.ts). Workers own the listener, authentication, Cedar and their audit records (appended to
+// the store's one chain); the primary owns what must be one counter for the whole gateway: the
+// quota counters (concurrency, request buckets and token windows), and runs the monitor. Each worker
+// batches its requests to the primary: everything asked in one turn of its event loop goes in one
+// message, and so do the answers.
+import type { QuotaLease, QuotaManager, QuotaRequest } from '../core/contracts.js';
 import { RampartError } from '../core/errors.js';
 import type { TokenUsage } from '../core/types.js';
-import { auditBody } from '../audit/audit-log.js';
 import { isEvent, type RampartEvent } from '../events/schema.js';
 import { QuotaExceededError, type QuotaLimitKind, type QuotaScope } from '../quota/errors.js';
 import { PrimaryGoneError } from './errors.js';
@@ -41,14 +41,10 @@ export type Op =
   /** Reserved admissions the worker did not use: the primary cancels them (slot freed, token refunded). */
   | ['unreserve', number[]]
   | ['release', number, TokenUsage | null]
-  | ['record', AuditRecord]
-  /** An audit record serialised by the worker with auditBody() (canonical JSON), chained as is. */
-  | ['entry', string]
-  | ['flush', number]
   | ['metrics', number]
   | ['events', RampartEvent[]];
 
-/** Primary → worker answer to an `acquire`, `flush` or `metrics` of the given id. */
+/** Primary → worker answer to an `acquire`, `reserve` or `metrics` of the given id. */
 export type Answer = [id: number, ok: true, value?: unknown] | [id: number, ok: false, error: WireError];
 
 export interface WireError {
@@ -82,49 +78,7 @@ export function isOurs(m: unknown): m is { t: typeof TAG } {
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isId = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) > 0;
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const strOrNull = (v: unknown): boolean => v === null || typeof v === 'string';
 const isUsage = (v: unknown): v is TokenUsage => isObj(v) && isNum(v.promptTokens) && isNum(v.completionTokens) && isNum(v.totalTokens);
-
-/** The fields of an audit record the primary chains and reads (a record with others wrong is refused). */
-function isAuditRecord(v: unknown): v is AuditRecord {
-  return (
-    isObj(v) &&
-    typeof v.id === 'string' &&
-    typeof v.time === 'string' &&
-    strOrNull(v.principal) &&
-    strOrNull(v.authMethod) &&
-    strOrNull(v.model) &&
-    strOrNull(v.action) &&
-    typeof v.route === 'string' &&
-    typeof v.method === 'string' &&
-    typeof v.path === 'string' &&
-    typeof v.sourceIp === 'string' &&
-    (v.decision === 'allow' || v.decision === 'deny' || v.decision === 'error') &&
-    Array.isArray(v.policyIds) &&
-    v.policyIds.every((x) => typeof x === 'string') &&
-    strOrNull(v.errorCode) &&
-    isNum(v.status) &&
-    isNum(v.latencyMs) &&
-    (v.upstreamMs === null || isNum(v.upstreamMs)) &&
-    isNum(v.bytesIn) &&
-    isNum(v.bytesOut) &&
-    (v.usage === null || isUsage(v.usage)) &&
-    (v.guards === undefined || Array.isArray(v.guards))
-  );
-}
-
-/** Longest audit entry a worker may send (characters): two captured bodies of 1 MiB and their escapes. */
-const MAX_ENTRY = 16 * 1024 * 1024;
-
-/**
- * An audit entry as a worker's auditBody() writes it: the text of one JSON object, bounded. The
- * primary chains it as is rather than parsing it again (the worker serialised it from a record the
- * gateway itself made). A worker that lies can do so in well-formed records too; this check keeps
- * arbitrary bytes out of the chain.
- */
-function isEntryText(v: unknown): v is string {
-  return typeof v === 'string' && v.length >= 2 && v.length <= MAX_ENTRY && v.charCodeAt(0) === 0x7b && v.charCodeAt(v.length - 1) === 0x7d;
-}
 
 /** One worker operation with the shape its kind requires, else null. */
 export function checkOp(op: unknown): Op | null {
@@ -140,11 +94,6 @@ export function checkOp(op: unknown): Op | null {
       return op.length === 2 && Array.isArray(op[1]) && op[1].length <= 4 * MAX_RESERVE && op[1].every(isId) ? (op as Op) : null;
     case 'release':
       return op.length === 3 && isId(op[1]) && (op[2] === null || isUsage(op[2])) ? (op as Op) : null;
-    case 'record':
-      return op.length === 2 && isAuditRecord(op[1]) ? (op as Op) : null;
-    case 'entry':
-      return op.length === 2 && isEntryText(op[1]) ? (op as Op) : null;
-    case 'flush':
     case 'metrics':
       return op.length === 2 && isId(op[1]) ? (op as Op) : null;
     case 'events':
@@ -156,7 +105,7 @@ export function checkOp(op: unknown): Op | null {
 
 /**
  * A message from a worker, checked before the primary acts on it: the primary holds the quota
- * counters and the audit chain for every worker, so one worker's malformed message (a bug, or a
+ * counters for every worker, so one worker's malformed message (a bug, or a
  * compromised process) must neither end it nor reach those layers. `msg` is null when the message
  * is not usable at all; `dropped` counts what was left out (malformed operations).
  */
@@ -216,7 +165,7 @@ export function fromWire(w: WireError): Error {
   return new RampartError(w.code, w.message);
 }
 
-/** Longest wait of a release, audit record or event for a question to travel with (ms). */
+/** Longest wait of a release or event for a question to travel with (ms). */
 const LAZY_MS = 2;
 
 /** Most admissions a worker reserves in one round trip. */
@@ -253,11 +202,7 @@ export class PrimaryLink {
   private readonly reserves = new Map<string, Reserve>();
   private sweeper: NodeJS.Timeout | null = null;
 
-  /** `includeBodies`: audit.includeBodies, for the records this worker serialises. */
-  constructor(
-    private readonly send: (m: ToPrimary) => unknown,
-    private readonly opts: { includeBodies: boolean } = { includeBodies: false },
-  ) {}
+  constructor(private readonly send: (m: ToPrimary) => unknown) {}
 
   /** Feeds an answer message from the primary. */
   onAnswers(answers: Answer[]): void {
@@ -282,7 +227,7 @@ export class PrimaryLink {
 
   /**
    * Queues an operation. Questions and releases (urgent) go out at the end of this event-loop turn;
-   * audit records and events may wait up to LAZY_MS for the next urgent message to travel with, which
+   * releases of reserved admissions and events may wait up to LAZY_MS for the next urgent message to travel with, which
    * saves a message per request at low traffic.
    */
   private push(op: Op, urgent = true): void {
@@ -316,7 +261,7 @@ export class PrimaryLink {
     }
     if (!sent) {
       for (const op of ops) {
-        if (op[0] === 'acquire' || op[0] === 'flush' || op[0] === 'metrics') {
+        if (op[0] === 'acquire' || op[0] === 'reserve' || op[0] === 'metrics') {
           const w = this.waiting.get(op[1]);
           this.waiting.delete(op[1]);
           w?.reject(ChannelClosed());
@@ -401,21 +346,6 @@ export class PrimaryLink {
       clearInterval(this.sweeper);
       this.sweeper = null;
     }
-  };
-
-  readonly audit: AuditLog = {
-    record: (rec: AuditRecord): void => {
-      // A record made after the channel closed cannot reach the chain; the primary logs the gap
-      // of a worker that died (its requests in flight), and close() flushes before disconnecting.
-      // Serialised here, once: the primary chains the text as it comes.
-      if (!this.closed) this.push(['entry', auditBody(rec, this.opts.includeBodies)], false);
-    },
-    flush: async (): Promise<void> => {
-      await this.ask((i) => ['flush', i]);
-    },
-    close: async (): Promise<void> => {
-      await this.audit.flush().catch(() => undefined);
-    },
   };
 
   /** Monitoring events for the primary's monitor (sent with the next batch). */

@@ -1,22 +1,20 @@
 // Several gateway processes on one machine (server.workers > 1), with node:cluster. The workers
 // share the listener (the primary hands out connections round-robin) and each runs the whole
-// request pipeline except the two pieces of state that must be one for the whole gateway: the
-// quota counters and the audit hash chain. Those live in the primary process, which the workers
-// call over IPC (cluster-ipc.ts): a quota check is one round trip, batched with the other checks of
-// the same event-loop turn (far from the limits, one round trip reserves several admissions);
-// audit records are sent in the same batches and chained by the primary
-// in arrival order, so there is one chain and limits are as exact as with one process. /metrics,
-// served by any worker, is the sum over all processes. The security monitor, when enabled, runs in
-// the primary too: it sees every audit record, and the workers send it their other events (guard
-// verdicts, dataset records). See docs/gateway.md, "Several processes".
+// request pipeline, audit included: each worker appends its records to the one hash chain in the
+// store, as replicas do (the store refuses an append that does not continue the head; the writer
+// re-reads it and retries). What must be one counter for the whole gateway lives in the primary:
+// the quota counters, which the workers call over IPC (cluster-ipc.ts): a quota check is one round
+// trip, batched with the other checks of the same event-loop turn (far from the limits, one round
+// trip reserves several admissions), so limits are as exact as with one process. /metrics, served
+// by any worker, is the sum over all processes. The security monitor, when enabled, runs in the
+// primary too: the workers send it the events of their audit records and their other events
+// (guard verdicts, dataset records). See docs/gateway.md, "Several processes".
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
 import { AggregatorRegistry } from 'prom-client';
 import type { GatewayConfig } from '../config/schema.js';
-import type { AuditLog, AuditRecord, QuotaLease, QuotaManager } from '../core/contracts.js';
+import type { QuotaLease, QuotaManager } from '../core/contracts.js';
 import { silentLogger } from '../core/logger.js';
-import { createAuditLog } from '../audit/index.js';
-import { tapAuditLog } from '../events/audit-tap.js';
 import { loadPolicyEngine } from '../policy/index.js';
 import { createQuotaManager, WriteBehindCounters } from '../quota/index.js';
 import { openStore } from '../store/index.js';
@@ -57,7 +55,7 @@ async function runWorker(config: GatewayConfig, opts: StartGatewayOptions): Prom
   const ignore = (): void => undefined;
   process.on('SIGINT', ignore);
   process.on('SIGTERM', ignore);
-  const link = new PrimaryLink((m) => process.send?.(m), { includeBodies: config.audit.includeBodies });
+  const link = new PrimaryLink((m) => process.send?.(m));
   let gw: RunningGateway | null = null;
   let stopping = false;
   const stop = async (code: number): Promise<void> => {
@@ -84,10 +82,12 @@ async function runWorker(config: GatewayConfig, opts: StartGatewayOptions): Prom
   });
   let localMetrics: () => Promise<unknown> = async () => [];
   try {
-    // The monitor runs in the primary, which sees every worker's audit records; the other events
-    // made here (guard verdicts, dataset records) are sent to it (wire.ts asks for these hooks).
+    // The monitor runs in the primary: the events made here (of audit records, guard verdicts,
+    // dataset records) are sent to it (wire.ts asks for these hooks).
     setWorkerHooks({ publish: (events) => link.publish(events) });
-    gw = await startGateway(config, { ...opts, deps: { ...opts.deps, quotas: link.quotas, audit: link.audit } });
+    // Each worker appends its own records to the one chain in the store (as replicas do: the store
+    // refuses an append that does not continue the head, and the writer re-reads it and retries).
+    gw = await startGateway(config, { ...opts, deps: { ...opts.deps, quotas: link.quotas } });
     const registry = gw.metrics.registry;
     const own = registry.getMetricsAsJSON.bind(registry);
     localMetrics = own;
@@ -136,8 +136,6 @@ async function startPrimary(config: GatewayConfig, n: number, opts: StartGateway
   const monitor: Monitor | null = config.monitoring.enabled ? createMonitor({ config: config.monitoring, store, logger }) : null;
   // The detectors replay the stored history (monitoring.events.warmup) before anyone listens.
   await monitor?.ready;
-  const baseAudit = opts.deps?.audit ?? createAuditLog(store.audit, config.audit, logger);
-  const audit: AuditLog = monitor ? tapAuditLog(baseAudit, monitor.bus) : baseAudit;
   const metrics = createMetrics(opts.processMetrics ?? true);
   if (monitor) attachMonitorMetrics(metrics.registry, monitor.metrics);
 
@@ -252,29 +250,6 @@ async function startPrimary(config: GatewayConfig, n: number, opts: StartGateway
           }
           break;
         }
-        case 'record':
-          try {
-            audit.record(op[1]);
-          } catch (e) {
-            logger.error({ err: e }, 'audit record failed');
-          }
-          break;
-        case 'entry':
-          try {
-            if (audit.recordBody) audit.recordBody(op[1]);
-            else audit.record(JSON.parse(op[1]) as AuditRecord);
-          } catch (e) {
-            logger.error({ err: e }, 'audit record failed');
-          }
-          break;
-        case 'flush': {
-          const id = op[1];
-          audit.flush().then(
-            () => answer(s, [id, true]),
-            (e: unknown) => answer(s, [id, false, toWire(e)]),
-          );
-          break;
-        }
         case 'events':
           try {
             monitor?.bus.publish(...op[1]);
@@ -366,7 +341,6 @@ async function startPrimary(config: GatewayConfig, n: number, opts: StartGateway
 
   const closeLayers = async (): Promise<void> => {
     const steps: [string, () => Promise<void>][] = [
-      ['audit', () => audit.close()],
       ['monitor', () => (monitor ? monitor.close() : Promise.resolve())],
       ['quota counters', () => (local ? local.close() : Promise.resolve())],
       ['store', () => (ownStore ? store.close() : Promise.resolve())],

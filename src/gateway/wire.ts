@@ -65,7 +65,12 @@ export async function wireLayers(
     if (monitor) publish = (e) => void monitor.bus.publish(makeEvent(e));
     else if (worker) publish = (e) => worker.publish([makeEvent(e)]);
     const baseAudit = overrides.audit ?? createAuditLog(s.audit, config.audit, logger);
-    const audit = monitor ? tapAuditLog(baseAudit, monitor.bus) : baseAudit;
+    // In a worker, the records' events go to the monitor in the primary (the worker chains the records itself).
+    const audit = monitor
+      ? tapAuditLog(baseAudit, monitor.bus)
+      : worker
+        ? tapAuditLog(baseAudit, { publish: (...e) => (worker.publish(e), e.length) })
+        : baseAudit;
     const authenticator = overrides.authenticator ?? createAuthenticator(config.auth, s.keys, logger);
     return {
       authenticator,

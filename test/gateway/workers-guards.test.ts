@@ -208,6 +208,20 @@ describe.runIf(built)('guards with server.workers: 2', () => {
         // The detector in the primary turned the high-severity refusal into an alert.
         const alerts = await store.alerts!.listAlerts({ limit: 100 });
         expect(alerts.some((a) => a.detector === 'guard-verdicts' && JSON.stringify(a).includes('scraper'))).toBe(true);
+        // Each worker chains its own audit records and sends their events to the monitor: every
+        // request of this test is in the chain once, and its gateway.request event reached the primary.
+        const { verifyAudit, iterateAudit } = await import('../../src/audit/index.js');
+        expect((await verifyAudit(store.audit)).ok).toBe(true);
+        const ids: string[] = [];
+        for await (const e of iterateAudit(store.audit)) {
+          const r = JSON.parse(e.body) as { id: string; principal: string | null };
+          if (r.principal === 'leaker') ids.push(r.id);
+        }
+        expect(ids).toHaveLength(4);
+        expect(new Set(ids).size).toBe(4);
+        const requests = await store.events!.readEvents({ type: 'gateway.request', limit: 10_000 });
+        const seen = new Set(requests.map((e) => e.id));
+        expect(ids.every((id) => seen.has(`req:${id}`))).toBe(true);
       } finally {
         await store.close();
       }
