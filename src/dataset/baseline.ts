@@ -116,6 +116,24 @@ export interface ManifestDiff {
 }
 
 /**
+ * A row-by-row differ for streaming readers: each call takes the next row's id (when the dataset
+ * has ids) and content hash and says whether the row is new or changed since `old`, with the same
+ * rules as diffRows.
+ */
+export function rowDiffer(old: DatasetBaseline['manifest']): (id: string | undefined, hash: string) => boolean {
+  const byId = old.key === 'id' ? new Map(old.rows) : undefined;
+  const count = new Map<string, number>();
+  for (const [, h] of old.rows) count.set(h, (count.get(h) ?? 0) + 1);
+  return (id, hash) => {
+    if (byId && id !== undefined) return byId.get(id) !== hash;
+    const c = count.get(hash) ?? 0;
+    if (c === 0) return true;
+    count.set(hash, c - 1);
+    return false;
+  };
+}
+
+/**
  * Compares a dataset with an older manifest row by row: by id when the manifest is keyed by id and
  * the dataset has ids (`--id`), else as multisets of row hashes (added and removed only; a row whose
  * content appears more often than before counts as added).

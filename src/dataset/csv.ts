@@ -254,7 +254,12 @@ export async function readCsv(stream: Readable | AsyncIterable<Uint8Array>, file
       else b.setNumber(j, v);
     }
     b.endRow();
+    if (opts.onChunk && b.n >= (opts.chunkRows ?? Infinity)) {
+      opts.onChunk(b.takeChunk(file, 'csv', { gzip, hasHeader, text: true, ...(headerBytes ? { headerBytes } : {}) }));
+      chunks++;
+    }
   };
+  let chunks = 0;
   try {
     for await (const chunk of stream as AsyncIterable<Uint8Array>) {
       tok.feed(chunk, onRecord);
@@ -265,5 +270,7 @@ export async function readCsv(stream: Readable | AsyncIterable<Uint8Array>, file
     throw new DatasetFormatError(`cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   if (names === undefined) throw new DatasetFormatError(`${file} holds no CSV records`);
-  return b.finish(file, 'csv', { gzip, hasHeader, text: true, ...(headerBytes ? { headerBytes } : {}) });
+  const last = b.finish(file, 'csv', { gzip, hasHeader, text: true, ...(headerBytes ? { headerBytes } : {}) });
+  if (opts.onChunk && (last.n > 0 || chunks === 0)) opts.onChunk(last);
+  return last;
 }

@@ -53,7 +53,12 @@ export async function readJsonl(stream: Readable | AsyncIterable<Uint8Array>, fi
       if (count === 0) b.malformedRows.push({ row: b.n, fields: 0, expected: b.columnCount });
     }
     b.endRow();
+    if (opts.onChunk && b.n >= (opts.chunkRows ?? Infinity)) {
+      opts.onChunk(b.takeChunk(file, 'jsonl', { gzip, hasHeader: false, text: true }));
+      chunks++;
+    }
   };
+  let chunks = 0;
   try {
     for await (const chunk of stream as AsyncIterable<Uint8Array>) {
       const buf = pending.length ? Buffer.concat([pending, chunk]) : chunk;
@@ -72,6 +77,8 @@ export async function readJsonl(stream: Readable | AsyncIterable<Uint8Array>, fi
     if (isRampartError(err)) throw err;
     throw new DatasetFormatError(`cannot read ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-  if (b.n === 0) throw new DatasetFormatError(`${file} holds no JSON Lines records`);
-  return b.finish(file, 'jsonl', { gzip, hasHeader: false, text: true });
+  if (b.n === 0 && chunks === 0) throw new DatasetFormatError(`${file} holds no JSON Lines records`);
+  const last = b.finish(file, 'jsonl', { gzip, hasHeader: false, text: true });
+  if (opts.onChunk && (last.n > 0 || chunks === 0)) opts.onChunk(last);
+  return last;
 }

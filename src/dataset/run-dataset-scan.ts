@@ -17,6 +17,8 @@ export interface RunDatasetScanOptions extends DatasetScanOptions {
   writeClean?: string;
   quarantine?: string;
   color: boolean;
+  /** Read and check the data this many rows at a time (scan-chunked.ts). */
+  chunkRows?: number;
 }
 
 export interface RunDatasetScanResult {
@@ -24,6 +26,8 @@ export interface RunDatasetScanResult {
   output: string;
   exitCode: 0 | 1;
   split?: { clean: number; quarantined: number };
+  /** Checks a chunked scan did not run. */
+  skipped?: string[];
 }
 
 export async function runDatasetScan(paths: string[], o: RunDatasetScanOptions, logger?: Logger): Promise<RunDatasetScanResult> {
@@ -36,8 +40,14 @@ export async function runDatasetScan(paths: string[], o: RunDatasetScanOptions, 
   const started = Date.now();
   const report: ScanReport = { tool: { name: 'rampart', version: o.version }, startedAt: new Date(started).toISOString(), durationMs: 0, files: [], findings: [], suppressed: 0 };
   let split: RunDatasetScanResult['split'];
+  let skipped: string[] | undefined;
   for (const p of paths) {
-    const r = await scanDatasetFile(p, o, logger);
+    let r;
+    if (o.chunkRows !== undefined) {
+      const { scanDatasetChunked } = await import('./scan-chunked.js');
+      r = await scanDatasetChunked(p, { ...o, chunkRows: o.chunkRows }, logger);
+      skipped = r.skipped;
+    } else r = await scanDatasetFile(p, o, logger);
     report.files.push(...r.report.files);
     report.findings.push(...r.report.findings);
     if (o.writeClean || o.quarantine) {
@@ -49,5 +59,6 @@ export async function runDatasetScan(paths: string[], o: RunDatasetScanOptions, 
   const failing = report.findings.some((f) => severityRank(f.severity) >= severityRank(failOn));
   const out: RunDatasetScanResult = { report, output: reporter.render(report, { color: o.color, rules: getRule }), exitCode: failing ? 1 : 0 };
   if (split) out.split = split;
+  if (skipped?.length) out.skipped = skipped;
   return out;
 }

@@ -132,6 +132,25 @@ export class TableBuilder {
     this.n++;
   }
 
+  /**
+   * Column kinds and feature columns fixed by the first chunk of a chunked read: later chunks keep
+   * them (a non-number in a numeric column is a type error, a column first seen later is no feature).
+   */
+  private frozen?: { kinds: Map<string, ColumnInfo['kind']>; features: string[] };
+
+  /** The rows so far as a Dataset, then starts an empty chunk with the same columns and kinds. */
+  takeChunk(file: string, format: DatasetFormat, extra: { gzip: boolean; hasHeader: boolean; headerBytes?: Uint8Array; text: boolean }): Dataset {
+    const ds = this.finish(file, format, extra);
+    this.frozen ??= { kinds: new Map(ds.columns.map((c) => [c.name, c.kind])), features: ds.featureNames };
+    for (let j = 0; j < this.cols.length; j++) this.cols[j] = new Column(this.cols[j]!.name, 0, this.cols[j]!.strings !== undefined);
+    this.n = 0;
+    this.lines = [];
+    this.spans = [];
+    this.rowHashes = [];
+    this.malformedRows = [];
+    return ds;
+  }
+
   finish(file: string, format: DatasetFormat, extra: { gzip: boolean; hasHeader: boolean; headerBytes?: Uint8Array; text: boolean }): Dataset {
     for (const name of this.keep) {
       if (!this.byName.has(name)) {
@@ -144,16 +163,21 @@ export class TableBuilder {
     const columns: ColumnInfo[] = [];
     const features: Column[] = [];
     const typeErrors: TypeError[] = [];
+    const frozen = this.frozen;
+    const featureSet = frozen ? new Set(frozen.features) : undefined;
     for (const c of this.cols) {
       const present = n - c.missing;
       const numeric = present - c.nonNumeric;
-      const kind = c.strings ? 'string' : present === 0 ? 'empty' : numeric >= c.nonNumeric ? 'numeric' : 'string';
+      let kind: ColumnInfo['kind'] = c.strings ? 'string' : present === 0 ? 'empty' : numeric >= c.nonNumeric ? 'numeric' : 'string';
+      const was = frozen?.kinds.get(c.name);
+      if (was !== undefined && was !== 'empty') kind = was;
       columns.push({ name: c.name, kind, missing: c.missing, nonNumeric: c.strings ? 0 : c.nonNumeric, samples: [...c.samples] });
-      if (kind === 'numeric' && !this.keep.has(c.name)) {
-        features.push(c);
+      if (featureSet ? featureSet.has(c.name) : kind === 'numeric' && !this.keep.has(c.name)) {
         for (const t of c.typeCandidates) if (typeErrors.length < this.maxTypeErrors) typeErrors.push(t);
       }
+      if (!featureSet && kind === 'numeric' && !this.keep.has(c.name)) features.push(c);
     }
+    if (frozen) for (const name of frozen.features) features.push(this.cols[this.byName.get(name)!]!);
     typeErrors.sort((a, b) => a.row - b.row);
     const d = features.length;
     const X = new Float64Array(n * d);

@@ -69,4 +69,11 @@ export interface ReadOptions {
   parquetTimeoutMs?: number;
   /** Most type errors kept (the rest are counted). Default 10,000. */
   maxTypeErrors?: number;
+  /**
+   * Chunked reading (CSV and JSON Lines only): every `chunkRows` rows go to `onChunk` as a Dataset of
+   * those rows (row numbers 0-based within the chunk; lines and spans absolute), and are then
+   * dropped. Column kinds and features are fixed by the first chunk. The last chunk is passed too.
+   */
+  chunkRows?: number;
+  onChunk?: (chunk: Dataset) => void;
 }

@@ -155,4 +155,15 @@ describe('rampart scan --label (CLI)', () => {
     expect(bad.stdout).toBe('');
     expect(existsSync(path.join(dir, 'out.csv'))).toBe(false);
   });
+
+  it('--chunk-rows scans in chunks: same findings without the k-NN checks, a note on stderr, bad values refused', () => {
+    writeFileSync(path.join(dir, 'ch.csv'), csv());
+    const whole = run(['scan', 'ch.csv', '--label', 'label', '--id', 'id', '--no-neighbours', '--format', 'json']);
+    const chunked = run(['scan', 'ch.csv', '--label', 'label', '--id', 'id', '--chunk-rows', '8', '--format', 'json']);
+    expect(chunked.status, chunked.stderr).toBe(1);
+    const strip = (o: string) => (JSON.parse(o) as { findings: unknown[] }).findings;
+    expect(strip(chunked.stdout)).toEqual(strip(whole.stdout));
+    expect(chunked.stderr).toContain('chunked scan: RMP-DATA-012, RMP-DATA-020');
+    for (const bad of ['0', '2.5', 'x']) expect(run(['scan', 'ch.csv', '--label', 'label', '--chunk-rows', bad]).status).toBe(2);
+  });
 });

@@ -26,6 +26,7 @@ export interface DatasetScanFlags {
   neighbours?: boolean;
   featureScale?: string;
   outlierRate?: string;
+  chunkRows?: string;
   header?: boolean;
   format: string;
   output?: string;
@@ -45,7 +46,8 @@ export function addDatasetFlags(cmd: Command): Command {
     .option('--quarantine <file>', 'write the other dataset rows to this file, in the same way')
     .option('--no-neighbours', 'skip the k-NN checks (label noise, near duplicates)')
     .option('--feature-scale <mode>', 'feature scaling for the k-NN checks: auto (default: the one whose k-NN vote fits the labels best), standard, or none (features on one scale, e.g. pixels)')
-    .option('--outlier-rate <share>', 'share of rows the multivariate outlier check may raise at medium (default 0.005)');
+    .option('--outlier-rate <share>', 'share of rows the multivariate outlier check may raise at medium (default 0.005)')
+    .option('--chunk-rows <n>', 'read and check the dataset N rows at a time, for data whose table does not fit in memory (skips the k-NN checks; docs/datasets.md)');
 }
 
 export async function runDatasetScanCommand(paths: string[], flags: DatasetScanFlags): Promise<void> {
@@ -57,6 +59,8 @@ export async function runDatasetScanCommand(paths: string[], flags: DatasetScanF
   if (flags.featureScale !== undefined && !['auto', 'standard', 'none'].includes(flags.featureScale)) throw new UsageError('--feature-scale must be auto, standard or none');
   const outlierRate = flags.outlierRate === undefined ? undefined : Number(flags.outlierRate);
   if (outlierRate !== undefined && !(outlierRate > 0 && outlierRate < 0.5)) throw new UsageError('--outlier-rate must be a number between 0 and 0.5 (a share of rows, e.g. 0.005)');
+  const chunkRows = flags.chunkRows === undefined ? undefined : Number(flags.chunkRows);
+  if (chunkRows !== undefined && !(Number.isInteger(chunkRows) && chunkRows >= 1)) throw new UsageError('--chunk-rows must be a positive integer');
   const color = flags.color && !flags.output && shouldColor(process.stdout);
   const r = await runDatasetScan(
     paths,
@@ -75,12 +79,14 @@ export async function runDatasetScanCommand(paths: string[], flags: DatasetScanF
       noNeighbours: flags.neighbours === false,
       ...(flags.featureScale ? { featureScale: flags.featureScale as 'auto' | 'standard' | 'none' } : {}),
       ...(outlierRate !== undefined ? { outlierRate } : {}),
+      ...(chunkRows !== undefined ? { chunkRows } : {}),
       ...(flags.header !== undefined ? { header: flags.header } : {}),
     },
     createLogger({ level: process.env.RAMPART_LOG_LEVEL ?? 'warn' }),
   );
   if (flags.output) writeFileReplacing(flags.output, r.output);
   else process.stdout.write(r.output);
+  if (r.skipped) process.stderr.write(`rampart: chunked scan: ${r.skipped.join(', ')} need every row in memory and were not run (--no-neighbours silences this)\n`);
   if (r.split) process.stderr.write(`rampart: ${r.split.clean} clean rows, ${r.split.quarantined} quarantined\n`);
   const { recordScanResult } = await import('./scan-events.js');
   await recordScanResult(flags as ScanEventFlags, 'dataset', paths, r.report, r.exitCode);

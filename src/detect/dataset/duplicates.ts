@@ -9,11 +9,14 @@ export interface DuplicateGroup {
   labels?: string[];
 }
 
-export function exactDuplicates(X: Float64Array, n: number, d: number, labels?: readonly string[]): DuplicateGroup[] {
+/**
+ * The two 32-bit lanes of each row's feature hash (-0 equals 0, NaNs equal), written at `at`.
+ * exactDuplicates keys on 53 bits of them and confirms by value; a chunked scan, which cannot
+ * compare with rows it no longer holds, groups on all 64.
+ */
+export function hashRows(X: Float64Array, n: number, d: number, h1Out: Uint32Array, h2Out: Uint32Array, at = 0): void {
   const f64 = new Float64Array(1);
   const u32 = new Uint32Array(f64.buffer);
-  const buckets = new Map<number, number[]>();
-  const hashes = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     let h1 = 0x811c9dc5;
     let h2 = 0x01000193;
@@ -27,9 +30,19 @@ export function exactDuplicates(X: Float64Array, n: number, d: number, labels?: 
       h2 = Math.imul(h2 ^ u32[0]!, 0x165667b1);
       h2 ^= h2 >>> 13;
     }
+    h1Out[at + i] = h1 >>> 0;
+    h2Out[at + i] = h2 >>> 0;
+  }
+}
+
+export function exactDuplicates(X: Float64Array, n: number, d: number, labels?: readonly string[]): DuplicateGroup[] {
+  const buckets = new Map<number, number[]>();
+  const h1 = new Uint32Array(n);
+  const h2 = new Uint32Array(n);
+  hashRows(X, n, d, h1, h2);
+  for (let i = 0; i < n; i++) {
     // 53 bits of the two lanes as one exact double key.
-    const key = (h1 >>> 0) * 2097152 + ((h2 >>> 0) & 0x1fffff);
-    hashes[i] = key;
+    const key = h1[i]! * 2097152 + (h2[i]! & 0x1fffff);
     const b = buckets.get(key);
     if (b) b.push(i);
     else buckets.set(key, [i]);

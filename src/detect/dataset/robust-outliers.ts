@@ -92,13 +92,23 @@ export interface MahalanobisOptions {
   seed?: number;
 }
 
-export function robustMahalanobis(X: Float64Array, n: number, d: number, s: FeatureScale, o: MahalanobisOptions = {}): MahalanobisResult {
+/** A fitted robust Mahalanobis model: used features, centre and Cholesky factor of the covariance. */
+export interface MahalanobisModel {
+  cols: number[];
+  p: number;
+  mean: Float64Array;
+  L: Float64Array;
+}
+
+/**
+ * Fits the covariance on the central rows of X (every |z| ≤ 3, sampled down to `maxCovRows` with a
+ * fixed seed), shrunk towards μ·I. Chunked scans fit it on a sample of rows.
+ */
+export function fitMahalanobis(X: Float64Array, n: number, d: number, s: FeatureScale, o: MahalanobisOptions = {}): MahalanobisModel | undefined {
   const cols: number[] = [];
   for (let j = 0; j < d; j++) if (s.scale[j]! > 0) cols.push(j);
   const p = cols.length;
-  const d2 = new Float64Array(n);
-  const score = new Float64Array(n);
-  if (p === 0 || n < 3) return { d2, score, used: p };
+  if (p === 0 || n < 3) return undefined;
   const z = (i: number, k: number) => {
     const j = cols[k]!;
     const v = X[i * d + j]!;
@@ -145,13 +155,21 @@ export function robustMahalanobis(X: Float64Array, n: number, d: number, s: Feat
   const lambda = o.shrinkage ?? 0.1;
   const mu = trace / p || 1;
   for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) S[a * p + b] = (1 - lambda) * S[a * p + b]! + (a === b ? lambda * mu : 0);
-  const L = cholesky(S, p);
+  return { cols, p, mean, L: cholesky(S, p) };
+}
+
+/** Squared robust distances of the rows of X under a fitted model. */
+export function mahalanobisD2(model: MahalanobisModel, X: Float64Array, n: number, d: number, s: FeatureScale): Float64Array {
+  const { cols, p, mean, L } = model;
+  const d2 = new Float64Array(n);
   const y = new Float64Array(p);
   for (let i = 0; i < n; i++) {
     // Solve L y = z_i - mean (forward substitution); d² = |y|².
     let acc = 0;
     for (let a = 0; a < p; a++) {
-      let v = z(i, a) - mean[a]!;
+      const j = cols[a]!;
+      const x = X[i * d + j]!;
+      let v = (Number.isFinite(x) ? (x - s.center[j]!) / s.scale[j]! : 0) - mean[a]!;
       for (let b = 0; b < a; b++) v -= L[a * p + b]! * y[b]!;
       v /= L[a * p + a]!;
       y[a] = v;
@@ -159,15 +177,35 @@ export function robustMahalanobis(X: Float64Array, n: number, d: number, s: Feat
     }
     d2[i] = acc;
   }
-  // Wilson–Hilferty: (d²/p)^(1/3) is roughly normal with mean 1 − 2/(9p) and variance 2/(9p).
+  return d2;
+}
+
+/**
+ * Median and MAD of the Wilson–Hilferty transform (d²/p)^(1/3) of some distances: (d²/p)^(1/3) is
+ * roughly normal with mean 1 − 2/(9p) and variance 2/(9p); the robust scores standardise by these.
+ */
+export function distanceStandardiser(d2: Float64Array, p: number): { med: number; mad: number } {
+  const n = d2.length;
   const wh = new Float64Array(n);
   for (let i = 0; i < n; i++) wh[i] = Math.cbrt(d2[i]! / p);
   const med = median(wh);
   const dev = new Float64Array(n);
   for (let i = 0; i < n; i++) dev[i] = Math.abs(wh[i]! - med);
-  const mad = 1.4826 * median(dev) || Math.sqrt(2 / (9 * p));
-  for (let i = 0; i < n; i++) score[i] = (wh[i]! - med) / mad;
-  return { d2, score, used: p };
+  return { med, mad: 1.4826 * median(dev) || Math.sqrt(2 / (9 * p)) };
+}
+
+/** Robust standard scores of distances, given a standardiser. */
+export function distanceScores(d2: Float64Array, p: number, st: { med: number; mad: number }): Float64Array {
+  const score = new Float64Array(d2.length);
+  for (let i = 0; i < d2.length; i++) score[i] = (Math.cbrt(d2[i]! / p) - st.med) / st.mad;
+  return score;
+}
+
+export function robustMahalanobis(X: Float64Array, n: number, d: number, s: FeatureScale, o: MahalanobisOptions = {}): MahalanobisResult {
+  const model = fitMahalanobis(X, n, d, s, o);
+  if (!model) return { d2: new Float64Array(n), score: new Float64Array(n), used: s.scale.filter((v) => v > 0).length };
+  const d2 = mahalanobisD2(model, X, n, d, s);
+  return { d2, score: distanceScores(d2, model.p, distanceStandardiser(d2, model.p)), used: model.p };
 }
 
 function cholesky(A: Float64Array, p: number): Float64Array {
