@@ -63,3 +63,4 @@ export const ConfigInvalidError = defineError('RAMPART_ERR_CONFIG_INVALID', 'the
 export const ConfigNotFoundError = defineError('RAMPART_ERR_CONFIG_NOT_FOUND', 'the configuration file does not exist or cannot be read');
 export const UsageError = defineError('RAMPART_ERR_USAGE', 'a command was called with invalid arguments');
 export const FileNotFoundError = defineError('RAMPART_ERR_FILE_NOT_FOUND', 'an input file or directory does not exist');
+export const OutputNotRegularError = defineError('RAMPART_ERR_OUTPUT_NOT_REGULAR', 'an output that is written only whole (secrets, decrypted data, files rewritten in place) names a device, FIFO or other non-regular file');

@@ -124,7 +124,7 @@ export async function writeSplit(ds: Dataset, quarantine: Uint8Array, t: SplitTa
       else bytes = npzOfRows(ds, (i) => quarantine[i] === flag);
       const at = places[k]!.tmp ?? places[k]!.final;
       if (places[k]!.tmp) written.push(at);
-      writeFileSync(at, bytes);
+      writeFileSync(at, bytes, places[k]!.tmp ? { flag: 'wx', mode: places[k]!.mode ?? 0o666 } : {});
     }
     for (const pl of places) if (pl.tmp) renameSync(pl.tmp, pl.final);
   } catch (err) {
@@ -151,7 +151,7 @@ async function writeText(ds: Dataset, quarantine: Uint8Array, t: SplitTargets, g
     }
     const place = replaceTarget(target);
     if (place.tmp) renames.push({ tmp: place.tmp, final: place.final });
-    const file = createWriteStream(place.tmp ?? place.final);
+    const file = place.tmp ? createWriteStream(place.tmp, { flags: 'wx', mode: place.mode ?? 0o666 }) : createWriteStream(place.final);
     files.push(file);
     const w = gz ? createGzip() : file;
     if (gz) w.pipe(file);

@@ -155,7 +155,7 @@ export function register(program: Command): void {
       }
       const { createWriteStream, rmSync } = await import('node:fs');
       const t = replaceTarget(flags.output);
-      const out = createWriteStream(t.tmp ?? t.final);
+      const out = t.tmp ? createWriteStream(t.tmp, { flags: 'wx', mode: t.mode ?? 0o666 }) : createWriteStream(t.final);
       let n: number;
       try {
         n = await exportRecords(st, o, out);
