@@ -2,7 +2,7 @@
 // regular file (regression: `rampart scan -o /dev/null` as root turned /dev/null into a file), and
 // keeps a symbolic link while replacing the file it points at.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -80,6 +80,19 @@ describe('writeFileReplacing: links, modes, refusals', () => {
     expect(() => writeFileReplacing(fifo, 'secret', { regularOnly: true })).toThrow(expect.objectContaining({ code: 'RAMPART_ERR_OUTPUT_NOT_REGULAR' }));
     expect(lstatSync(fifo).isFIFO()).toBe(true);
     expect(readdirSync(dir).filter((x) => x.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('removes the temporary file when the rename fails, sync and streamed', async () => {
+    // The target turns into a non-empty folder after the temporary file is chosen: rename fails.
+    const turnIntoFolder = (f: string) => () => {
+      mkdirSync(path.join(f, 'inside'), { recursive: true });
+      return () => undefined;
+    };
+    const a = path.join(dir, 'rename-fails-a');
+    expect(() => writeFileReplacing(a, 'x', { onTemp: turnIntoFolder(a) })).toThrow();
+    const b = path.join(dir, 'rename-fails-b');
+    await expect(withFileReplacing(b, { onTemp: turnIntoFolder(b) }, async ({ fh }) => void (await fh.write('x')))).rejects.toThrow();
+    expect(readdirSync(dir).filter((x) => x.startsWith('rename-fails-') && x.endsWith('.tmp'))).toEqual([]);
   });
 
   it('reports each temporary path to onTemp and releases it', () => {

@@ -1,8 +1,10 @@
 // Baseline files: a list of reviewed findings to accept. A finding matches an entry by rule id,
 // file and a fingerprint of where it is and what it names (offset, record, global) — not of its
-// message text, so rewording a message does not invalidate a baseline. Written atomically.
+// message text, so rewording a message does not invalidate a baseline. Written whole or not at all
+// (src/core/replace-file.ts: a device or FIFO is written directly, a symbolic link followed).
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileReplacing } from '../core/replace-file.js';
 import type { Finding } from '../core/types.js';
 import { ScanBaselineInvalidError } from './errors.js';
 
@@ -61,10 +63,9 @@ export function readBaseline(file: string): Baseline {
   return b as Baseline;
 }
 
+/** Writes `baseline` to `file` (`--write-baseline`); see the module comment for special targets. */
 export function writeBaselineFile(file: string, baseline: Baseline): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(baseline, null, 2)}\n`);
-  renameSync(tmp, file);
+  writeFileReplacing(file, `${JSON.stringify(baseline, null, 2)}\n`);
 }
 
 /** Splits findings into those the baseline accepts and the rest. */

@@ -3,8 +3,9 @@
 // per-feature ranges, robust statistics (median, MAD scale), a Ledoit–Wolf Gaussian (mean, shrunk
 // covariance and its inverse) and the distribution of each score on the legitimate inputs, so the
 // guard's thresholds are quantiles of that distribution. Format: docs/guards.md ("Baseline file").
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { writeFileReplacing } from '../../core/replace-file.js';
 import { fitLedoitWolf, fitRobust, mahalanobis, robustZScore, scoreSample, type Squeezer } from '../../detect/ood/index.js';
 import { TensorBaselineInvalidError } from './errors.js';
 import { squeezeRows, type InferCall, type InputTemplate, type SqueezeSetup } from './squeeze-run.js';
@@ -214,14 +215,10 @@ export function parseBaseline(text: string, name = 'baseline'): TensorBaseline {
   return r.data;
 }
 
-/** Writes a baseline atomically (temporary file in the same folder, then rename). */
+/**
+ * Writes a baseline whole or not at all (temporary file in the same folder, then rename); a device
+ * or FIFO (`-o /dev/stdout`) is written directly and a symbolic link followed (core/replace-file.ts).
+ */
 export function writeBaseline(file: string, b: TensorBaseline): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, `${JSON.stringify(b)}\n`, { mode: 0o644 });
-    renameSync(tmp, file);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeFileReplacing(file, `${JSON.stringify(b)}\n`);
 }

@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
+import { drainFifo, makeFifo } from '../../../test/helpers/fifo.js';
 import { silentLogger } from '../../core/logger.js';
 import { mulberry32, normal } from '../../detect/random.js';
 import type { RequestInput } from '../types.js';
@@ -185,6 +186,25 @@ describe('baseline files', () => {
     expect(bad(JSON.stringify({ ...baseline, version: 2 }))).toBe('RAMPART_ERR_TENSOR_BASELINE_INVALID');
     expect(bad(JSON.stringify({ ...baseline, range: { min: [1], max: baseline.range.max } }))).toBe('RAMPART_ERR_TENSOR_BASELINE_INVALID');
     expect(() => readBaseline(join(dir, 'missing.json'))).toThrow(expect.objectContaining({ code: 'RAMPART_ERR_TENSOR_BASELINE_INVALID' }));
+  });
+
+  it('rampart baseline -o: writes into a FIFO (never renamed over it), follows a symbolic link, leaves nothing on failure', async () => {
+    const fifo = makeFifo(dir, 'baseline-pipe');
+    if (fifo) {
+      const got = drainFifo(fifo);
+      writeBaseline(fifo, baseline);
+      expect(JSON.stringify(parseBaseline((await got).toString()))).toBe(JSON.stringify(baseline));
+      expect(lstatSync(fifo).isFIFO()).toBe(true);
+    }
+    const real = join(dir, 'linked-baseline.json');
+    const link = join(dir, 'baseline-link.json');
+    writeFileSync(real, 'old');
+    symlinkSync(real, link);
+    writeBaseline(link, baseline);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(JSON.stringify(readBaseline(real))).toBe(JSON.stringify(baseline));
+    expect(() => writeBaseline(join(dir, 'no-such-folder', 'b.json'), baseline)).toThrow();
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('reads v2 request logs, gzip CSV with a label column, and refuses ragged or non-numeric input', async () => {
