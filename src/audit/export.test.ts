@@ -1,9 +1,10 @@
 // Export and follow: atomic file export (nothing left behind on failure), the JSON Lines format
 // re-verifiable from the file alone, and --follow picking up entries written later.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { drainFifo, makeFifo } from '../../test/helpers/fifo.js';
 import { silentLogger } from '../core/logger.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import type { AuditEntry } from '../store/types.js';
@@ -47,6 +48,43 @@ describe('audit export', () => {
     // An existing file is replaced only by a complete export.
     await expect(exportAuditJsonlFile(store.audit, join(dir, 'no-such-dir', 'x.jsonl'))).rejects.toThrow();
     expect(existsSync(join(dir, 'no-such-dir'))).toBe(false);
+    await store.close();
+  });
+});
+
+describe('audit export -o to a FIFO or a symbolic link', () => {
+  async function storeWith(n: number) {
+    const store = openSqliteStore({ path: ':memory:' }, silentLogger());
+    const log = createAuditLog(store.audit, { includeBodies: false, checkpointEvery: 100, flushEvery: 8 }, silentLogger());
+    for (let i = 0; i < n; i++) log.record(sampleRecord(i));
+    await log.close();
+    return store;
+  }
+
+  it('writes into a FIFO (regression: a temporary file was renamed over it)', async () => {
+    const sub = mkdtempSync(join(dir, 'fifo-'));
+    const fifo = makeFifo(sub);
+    if (!fifo) return;
+    const store = await storeWith(300);
+    const got = drainFifo(fifo);
+    expect(await exportAuditJsonlFile(store.audit, fifo)).toBe(300);
+    const text = (await got).toString();
+    expect(text.trimEnd().split('\n')).toHaveLength(300);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    expect(readdirSync(sub).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    await store.close();
+  });
+
+  it('replaces the file a symbolic link points at (mode 0600), keeping the link', async () => {
+    const store = await storeWith(3);
+    const real = join(dir, 'linked-export.jsonl');
+    const link = join(dir, 'export-link.jsonl');
+    writeFileSync(real, 'old\n');
+    symlinkSync(real, link);
+    expect(await exportAuditJsonlFile(store.audit, link)).toBe(3);
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(real, 'utf8').trimEnd().split('\n')).toHaveLength(3);
+    expect(statSync(real).mode & 0o777).toBe(0o600);
     await store.close();
   });
 });

@@ -1,12 +1,11 @@
 // Reading the audit chain out: an async iterator over entries (constant memory, page by page),
 // the JSON Lines export format (docs/audit.md, "Export format") and the export-to-file operation,
-// which writes to a temporary name and renames on success so a failed export leaves no file.
+// which writes to a temporary name and renames on success so a failed export leaves no file (a
+// device or FIFO is written directly, a symbolic link followed: core/replace-file.ts).
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import { withFileReplacing, writableOn } from '../core/replace-file.js';
 import type { AuditEntry, AuditStore } from '../store/types.js';
 import { AuditBadEntryError } from './errors.js';
 
@@ -65,25 +64,27 @@ export async function writeAuditJsonl(store: AuditStore, out: Writable, filter: 
   return count;
 }
 
-/** Exports to `file` atomically: a temporary file next to it, renamed when complete. */
+/**
+ * Exports to `file` whole or not at all: a temporary file next to it (mode 0600), renamed when
+ * complete. A device or FIFO (`-o /dev/stdout`) is written directly; a symbolic link is followed.
+ */
 export async function exportAuditJsonlFile(store: AuditStore, file: string, filter: ExportFilter = {}): Promise<number> {
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  const out = createWriteStream(tmp, { flags: 'wx', mode: 0o600 });
-  try {
-    await once(out, 'open');
-    const count = await writeAuditJsonl(store, out, filter);
-    out.end();
-    // finished() also reports an error that happened before it was called.
-    await finished(out);
-    await rename(tmp, file);
-    return count;
-  } catch (e) {
-    // Writes still buffered fail once destroyed; that is expected here, not a new error.
-    out.on('error', () => undefined);
-    out.destroy();
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  return withFileReplacing(file, { mode: 0o600 }, async ({ fh }) => {
+    // The stream writes through the handle; withFileReplacing closes it and renames.
+    const out = writableOn(fh);
+    try {
+      const count = await writeAuditJsonl(store, out, filter);
+      out.end();
+      // finished() also reports an error that happened before it was called.
+      await finished(out);
+      return count;
+    } catch (e) {
+      // Writes still buffered fail once destroyed; that is expected here, not a new error.
+      out.on('error', () => undefined);
+      out.destroy();
+      throw e;
+    }
+  });
 }
 
 /**

@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, openSync, readlinkSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { OutputNotRegularError } from './errors.js';
 
 export interface ReplaceOptions {
@@ -187,4 +188,19 @@ export async function withFileReplacing<T>(target: string, opts: ReplaceOptions,
   } finally {
     untrack?.();
   }
+}
+
+/**
+ * A Writable over `fh` that leaves it open (FileHandle.createWriteStream with autoClose off keeps
+ * the handle referenced, so closing it afterwards never completes). Partial writes are resumed.
+ */
+export function writableOn(fh: FileHandle): Writable {
+  const writeAll = async (buf: Buffer): Promise<void> => {
+    for (let o = 0; o < buf.length; ) o += (await fh.write(buf, o, buf.length - o)).bytesWritten;
+  };
+  return new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      writeAll(chunk).then(() => cb(), cb);
+    },
+  });
 }
