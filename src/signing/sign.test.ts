@@ -3,9 +3,10 @@
 // structure; bad input gives coded errors and never a partial signature file.
 import { execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { drainFifo, makeFifo } from '../../test/helpers/fifo.js';
 import { signModel, type SignOptions } from './sign.js';
 import { verifyModel } from './verify.js';
 import { KEYS, tempDir, VECTORS } from './testing/vectors.js';
@@ -322,6 +323,27 @@ describe('bad input', () => {
     mkdirSync(target);
     await expect(signModel({ modelPath: dir, privateKeyPem: P256.priv, signaturePath: target })).rejects.toMatchObject({ code: 'RAMPART_ERR_SIGN_WRITE_FAILED' });
     expect(readdirSync(path.dirname(target))).toEqual(['is-a-dir']);
+  });
+
+  it('writes the bundle into a FIFO (never renamed over it) and through a symbolic link (link kept)', async () => {
+    const dir = makeModel();
+    const out = tmp();
+    const fifo = makeFifo(out);
+    if (fifo) {
+      const got = drainFifo(fifo);
+      await signModel({ modelPath: dir, privateKeyPem: P256.priv, signaturePath: fifo });
+      const piped = (await got).toString();
+      expect(JSON.parse(piped)).toHaveProperty('mediaType');
+      expect(lstatSync(fifo).isFIFO()).toBe(true);
+    }
+    const real = path.join(out, 'real.sig');
+    const link = path.join(out, 'link.sig');
+    writeFileSync(real, 'old');
+    symlinkSync('real.sig', link);
+    await signModel({ modelPath: dir, privateKeyPem: P256.priv, signaturePath: link });
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect((await verifyModel({ modelPath: dir, signaturePath: real, publicKey: P256.pub })).ok).toBe(true);
+    expect(readdirSync(out).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('rejects a shard size that is not positive', async () => {

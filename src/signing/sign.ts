@@ -1,11 +1,11 @@
 // `rampart sign`: hashes a model (a file or a directory) and writes an OpenSSF model-signing v1.0
 // bundle: a Sigstore bundle v0.3 whose DSSE envelope signs an in-toto statement listing every
 // file's (or shard's) SHA-256. Key mode records the public key hint; certificate mode embeds the
-// leaf certificate and its chain. The bundle is written to a temporary name and renamed.
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+// leaf certificate and its chain. The bundle is written to a temporary name and renamed (a device or FIFO written directly, a symbolic link followed).
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../core/logger.js';
+import { withFileReplacing } from '../core/replace-file.js';
 import { silentLogger } from '../core/logger.js';
 import { serializeBundle } from './bundle.js';
 import { ChainError, parsePemCertificates } from './cert-chain.js';
@@ -130,17 +130,17 @@ export async function signModel(opts: SignOptions): Promise<SignResult> {
   return { signaturePath, manifest, mode: chain ? 'certificate' : 'key', bytesHashed };
 }
 
+/**
+ * Writes the bundle whole or not at all (temporary file beside it, then rename). A device or FIFO
+ * (`-o /dev/stdout`) is written directly and a symbolic link followed (core/replace-file.ts).
+ */
 async function writeAtomically(target: string, content: string): Promise<void> {
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    const existing = await stat(target).catch(() => undefined);
-    if (existing && !existing.isFile()) throw new SignWriteFailedError(`${target} exists and is not a regular file`);
-    await writeFile(tmp, content, { mode: 0o644, flag: 'wx' });
-    await rename(tmp, target);
+    await withFileReplacing(target, {}, async ({ fh }) => {
+      await fh.writeFile(content, 'utf8');
+    });
   } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    if (err instanceof SignWriteFailedError) throw err;
-    throw new SignWriteFailedError(`cannot write ${target} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new SignWriteFailedError(`cannot write ${target} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, { cause: err });
   }
 }
 
