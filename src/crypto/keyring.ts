@@ -2,11 +2,13 @@
 // encrypted under a key derived from a passphrase with scrypt (memory-hard). The file also carries
 // a passphrase verifier (so a wrong passphrase is told apart from tampering) and an HMAC over all
 // metadata (so nobody can un-retire a version or swap key blobs without the passphrase).
-// Format: docs/key-providers.md. Writes are atomic (temp file + rename, mode 0600) and serialised
-// by a lock file beside the keyring.
+// Format: docs/key-providers.md. Writes are atomic (temp file + fsync + rename, mode 0600) and
+// serialised by a lock file beside the keyring. A keyring path that is a symbolic link is followed:
+// the file it points at is replaced (and locked), the link kept. A keyring that is a device, FIFO
+// or other non-regular file is refused: it holds secrets and must be replaced whole.
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import {
   CryptoKeyExistsError,
   CryptoKeyNotFoundError,
@@ -18,6 +20,7 @@ import {
   CryptoWrongPassphraseError,
 } from './errors.js';
 import { UsageError } from '../core/errors.js';
+import { resolveLinks, withFileReplacing } from '../core/replace-file.js';
 
 export const KEYRING_TYPE = 'rampart-keyring';
 export const KEYRING_VERSION = 1;
@@ -175,37 +178,28 @@ function parseKeyringFile(text: string, path: string): KeyringFile {
 async function readKeyringFile(path: string): Promise<KeyringFile> {
   let text: string;
   try {
+    // Reading a FIFO would wait for a writer forever; a keyring is only ever a regular file.
+    if (!(await stat(path)).isFile()) throw new CryptoKeyringInvalidError(`keyring ${path} is not a regular file`);
     text = await readFile(path, 'utf8');
   } catch (err) {
+    if (err instanceof CryptoKeyringInvalidError) throw err;
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new CryptoKeyringMissingError(`keyring ${path} does not exist`);
     throw new CryptoKeyringInvalidError(`keyring ${path} cannot be read`, { cause: err });
   }
   return parseKeyringFile(text, path);
 }
 
+/** Replaces the keyring whole (0600, fsynced); a non-regular target is RAMPART_ERR_OUTPUT_NOT_REGULAR. */
 async function writeAtomic(path: string, data: string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fh = await open(tmp, 'wx', 0o600);
-  try {
+  await withFileReplacing(path, { mode: 0o600, regularOnly: true, fsync: true }, async ({ fh }) => {
     await fh.writeFile(data, 'utf8');
-    await fh.sync();
-  } catch (err) {
-    await fh.close();
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await fh.close();
-  try {
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  });
 }
 
 /** Serialises read-modify-write cycles across processes with an O_EXCL lock file. */
 async function withLock<T>(path: string, fn: () => Promise<T>): Promise<T> {
-  const lock = `${path}.lock`;
+  // Beside the file a link points at, so every link to one keyring takes the same lock.
+  const lock = `${resolveLinks(path)}.lock`;
   const deadline = Date.now() + 10_000;
   for (;;) {
     try {

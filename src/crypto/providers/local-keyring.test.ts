@@ -1,6 +1,7 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeFifo } from '../../../test/helpers/fifo.js';
 import { Keyring, listKeyring } from '../keyring.js';
 import { makeKeyring, TEST_PASSPHRASE, TEST_SCRYPT, tempDir } from '../testing/fixtures.js';
 import { LocalKeyringProvider } from './local-keyring.js';
@@ -95,6 +96,29 @@ describe('keyring file', () => {
     await writeFile(kr.path, 'not json');
     expect(await codeOf(Keyring.open(kr.path, TEST_PASSPHRASE))).toBe('RAMPART_ERR_CRYPTO_KEYRING_INVALID');
     expect(await codeOf(Keyring.open(join(t.dir, 'absent.json'), TEST_PASSPHRASE))).toBe('RAMPART_ERR_CRYPTO_KEYRING_MISSING');
+  });
+
+  it('behind a symbolic link: rewrites the file the link points at (0600), keeps the link, locks beside the file', async () => {
+    const kr = await makeKeyring(t.dir, ['a'], 'linked-real.json');
+    const link = join(t.dir, 'linked-link.json');
+    await symlink('linked-real.json', link);
+    const viaLink = await Keyring.open(link, TEST_PASSPHRASE);
+    await viaLink.createKek('b');
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    expect((await stat(kr.path)).mode & 0o777).toBe(0o600);
+    expect((await listKeyring(kr.path)).map((k) => k.name)).toEqual(['a', 'b']);
+    // The handle opened on the real path sees the change made through the link (same lock, same file).
+    await kr.keyring.createKek('c');
+    expect((await listKeyring(link)).map((k) => k.name)).toEqual(['a', 'b', 'c']);
+    expect((await readdir(t.dir)).filter((f) => f.startsWith('linked-') && (f.endsWith('.tmp') || f.endsWith('.lock')))).toEqual([]);
+  });
+
+  it('refuses a keyring that is a FIFO (coded, without waiting for a writer) and never replaces it', async () => {
+    const fifo = makeFifo(t.dir, 'keyring-pipe.json');
+    if (!fifo) return;
+    expect(await codeOf(Keyring.open(fifo, TEST_PASSPHRASE))).toBe('RAMPART_ERR_CRYPTO_KEYRING_INVALID');
+    expect(await codeOf(Keyring.create(fifo, TEST_PASSPHRASE, { scrypt: TEST_SCRYPT }))).toBe('RAMPART_ERR_CRYPTO_KEY_EXISTS');
+    expect((await lstat(fifo)).isFIFO()).toBe(true);
   });
 
   it('keeps concurrent writers from losing each other’s changes', async () => {
