@@ -1,8 +1,9 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { drainFifo, makeFifo } from '../../test/helpers/fifo.js';
 import { createDevPki, issueCert } from './pki.js';
 import { writeDevPki } from './write-pki.js';
 
@@ -55,6 +56,30 @@ describe('dev PKI', () => {
     await writeDevPki({ dir, force: true });
     expect(readFileSync(out.serverCert, 'utf8')).not.toBe(before);
     expect(readdirSync(dir).some((f) => f.endsWith('.tmp'))).toBe(false);
+  });
+
+  it('certs init --force: a certificate FIFO is written into, a key link has its file replaced, a key FIFO is refused first', async () => {
+    const dir = join(tmp(), 'special');
+    mkdirSync(dir);
+    const fifo = makeFifo(dir, 'server.pem');
+    if (!fifo) return;
+    const elsewhere = join(tmp(), 'ca-key-real.pem');
+    writeFileSync(elsewhere, 'old key', { mode: 0o644 });
+    symlinkSync(elsewhere, join(dir, 'ca-key.pem'));
+    const got = drainFifo(fifo);
+    const out = await writeDevPki({ dir, force: true });
+    expect((await got).toString()).toContain('BEGIN CERTIFICATE');
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    expect(lstatSync(out.caKey).isSymbolicLink()).toBe(true);
+    expect(readFileSync(elsewhere, 'utf8')).toContain('PRIVATE KEY');
+    expect(statSync(elsewhere).mode & 0o777).toBe(0o600);
+
+    const keyDir = join(tmp(), 'key-fifo');
+    mkdirSync(keyDir);
+    const keyFifo = makeFifo(keyDir, 'server-key.pem')!;
+    await expect(writeDevPki({ dir: keyDir, force: true })).rejects.toMatchObject({ code: 'RAMPART_ERR_OUTPUT_NOT_REGULAR' });
+    expect(readdirSync(keyDir)).toEqual(['server-key.pem']);
+    expect(lstatSync(keyFifo).isFIFO()).toBe(true);
   });
 
   it('rejects client names that are not safe file names', async () => {

@@ -1,10 +1,13 @@
 // Writes a development PKI (see pki.ts) to a folder as PEM files: certificates 0644, private keys
 // 0600. Each file is written under a temporary name and renamed, so a failure never leaves a
-// half-written key behind, and existing files are only replaced with `force`.
-import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// half-written key behind, and existing files are only replaced with `force`. A name that is a
+// symbolic link has the file it points at replaced (the link kept). A certificate name that is a
+// device or FIFO is written directly; a private-key name that is one is refused before anything is
+// generated (RAMPART_ERR_OUTPUT_NOT_REGULAR): keys are only ever written whole to regular files.
+import { lstatSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { UsageError } from '../core/errors.js';
+import { replaceTarget, writeFileReplacing } from '../core/replace-file.js';
 import { CertOutputExistsError } from './errors.js';
 import { createDevPki, type DevPkiOptions } from './pki.js';
 
@@ -43,9 +46,11 @@ export async function writeDevPki(opts: WritePkiOptions): Promise<WrittenPki> {
   };
   const targets = [out.caCert, out.caKey, out.serverCert, out.serverKey, ...Object.values(out.clients).flatMap((c) => [c.cert, c.key])];
   if (!opts.force) {
-    const existing = targets.filter((t) => existsSync(t));
+    // lstat: a dangling link exists too (it would be written through).
+    const existing = targets.filter((t) => exists(t));
     if (existing.length) throw new CertOutputExistsError(`${existing[0]} already exists (use --force to replace)`);
   }
+  for (const key of [out.caKey, out.serverKey, ...Object.values(out.clients).map((c) => c.key)]) replaceTarget(key, { regularOnly: true });
   const pki = await createDevPki(opts);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   const files: [string, string, number][] = [
@@ -57,19 +62,15 @@ export async function writeDevPki(opts: WritePkiOptions): Promise<WrittenPki> {
   for (const c of clients) {
     files.push([out.clients[c]!.cert, pki.clients[c]!.certPem, 0o644], [out.clients[c]!.key, pki.clients[c]!.keyPem, 0o600]);
   }
-  for (const [path, text, mode] of files) writeAtomic(path, text, mode);
+  for (const [path, text, mode] of files) writeFileReplacing(path, text, { mode, regularOnly: mode === 0o600 });
   return out;
 }
 
-/** Writes `text` to `path` via a temporary file in the same folder, with `mode` set before rename. */
-export function writeAtomic(path: string, text: string, mode: number): void {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+function exists(p: string): boolean {
   try {
-    writeFileSync(tmp, text, { mode, flag: 'wx' });
-    chmodSync(tmp, mode); // the umask may have narrowed or widened nothing, but be explicit
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
   }
 }
