@@ -2,9 +2,12 @@
 // KEK (or under another KEK) without touching the encrypted payload. Only the key block and the
 // header MAC change; the header core, and so every segment, stays byte-identical. The new file is
 // written beside the old one and renamed over it, so readers see either the old or the new file.
+// A path that is a symbolic link has the file it points at rewritten (the link kept); a device or
+// FIFO cannot be rewritten in place and is refused (RAMPART_ERR_OUTPUT_NOT_REGULAR).
 import { open, stat } from 'node:fs/promises';
-import { FileNotFoundError } from '../core/errors.js';
+import { FileNotFoundError, OutputNotRegularError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
+import { resolveLinks } from '../core/replace-file.js';
 import { FileByteReader } from './envelope/byte-reader.js';
 import { openingStateWithKey, unwrapDataKey, withProviders, type ProviderChoice } from './envelope/envelope.js';
 import { listTree, writeFileAtomic } from './envelope/file.js';
@@ -39,7 +42,13 @@ export interface RewrapResult {
 const COPY_CHUNK = 1024 * 1024;
 
 async function rewrapOne(path: string, opts: RewrapOptions, providers: ProviderSet): Promise<RewrapResult> {
-  const fh = await open(path, 'r').catch((err: NodeJS.ErrnoException) => {
+  // The file a link points at is the one rewritten; opening a FIFO would wait for a writer.
+  const real = resolveLinks(path);
+  const st = await stat(real).catch((err: NodeJS.ErrnoException) => {
+    throw err.code === 'ENOENT' ? new FileNotFoundError(`${path} does not exist`) : err;
+  });
+  if (!st.isFile()) throw new OutputNotRegularError(`${path} is not a regular file; rewrap rewrites encrypted files in place`);
+  const fh = await open(real, 'r').catch((err: NodeJS.ErrnoException) => {
     throw err.code === 'ENOENT' ? new FileNotFoundError(`${path} does not exist`) : err;
   });
   try {
@@ -67,7 +76,7 @@ async function rewrapOne(path: string, opts: RewrapOptions, providers: ProviderS
       keys.mac.fill(0);
       keys.payload.fill(0);
       const mode = (await fh.stat()).mode & 0o777;
-      await writeFileAtomic(path, mode, async (out) => {
+      await writeFileAtomic(real, mode, async (out) => {
         await out.write(newHeader);
         // The payload is copied verbatim: segments are bound to the core, which is unchanged.
         let pos = header.raw.length;
@@ -78,7 +87,7 @@ async function rewrapOne(path: string, opts: RewrapOptions, providers: ProviderS
           pos += bytesRead;
           await out.write(buf, 0, bytesRead);
         }
-      });
+      }, { regularOnly: true });
       opts.logger?.info({ path, from: { keyRef: from.keyRef, keyVersion: from.keyVersion }, to: { keyRef: to.keyRef, keyVersion: to.keyVersion } }, 'rewrapped data key');
       return { path, changed: true, from, to };
     } finally {

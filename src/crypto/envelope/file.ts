@@ -1,12 +1,18 @@
 // File and directory encryption with atomic output: everything is written under a temporary name
 // beside the target and renamed into place only when complete, so a failure (wrong key, tampering,
 // a full disk, Ctrl-C) leaves nothing behind. Temporary paths are also removed on process exit.
+// Output names follow core/replace-file.ts: a symbolic link is followed (the file it points at is
+// replaced, the link kept); ciphertext to a device or FIFO (`-o /dev/stdout`) is streamed directly;
+// plaintext is never streamed: a decryption output that is not a regular file is refused
+// (RAMPART_ERR_OUTPUT_NOT_REGULAR), since a reader would see plaintext of a file whose tampering or
+// truncation is only detected later, with nothing to undo.
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
-import { FileNotFoundError, UsageError } from '../../core/errors.js';
+import { FileNotFoundError, OutputNotRegularError, UsageError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { replaceTarget, resolveLinks, withFileReplacing } from '../../core/replace-file.js';
 import { CryptoOutputExistsError } from '../errors.js';
 import { FileByteReader } from './byte-reader.js';
 import { sealSegmentsParallel } from './parallel-seal.js';
@@ -123,25 +129,18 @@ export interface FileOptions {
   logger?: Logger;
 }
 
-/** Writes `target` atomically with the given mode: fn writes into a temp file that is renamed on success. */
-export async function writeFileAtomic<T>(target: string, mode: number, fn: (fh: FileHandle) => Promise<T>): Promise<T> {
-  const tmp = tempSibling(target);
-  const untrack = trackTemp(tmp);
-  let fh: FileHandle | null = null;
-  try {
-    fh = await open(tmp, 'wx', mode);
-    const result = await fn(fh);
-    await fh.close();
-    fh = null;
-    await rename(tmp, target);
-    return result;
-  } catch (err) {
-    await fh?.close().catch(() => undefined);
-    await rm(tmp, { force: true });
-    throw err;
-  } finally {
-    untrack();
-  }
+export interface AtomicWriteOptions {
+  /** Refuse a target that is not a regular file instead of writing it directly (plaintext, in-place rewrites). */
+  regularOnly?: boolean;
+}
+
+/**
+ * Writes `target` atomically with the given mode: fn writes into a temp file that is renamed on
+ * success (removed on failure or a terminating signal). A device or FIFO target is written
+ * directly (`direct`: not seekable) unless `regularOnly`; a symbolic link is followed.
+ */
+export async function writeFileAtomic<T>(target: string, mode: number, fn: (fh: FileHandle, direct: boolean) => Promise<T>, opts: AtomicWriteOptions = {}): Promise<T> {
+  return withFileReplacing(target, { mode, regularOnly: opts.regularOnly, onTemp: trackTemp }, ({ fh, direct }) => fn(fh, direct));
 }
 
 async function openInput(path: string): Promise<FileHandle> {
@@ -153,10 +152,18 @@ async function openInput(path: string): Promise<FileHandle> {
   }
 }
 
-async function checkOutput(output: string, force: boolean | undefined): Promise<void> {
-  const st = await lstat(output).catch(() => null);
+/**
+ * Before any key is touched: a directory is refused, a regular file (also behind a link) needs
+ * `force`; a device or FIFO replaces nothing and needs no `force`, but is refused for plaintext.
+ */
+async function checkOutput(output: string, force: boolean | undefined, regularOnly: boolean): Promise<void> {
+  const st = await lstat(resolveLinks(output)).catch(() => null);
   if (!st) return;
   if (st.isDirectory()) throw new CryptoOutputExistsError(`${output} exists and is a directory`);
+  if (!st.isFile()) {
+    if (regularOnly) throw new OutputNotRegularError(`${output} is not a regular file; decrypted output is written only whole, to a regular file (or use --to-temp)`);
+    return;
+  }
   if (!force) throw new CryptoOutputExistsError(`${output} already exists (use --force to replace it)`);
 }
 
@@ -222,7 +229,9 @@ async function encryptOne(input: string, output: string, opts: EncryptOptions, p
     const jobs = opts.jobs ?? 1;
     if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError('jobs must be an integer from 1 to 64');
     const size = (await fh.stat()).size;
-    if (jobs === 1 && canSealFiles()) return { input, output, ...(await encryptNative(fh, output, size, opts, providers)) };
+    // The native job writes at offsets (header last): only into a regular (temporary) file.
+    const streamed = replaceTarget(output).tmp === undefined;
+    if (jobs === 1 && canSealFiles() && !streamed) return { input, output, ...(await encryptNative(fh, output, size, opts, providers)) };
     const state = await prepareSealing(opts, providers);
     if (jobs > 1 && size >= PARALLEL_MIN_SIZE) {
       const bytesOut = await writeFileAtomic(output, 0o644, (out) => writeBlocks(out, sealSegmentsParallel(fh, state, jobs)));
@@ -242,7 +251,7 @@ async function decryptOne(input: string, output: string, opts: DecryptOptions, p
     const reader = new FileByteReader(fh);
     const state = await prepareOpening(reader, opts, providers);
     // Plaintext of a protected artifact: owner-only.
-    const bytesOut = await writeFileAtomic(output, 0o600, (out) => writeBlocks(out, openSegments(reader, state, FILE_BLOCKS)));
+    const bytesOut = await writeFileAtomic(output, 0o600, (out) => writeBlocks(out, openSegments(reader, state, FILE_BLOCKS)), { regularOnly: true });
     return { input, output, bytesIn: reader.offset, bytesOut };
   } finally {
     await fh.close();
@@ -251,13 +260,13 @@ async function decryptOne(input: string, output: string, opts: DecryptOptions, p
 
 /** Encrypts one file to `output` (atomic). */
 export async function encryptFile(input: string, output: string, opts: EncryptOptions & FileOptions): Promise<FileResult> {
-  await checkOutput(output, opts.force);
+  await checkOutput(output, opts.force, false);
   return withProviders(opts, (p) => encryptOne(input, output, opts, p));
 }
 
 /** Decrypts one file to `output` (atomic; nothing is left behind on any failure). */
 export async function decryptFile(input: string, output: string, opts: DecryptOptions & FileOptions = {}): Promise<FileResult> {
-  await checkOutput(output, opts.force);
+  await checkOutput(output, opts.force, true);
   return withProviders(opts, (p) => decryptOne(input, output, opts, p));
 }
 
