@@ -1,9 +1,11 @@
 // Encryption at rest in the demo: the digits classifier's weights are sealed with Rampart's
 // envelope format under a KEK in a local keyring, and the model server loads them by decrypting
-// in memory (plaintext weights never touch the disk).
+// in memory (plaintext weights never touch the disk). Files are written through
+// core/replace-file.ts: the passphrase (a secret) only ever to a regular file, mode 0600.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileReplacing } from '../core/replace-file.js';
 import { decryptFileToBuffer, encryptIterable, Keyring, ProviderSet } from '../crypto/index.js';
 import { deserializeModel, serializeModel, type DenseModel } from './classifier/model.js';
 
@@ -35,20 +37,17 @@ export async function sealWeights(dir: string, model: DenseModel, artifactId: st
   // A random 192-bit passphrase: the KDF's memory-hardness protects human passphrases, so a
   // lighter setting than the default keeps the demo's start-up quick without weakening this one.
   const passphrase = randomBytes(24).toString('base64url');
-  writeFileSync(passphraseFile, `${passphrase}\n`, { mode: 0o600 });
+  writeFileReplacing(passphraseFile, `${passphrase}\n`, { mode: 0o600, regularOnly: true });
   const keyring = await Keyring.create(keyringPath, passphrase, { scrypt: { N: 2 ** 14, r: 8, p: 1 } });
   await keyring.createKek(DEMO_KEK);
   const providers = new ProviderSet({ keyringPath, passphrase });
   const keyRef = `local:${DEMO_KEK}`;
   const file = join(modelsDir, `${artifactId}.weights.json.enc`);
-  const tmp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   try {
     const chunks: Buffer[] = [];
     for await (const c of encryptIterable([Buffer.from(serializeModel(model), 'utf8')], { key: keyRef, artifactId, providers })) chunks.push(c);
-    writeFileSync(tmp, Buffer.concat(chunks), { mode: 0o644 });
-    renameSync(tmp, file);
+    writeFileReplacing(file, Buffer.concat(chunks));
   } catch (e) {
-    rmSync(tmp, { force: true });
     await providers.close();
     throw e;
   }

@@ -15,13 +15,13 @@
 //
 // The folder is recreated on every run (new CA, new keys); a folder that does not look like a
 // demo folder is never wiped.
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { loadConfig } from '../config/load.js';
 import { UsageError } from '../core/errors.js';
+import { writeFileReplacing } from '../core/replace-file.js';
 import { createLogger, silentLogger, type Logger } from '../core/logger.js';
 import { createApiKey } from '../auth/index.js';
 import { startGateway } from '../gateway/index.js';
@@ -88,17 +88,6 @@ export interface RunningDemo {
   check(): Promise<CheckResult[]>;
   /** Stops the gateway and the model servers; idempotent. */
   close(): Promise<void>;
-}
-
-function writeFileAtomic(path: string, text: string, mode = 0o644): void {
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    writeFileSync(tmp, text, { mode });
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
 }
 
 function pidAlive(pid: number): boolean {
@@ -261,7 +250,7 @@ export async function runDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
     mkdirSync(join(dir, 'policies'), { recursive: true });
     copyFileSync(join(examplesDir(), 'demo', 'demo.cedar'), join(dir, 'policies', 'demo.cedar'));
     const configFile = join(dir, 'gateway.yaml');
-    writeFileAtomic(
+    writeFileReplacing(
       configFile,
       demoGatewayYaml({
         port,
@@ -317,7 +306,8 @@ export async function runDemo(opts: DemoOptions = {}): Promise<RunningDemo> {
       pid: process.pid,
     };
     const infoFile = join(dir, 'demo.json');
-    writeFileAtomic(infoFile, `${JSON.stringify(info, null, 2)}\n`, 0o600);
+    // Holds the demo identities' API keys: a regular file, 0600, or nothing.
+    writeFileReplacing(infoFile, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600, regularOnly: true });
 
     const digits = [0, 1, 2, 3, 4, 5, 6, 7].map((r) => ({ pixels: Array.from(trained.test.x.subarray(r * 64, r * 64 + 64)), label: trained.test.y[r]! }));
     // Only rows the model gets right, so the check tests the plumbing and not the model's 3% errors.
