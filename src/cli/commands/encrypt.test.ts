@@ -6,6 +6,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { drainFifo, makeFifo } from '../../../test/helpers/fifo.js';
 import { encryptFile } from '../../crypto/envelope/file.js';
 import { Keyring } from '../../crypto/keyring.js';
 import { ProviderSet } from '../../crypto/providers/provider-set.js';
@@ -90,6 +91,26 @@ describe('rampart encrypt / decrypt / rewrap / keys (CLI)', { timeout: 180_000 }
     expect(seen.env).toBe(seen.p);
     expect(seen.p.endsWith('/model.bin')).toBe(true);
     await expect(readFile(seen.p)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('encrypt -o FIFO streams into it (exit 0, FIFO kept); decrypt -o FIFO exits 2 with RAMPART_ERR_OUTPUT_NOT_REGULAR', async () => {
+    const dir = join(t.dir, 'fifos');
+    await mkdir(dir);
+    const fifo = makeFifo(dir, 'out.enc');
+    if (!fifo) return;
+    const got = drainFifo(fifo, 120_000);
+    const [enc, dec] = await Promise.all([
+      rampart(['encrypt', join(t.dir, 'model.bin'), '-o', fifo, '--key', 'local:models'], env),
+      rampart(['decrypt', join(t.dir, 'model.bin.enc'), '-o', makeFifo(dir, 'plain.bin')!], env),
+    ]);
+    expect(enc.code, enc.stderr).toBe(0);
+    const cipher = await got;
+    expect(cipher.length).toBeGreaterThan(data.length);
+    expect(dec.code).toBe(2);
+    expect(dec.stderr).toMatch(/\[RAMPART_ERR_OUTPUT_NOT_REGULAR\]/);
+    expect((await readdir(dir)).sort()).toEqual(['out.enc', 'out.enc.read', 'plain.bin']);
+    const { lstat } = await import('node:fs/promises');
+    expect((await lstat(fifo)).isFIFO()).toBe(true);
   });
 
   it('rewrap after a rotation, keys retire --key-version and keys list --keyring', async () => {
