@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -181,6 +181,7 @@ describe('runDatasetScan', () => {
     const c = readFileSync(clean, 'utf8').trim().split('\n');
     expect(c.length).toBe(1 + 298);
     expect(c[0]).toBe(HEADER);
-    expect(existsSync(`${clean}.${process.pid}.tmp`)).toBe(false);
+    // Temporary names are NAME.PID-RANDOM.tmp (core/replace-file.ts): none may remain.
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 });
