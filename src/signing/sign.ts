@@ -1,7 +1,8 @@
 // `rampart sign`: hashes a model (a file or a directory) and writes an OpenSSF model-signing v1.0
 // bundle: a Sigstore bundle v0.3 whose DSSE envelope signs an in-toto statement listing every
 // file's (or shard's) SHA-256. Key mode records the public key hint; certificate mode embeds the
-// leaf certificate and its chain. The bundle is written to a temporary name and renamed (a device or FIFO written directly, a symbolic link followed).
+// leaf certificate and its chain. The bundle is written to a temporary name and renamed (a device
+// or FIFO is written directly, a symbolic link followed).
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../core/logger.js';
