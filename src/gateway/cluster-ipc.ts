@@ -309,10 +309,15 @@ export class PrimaryLink {
       })) as number;
       const n = Number.isInteger(granted) && granted >= 1 && granted <= want ? granted : 1;
       if (n > 1 && !this.closed) {
-        // The ones this request does not use wait for the next requests of the same kind.
-        for (let i = first + n - 1; i > first; i--) r.ids.push(i);
-        r.until = Date.now() + RESERVE_MS;
-        this.sweeper ??= setInterval(this.sweep, RESERVE_MS).unref();
+        if (this.reserves.get(k) === r) {
+          // The ones this request does not use wait for the next requests of the same kind.
+          for (let i = first + n - 1; i > first; i--) r.ids.push(i);
+          r.until = Date.now() + RESERVE_MS;
+          this.sweeper ??= setInterval(this.sweep, RESERVE_MS).unref();
+        } else {
+          // Not tracked (too many kinds of request at once): give the extra ones back now.
+          this.push(['unreserve', Array.from({ length: n - 1 }, (_, j) => first + 1 + j)], false);
+        }
       }
       return this.lease(first, n === 1);
     },
@@ -335,14 +340,19 @@ export class PrimaryLink {
   private readonly sweep = (): void => {
     const now = Date.now();
     let unused: number[] = [];
+    let holding = false;
     for (const r of this.reserves.values()) {
-      if (r.ids.length === 0 || now < r.until) continue;
+      if (r.ids.length === 0) continue;
+      if (now < r.until) {
+        holding = true;
+        continue;
+      }
       unused = unused.concat(r.ids);
       r.ids = [];
       r.want = Math.max(1, r.want >> 1);
     }
     if (!this.closed) for (let i = 0; i < unused.length; i += 4 * MAX_RESERVE) this.push(['unreserve', unused.slice(i, i + 4 * MAX_RESERVE)], false);
-    if ([...this.reserves.values()].every((r) => r.ids.length === 0) && this.sweeper) {
+    if (!holding && this.sweeper) {
       clearInterval(this.sweeper);
       this.sweeper = null;
     }
