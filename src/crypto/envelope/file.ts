@@ -208,10 +208,20 @@ async function encryptNative(fh: FileHandle, output: string, size: number, opts:
         throw err;
       }
       if (header.length !== state.header.length) {
-        // The key's version changed between peekWrap and wrap (a rotation meanwhile): the segments,
-        // which do not depend on the wrapped key, are sealed again after the real header.
+        // The wrapped key's length changed between peekWrap and wrap (a rotation meanwhile), so the
+        // segments are not where the header ends. They are sealed again, under a fresh data key and
+        // nonce prefix: the same key and nonces over an input that changed meanwhile would reuse
+        // GCM nonces on different plaintexts (the first pass was on disk in the temporary file).
         await out.truncate(0);
-        r = await state.cipher.sealFile(fh.fd, out.fd, header.length, seg, NATIVE_FILE_BLOCKS);
+        const fresh = await prepareSealing(opts, providers);
+        try {
+          await writeAt(out, fresh.header, 0);
+          const again = await fresh.cipher.sealFile(fh.fd, out.fd, fresh.header.length, fresh.segmentSize, NATIVE_FILE_BLOCKS);
+          bytesIn = again.bytesIn;
+          return fresh.header.length + again.bytesOut;
+        } finally {
+          fresh.cipher.release();
+        }
       }
       await writeAt(out, header, 0);
       bytesIn = r.bytesIn;

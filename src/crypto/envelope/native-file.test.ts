@@ -222,6 +222,27 @@ describe.skipIf(!available)('native file job (sealFile)', () => {
       }
     });
 
+    it('segments sealed again after a wrong-length guess use a fresh data key (no GCM nonce reused on a changed input)', async () => {
+      /** The real keyring, guessing a wrapped key of `length` bytes, counting fresh data keys. */
+      function counting(length: number): { providers: ProviderSet; generated: () => number } {
+        let n = 0;
+        const real = new LocalKeyringProvider({ keyringPath: kr.path, passphrase: TEST_PASSPHRASE });
+        const generate = real.generateDataKey.bind(real);
+        const spy = Object.assign(real, {
+          peekWrap: async () => ({ keyVersion: '1', wrappedLength: length }),
+          generateDataKey: (...a: Parameters<typeof generate>) => (n++, generate(...a)),
+        });
+        return { providers: new ProviderSet({}, [spy]), generated: () => n };
+      }
+      const wrong = counting(10);
+      await roundTrip('early-fresh-key', wrong.providers);
+      expect(wrong.generated()).toBe(1);
+      // A right guess seals once, under the data key made for the early start.
+      const right = counting(60);
+      await roundTrip('early-right-once', right.providers);
+      expect(right.generated()).toBe(0);
+    });
+
     it('no guess (peekWrap null) falls back to wrapping first', async () => {
       await roundTrip('early-none', providersPeeking(null));
     });
