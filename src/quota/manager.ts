@@ -214,14 +214,7 @@ export class StoreQuotaManager implements QuotaManager {
     }
     const held: string[] = [];
     try {
-      for (const s of scopes) {
-        const max = s.limits.concurrent;
-        if (max === undefined) continue;
-        const cur = this.inFlight.get(s.key) ?? 0;
-        if (cur >= max) throw new QuotaExceededError('concurrent', s.scope, 1000);
-        this.inFlight.set(s.key, cur + 1);
-        held.push(s.key);
-      }
+      this.takeConcurrency(scopes, held);
       for (const s of scopes) {
         const rpm = s.limits.requestsPerMinute;
         if (rpm === undefined) continue;
@@ -236,21 +229,26 @@ export class StoreQuotaManager implements QuotaManager {
     return this.lease(req, scopes, held);
   }
 
+  /** Takes a concurrency slot in every scope with a limit (their keys pushed to `held`), or throws. */
+  private takeConcurrency(scopes: Scope[], held: string[]): void {
+    for (const s of scopes) {
+      const max = s.limits.concurrent;
+      if (max === undefined) continue;
+      const cur = this.inFlight.get(s.key) ?? 0;
+      // A concurrency refusal has no natural retry time; one second is the smallest Retry-After.
+      if (cur >= max) throw new QuotaExceededError('concurrent', s.scope, 1000);
+      this.inFlight.set(s.key, cur + 1);
+      held.push(s.key);
+    }
+  }
+
   private async acquireScoped(req: QuotaRequest, scopes: Scope[]): Promise<QuotaLease> {
     const held: string[] = [];
     const undo = (): void => {
       for (const k of held) this.decrement(k);
     };
     try {
-      for (const s of scopes) {
-        const max = s.limits.concurrent;
-        if (max === undefined) continue;
-        const cur = this.inFlight.get(s.key) ?? 0;
-        // A concurrency refusal has no natural retry time; one second is the smallest Retry-After.
-        if (cur >= max) throw new QuotaExceededError('concurrent', s.scope, 1000);
-        this.inFlight.set(s.key, cur + 1);
-        held.push(s.key);
-      }
+      this.takeConcurrency(scopes, held);
       const now = this.now();
       if (req.countsTokens) {
         for (const s of scopes) {
