@@ -6,16 +6,7 @@ import { encryptFile } from './envelope/file.js';
 import { parseHeaderBytes } from './envelope/format.js';
 import { ProviderSet } from './providers/provider-set.js';
 import { rewrapFile, rewrapPath } from './rewrap.js';
-import { makeKeyring, seededBytes, tempDir, TEST_PASSPHRASE, type TestKeyring } from './testing/fixtures.js';
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    return (err as { code?: string }).code ?? `uncoded: ${String(err)}`;
-  }
-}
+import { makeKeyring, seededBytes, tempDir, TEST_PASSPHRASE, type TestKeyring, codeOf } from './testing/fixtures.js';
 
 describe('rewrap', () => {
   let t: { dir: string; cleanup: () => Promise<void> };

@@ -3,16 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encryptFile } from './envelope/file.js';
 import { decryptFileToBuffer, decryptToPrivateTemp, openDecrypted, privateTempBase } from './serve.js';
-import { makeKeyring, seededBytes, tempDir, type TestKeyring } from './testing/fixtures.js';
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    return (err as { code?: string }).code ?? `uncoded: ${String(err)}`;
-  }
-}
+import { makeKeyring, seededBytes, tempDir, type TestKeyring, codeOf } from './testing/fixtures.js';
 
 describe('serving encrypted models', () => {
   let t: { dir: string; cleanup: () => Promise<void> };

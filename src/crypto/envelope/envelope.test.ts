@@ -3,7 +3,7 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeKeyring, prng, seededBytes, tempDir, type TestKeyring } from '../testing/fixtures.js';
+import { makeKeyring, prng, seededBytes, tempDir, type TestKeyring, codeOf } from '../testing/fixtures.js';
 import { decryptFile, decryptPath, encryptFile, encryptPath } from './file.js';
 import { decryptIterable, decryptStream, encryptIterable, encryptStream } from './envelope.js';
 import { MAC_LENGTH, parseHeaderBytes } from './format.js';
@@ -46,15 +46,6 @@ async function enc(data: Buffer, opts: { segmentSize?: number; artifactId?: stri
 
 async function dec(data: Buffer, artifactId?: string): Promise<Buffer> {
   return collect(decryptIterable(chunked(data, [1000, 3]), { providers: kr.providers, ...(artifactId !== undefined ? { artifactId } : {}) }));
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    return (err as { code?: string }).code ?? `uncoded: ${String(err)}`;
-  }
 }
 
 describe('envelope round trips', () => {

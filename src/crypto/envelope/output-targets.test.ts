@@ -9,17 +9,8 @@ import { drainFifo, makeFifo } from '../../../test/helpers/fifo.js';
 import { ProviderSet } from '../providers/provider-set.js';
 import { rewrapFile } from '../rewrap.js';
 import { decryptFileToBuffer } from '../serve.js';
-import { makeKeyring, seededBytes, tempDir, TEST_PASSPHRASE, type TestKeyring } from '../testing/fixtures.js';
+import { makeKeyring, seededBytes, tempDir, TEST_PASSPHRASE, type TestKeyring, codeOf } from '../testing/fixtures.js';
 import { decryptFile, encryptFile } from './file.js';
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    return (err as { code?: string }).code ?? `uncoded: ${String(err)}`;
-  }
-}
 
 describe('encrypt / decrypt / rewrap output names', () => {
   let t: { dir: string; cleanup: () => Promise<void> };

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeFifo } from '../../../test/helpers/fifo.js';
 import { Keyring, listKeyring } from '../keyring.js';
-import { makeKeyring, TEST_PASSPHRASE, TEST_SCRYPT, tempDir } from '../testing/fixtures.js';
+import { makeKeyring, TEST_PASSPHRASE, TEST_SCRYPT, tempDir, codeOf } from '../testing/fixtures.js';
 import { LocalKeyringProvider } from './local-keyring.js';
 import { runProviderConformance } from './provider.case.js';
 
@@ -30,15 +30,6 @@ runProviderConformance('local keyring', async () => {
     teardown: t.cleanup,
   };
 });
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    return (err as { code?: string }).code ?? `uncoded: ${String(err)}`;
-  }
-}
 
 describe('keyring file', () => {
   let t: { dir: string; cleanup: () => Promise<void> };

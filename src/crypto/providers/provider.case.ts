@@ -6,6 +6,7 @@ import { decryptIterable, encryptIterable } from '../envelope/envelope.js';
 import { WRAP_CONTEXT } from '../envelope/format.js';
 import { ProviderSet } from './provider-set.js';
 import type { KeyProvider } from './types.js';
+import { codeOf } from '../testing/fixtures.js';
 
 export interface ConformanceSetup {
   provider: KeyProvider;
@@ -22,15 +23,6 @@ export interface ConformanceSetup {
   /** Retires one version of keyRef, if the provider supports it. */
   retire?: (keyVersion: string) => Promise<void>;
   teardown?: () => Promise<void>;
-}
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (err) {
-    return (err as { code?: string }).code ?? `uncoded: ${String(err)}`;
-  }
 }
 
 async function collect(it: AsyncIterable<Buffer>): Promise<Buffer> {

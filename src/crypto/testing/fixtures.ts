@@ -54,3 +54,13 @@ export async function makeKeyring(dir: string, keks: string[] = ['test-kek'], na
   const providerOptions = { keyringPath: path, passphrase: TEST_PASSPHRASE };
   return { path, keyring, providers: new ProviderSet(providerOptions), providerOptions };
 }
+
+/** The stable error code a promise rejects with ('ok' when it resolves; 'uncoded: ...' for an error without one). */
+export async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'ok';
+  } catch (err) {
+    return (err as { code?: string }).code ?? `uncoded: ${String(err)}`;
+  }
+}
