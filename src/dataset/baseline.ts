@@ -1,12 +1,15 @@
 // The trusted dataset baseline (`rampart dataset baseline`): schema, column types, ranges and
 // quantiles, class balance, and a manifest of row hashes (keyed by --id when given) that
-// `rampart dataset diff` and scans use to tell new and changed rows. JSON, written atomically.
+// `rampart dataset diff` and scans use to tell new and changed rows, and (optional, absent in
+// baselines written before it existed) the multivariate model the ingest guard scores records
+// with. JSON, written atomically.
 import { readFileSync } from 'node:fs';
 import { writeFileReplacing } from '../core/replace-file.js';
 import { z } from 'zod';
 import { profileColumn, type NumericProfile } from '../detect/dataset/column-profile.js';
 import { column } from '../detect/dataset/stats.js';
 import { DatasetBaselineInvalidError } from './errors.js';
+import { buildMultivariate, type MultivariateBaseline } from './multivariate-baseline.js';
 import type { ColumnKind, Dataset } from './types.js';
 
 export interface DatasetBaseline {
@@ -17,6 +20,8 @@ export interface DatasetBaseline {
   label?: string;
   columns: { name: string; kind: ColumnKind; missing: number; profile?: NumericProfile }[];
   classBalance?: Record<string, number>;
+  /** Robust covariance model of the numeric features (RMP-DATA-031 at ingestion); optional. */
+  multivariate?: MultivariateBaseline;
   manifest: { key: 'id' | 'content'; rows: [string, string][] };
 }
 
@@ -41,6 +46,23 @@ const schema = z
         .strict(),
     ),
     classBalance: z.record(z.number()).optional(),
+    multivariate: z
+      .object({
+        features: z.array(z.string()).min(1),
+        center: z.array(z.number()),
+        scale: z.array(z.number().positive()),
+        mean: z.array(z.number()),
+        chol: z.array(z.number()),
+        med: z.number(),
+        mad: z.number().positive(),
+        threshold: z.number(),
+      })
+      .strict()
+      .refine((m) => {
+        const p = m.features.length;
+        return m.center.length === p && m.scale.length === p && m.mean.length === p && m.chol.length === (p * (p + 1)) / 2;
+      }, 'multivariate: array lengths do not match the feature count')
+      .optional(),
     manifest: z.object({ key: z.enum(['id', 'content']), rows: z.array(z.tuple([z.string(), z.string()])) }).strict(),
   })
   .strict();
@@ -63,6 +85,8 @@ export function buildBaseline(ds: Dataset, label?: string): DatasetBaseline {
   };
   if (label !== undefined) b.label = label;
   if (ds.labels) b.classBalance = countLabels(ds.labels);
+  const mv = buildMultivariate(ds);
+  if (mv) b.multivariate = mv;
   return b;
 }
 

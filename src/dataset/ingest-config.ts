@@ -23,6 +23,25 @@ export const datasetIngestSchema = z
         zThreshold: z.number().positive().default(10),
         /** Range margin as a share of the baseline span (RMP-DATA-004). */
         rangeMargin: z.number().min(0).default(0.1),
+        /** Robust distance score above which a record is a multivariate outlier (RMP-DATA-031); default the baseline's calibrated threshold. */
+        multivariateScore: z.number().positive().optional(),
+        /** Feature hashes of recently accepted records remembered per dataset and process (RMP-DATA-010/011); 0 turns the check off. */
+        recentRecords: z.number().int().min(0).max(10_000_000).default(100_000),
+        /** Class balance of the stream (RMP-DATA-007) over the last `window` accepted labels; `false` turns it off. */
+        labelBalance: z
+          .union([
+            z.literal(false),
+            z
+              .object({
+                window: z.number().int().min(10).max(1_000_000).default(500),
+                minCount: z.number().int().min(10).default(100),
+                pValue: z.number().gt(0).lt(1).default(1e-3),
+                minChange: z.number().gt(0).max(1).default(0.1),
+              })
+              .strict()
+              .refine((b) => b.minCount <= b.window, 'labelBalance.minCount must not exceed labelBalance.window'),
+          ])
+          .default({}),
       })
       .strict()
       .default({}),

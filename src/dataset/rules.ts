@@ -55,6 +55,14 @@ export const DATA_RULES = defineRules([
     links: [DOCS],
   },
   {
+    id: 'RMP-DATA-007',
+    severity: 'low',
+    title: 'Class balance of the ingested stream drifted',
+    description: 'At ingestion, the labels of the recently accepted records (a sliding window, 500 by default) differ from the trusted baseline\'s class balance (chi-square p < 0.001 and a class share changed by at least 10 points). A flood of one target class is a poisoning signal.',
+    remediation: 'Find who sent the records of the grown class (the data.record events name the principal) and review them before training.',
+    links: [DOCS],
+  },
+  {
     id: 'RMP-DATA-010',
     severity: 'low',
     title: 'Exact duplicate row',

@@ -1,4 +1,5 @@
-// The ingestion route's core on its own: what a quarantined record's data.record event may carry.
+// The ingestion route's core on its own: what a quarantined (or flagged) record's data.record event
+// may carry, and the stream checks (repeats) across requests.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,5 +47,29 @@ describe('data.record events', () => {
     expect(big.columnsDropped).toBe(100 - MAX_EVENT_COLUMNS);
     expect(events[1]!.data).toMatchObject({ columns: ['extra'] });
     expect(events[1]!.data).not.toHaveProperty('columnsDropped');
+  });
+});
+
+describe('stream checks through the route', () => {
+  it('flags a record repeated in a later request (published, stored as accepted) and quarantines a conflicting-label repeat', async () => {
+    const events: RampartEvent[] = [];
+    const ingest = createDatasetIngest({ configs: [datasetIngestSchema.parse({ name: 'tx2', baseline: join(dir, 'b.json') })], store: store.datasets, publish: (...e) => events.push(...e), logger: silentLogger() });
+    const meta = { principal: 'bot', requestId: 'r2', sourceIp: '127.0.0.1' };
+    expect((await ingest.ingest('tx2', [{ amount: 24, label: 'ok' }], meta)).accepted).toBe(1);
+    expect(events.length).toBe(0);
+    const r = await ingest.ingest('tx2', [{ label: 'ok', amount: 24 }, { amount: 24, label: 'fraud' }], meta);
+    expect(r.data.map((d) => [d.status, d.findings.map((f) => f.ruleId).join()])).toEqual([
+      ['accepted', 'RMP-DATA-010'],
+      ['quarantined', 'RMP-DATA-011'],
+    ]);
+    expect(events.map((e) => [e.severity, (e.data as { status: string; rules: string[] }).status, (e.data as { rules: string[] }).rules.join()])).toEqual([
+      ['low', 'accepted', 'RMP-DATA-010'],
+      ['medium', 'quarantined', 'RMP-DATA-011'],
+    ]);
+    expect(await store.datasets.countDatasetRecords('tx2')).toEqual({ accepted: 2, quarantined: 1 });
+    // Another dataset has its own memory.
+    const other = createDatasetIngest({ configs: [datasetIngestSchema.parse({ name: 'tx3', baseline: join(dir, 'b.json'), thresholds: { recentRecords: 0 } })], store: store.datasets, logger: silentLogger() });
+    await other.ingest('tx3', [{ amount: 24, label: 'ok' }], meta);
+    expect((await other.ingest('tx3', [{ amount: 24, label: 'ok' }], meta)).data[0]!.findings).toEqual([]);
   });
 });

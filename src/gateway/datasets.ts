@@ -2,8 +2,9 @@
 // route"). The handler authenticates the caller, finds the dataset, parses the body here, runs
 // Cedar `ingest` on Rampart::Dataset::"{name}" (context.request.records = batch size), and then
 // calls `ingest`: every record goes through the dataset's ingest guard (schema, type, range,
-// unseen label, robust outliers against its trusted baseline), accepted and quarantined records
-// are stored in separate tables in one transaction, quarantined ones (and a sample of accepted
+// unseen label, robust and multivariate outliers against its trusted baseline; repeats and class
+// balance against the records accepted before), accepted and quarantined records are stored in
+// separate tables in one transaction, quarantined and flagged ones (and a sample of accepted
 // ones) are published as `data.record` events, and the answer says per record what happened.
 import { randomUUID } from 'node:crypto';
 import { severityRank, type Severity } from '../core/types.js';
@@ -117,7 +118,8 @@ export function createDatasetIngest(o: DatasetIngestOptions): DatasetIngest {
           });
         }
         const base = { type: 'data.record' as const, source: `dataset:${name}`, id: `data:${id}`, time: now, principal: meta.principal, sourceIp: meta.sourceIp };
-        if (status === 'quarantined') {
+        // Accepted records with findings below quarantineAt (a repeat, a class-balance drift) are published too.
+        if (status === 'quarantined' || v.findings.length > 0) {
           // No values: events never carry record contents, only which checks fired on which fields.
           events.push(
             makeEvent({

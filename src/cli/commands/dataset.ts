@@ -8,6 +8,7 @@ import { replaceTarget, writeFileReplacing } from '../../core/replace-file.js';
 import { createLogger } from '../../core/logger.js';
 import { isSeverity, type Severity } from '../../core/types.js';
 import { buildBaseline, diffRows, readBaseline, writeBaseline } from '../../dataset/baseline.js';
+import { MULTIVARIATE_MAX_FEATURES } from '../../dataset/multivariate-baseline.js';
 import { readDataset } from '../../dataset/read-dataset.js';
 import { runDatasetScan } from '../../dataset/run-dataset-scan.js';
 import { shouldColor } from '../../report/index.js';
@@ -125,8 +126,10 @@ export function register(program: Command): void {
     .option('--id <column>', 'row id column (manifest key)')
     .action(async (data: string, flags: { output: string; label?: string; id?: string }) => {
       const d = await readDataset(data, { label: flags.label, id: flags.id });
-      writeBaseline(flags.output, buildBaseline(d, flags.label));
-      process.stderr.write(`rampart: baseline of ${d.n} rows, ${d.columns.length} columns written to ${flags.output}\n`);
+      const b = buildBaseline(d, flags.label);
+      writeBaseline(flags.output, b);
+      const mv = b.multivariate ? `multivariate model of ${b.multivariate.features.length} features` : `no multivariate model (needs 1-${MULTIVARIATE_MAX_FEATURES} non-constant numeric features and enough rows)`;
+      process.stderr.write(`rampart: baseline of ${d.n} rows, ${d.columns.length} columns (${mv}) written to ${flags.output}\n`);
     });
 
   const storeFlags = (c: Command) =>
