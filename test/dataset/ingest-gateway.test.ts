@@ -2,8 +2,8 @@
 // Cedar policy, monitoring): an allowed principal ingests; a denied one gets 403 whatever its body;
 // out-of-range, unseen-label and out-of-schema records are quarantined with reasons and stored apart;
 // malformed bodies are refused with coded errors; a burst of quarantined records raises an alert
-// through a documented monitoring rule; the CLI exports and releases records; bad dataset configs
-// stop start-up with coded errors.
+// through a documented monitoring rule; the CLI exports and releases records; a repeated record is
+// flagged and a conflicting-label repeat quarantined; bad dataset configs stop start-up with coded errors.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -220,6 +220,21 @@ describe('POST /v1/datasets/{name}/records', () => {
       expect(released?.releasedBy).toBe('reviewer');
       expect(await s.datasets.countDatasetRecords('transactions')).toEqual({ accepted: 5, quarantined: 9 });
     });
+  });
+});
+
+describe('stream checks through the route', () => {
+  it('flags a repeat of an accepted record (published as an accepted data.record event) and quarantines it with another label', async () => {
+    const res = await post(keys.bot!, JSON.stringify([{ age: 40, amount: 31.5, label: 'ok' }, { amount: 31.5, age: 40, label: 'fraud' }]));
+    expect(res.status).toBe(200);
+    expect((res.body.data as { status: string; findings: { ruleId: string }[] }[]).map((d) => [d.status, d.findings.map((f) => f.ruleId).join()])).toEqual([
+      ['accepted', 'RMP-DATA-010'],
+      ['quarantined', 'RMP-DATA-011'],
+    ]);
+    const id = res.body.data[0].id as string;
+    await until(async () => withStore(async (s) => (await s.events.readEvents({ type: 'data.record', limit: 200 })).some((e) => e.body.includes(id))));
+    const ev = await withStore(async (s) => (await s.events.readEvents({ type: 'data.record', limit: 200 })).find((e) => e.body.includes(id))!);
+    expect(JSON.parse(ev.body)).toMatchObject({ severity: 'low', data: { status: 'accepted', rules: ['RMP-DATA-010'] } });
   });
 });
 
