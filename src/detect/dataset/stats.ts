@@ -1,17 +1,8 @@
 // Small numeric helpers shared by the dataset detectors: a seeded PRNG, selection-based medians,
 // column access on row-major matrices, and median imputation. Pure: arrays in, numbers out.
 
-/** Deterministic PRNG (mulberry32): every detector that samples takes a seed. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32, the project's one; see ../random.ts): every detector that samples takes a seed. */
+export { mulberry32 } from '../random.js';
 
 /** k-th smallest (0-based) of a, reordering a in place (Hoare quickselect, median-of-three). */
 export function select(a: Float64Array, k: number): number {
