@@ -23,6 +23,7 @@ import { getRule } from '../scan/rules.js';
 import type { ScanReport } from '../scan/types.js';
 import { readBaseline, rowDiffer, type DatasetBaseline } from './baseline.js';
 import { readDataset } from './read-dataset.js';
+import { fmtRows, pct, round } from './finding-format.js';
 import './rules.js';
 import type { DatasetScanOptions, DatasetScanResult } from './scan-dataset.js';
 import type { ColumnInfo, Dataset } from './types.js';
@@ -323,16 +324,4 @@ export async function scanDatasetChunked(file: string, o: ChunkedScanOptions, lo
     dataset = { ...rest, n, d: 0, X: new Float64Array(0), featureNames: [], lines: lines.a.slice(0, n), spans: spans.a.slice(0, 2 * n), rowHashes: [], malformedRows: [], typeErrors: [] };
   }
   return { report, dataset, timings, rowSeverity: severity.a.slice(0, n), skipped };
-}
-
-function round(v: number): number {
-  return Math.round(v * 1000) / 1000;
-}
-
-function pct(v: number): string {
-  return `${Number((100 * v).toPrecision(3))}%`;
-}
-
-function fmtRows(rows: number[]): string {
-  return rows.length > 5 ? `${rows.slice(0, 5).join(', ')}, …` : rows.join(', ');
 }

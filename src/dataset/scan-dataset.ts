@@ -16,6 +16,7 @@ import { getRule } from '../scan/rules.js';
 import type { ScanReport } from '../scan/types.js';
 import { countLabels, diffRows, readBaseline, type DatasetBaseline } from './baseline.js';
 import { readDataset, readEmbeddings } from './read-dataset.js';
+import { fmtRows, pct, round } from './finding-format.js';
 import './rules.js';
 import type { Dataset, ReadOptions } from './types.js';
 
@@ -378,16 +379,4 @@ function standardise(X: Float64Array, n: number, d: number, medians: Float64Arra
     for (let i = 0; i < n; i++) out[i * d + j] = sd > 0 ? Math.max(-10, Math.min(10, (col[i]! - mean) / sd)) : 0;
   }
   return out;
-}
-
-function round(v: number): number {
-  return Math.round(v * 1000) / 1000;
-}
-
-function pct(v: number): string {
-  return `${Number((100 * v).toPrecision(3))}%`;
-}
-
-function fmtRows(rows: number[]): string {
-  return rows.length > 5 ? `${rows.slice(0, 5).join(', ')}, …` : rows.join(', ');
 }
