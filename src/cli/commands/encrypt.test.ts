@@ -41,6 +41,25 @@ function rampart(args: string[], env: Record<string, string> = {}, cwd?: string)
 }
 
 // Each spawn starts the whole CLI; on a loaded machine that takes seconds, hence the long timeout.
+/**
+ * Runs `rampart ARGS` and sends it SIGTERM as soon as a temporary output file shows up in `dir`
+ * (polled every `pollMs`); `sawTemp` is false when the command finished first.
+ */
+async function termWhenTempAppears(args: string[], env: Record<string, string>, dir: string, pollMs: number): Promise<{ sawTemp: boolean; sig: NodeJS.Signals | null }> {
+  const child = spawn(process.execPath, [bin, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'ignore' });
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_c, sig) => resolve(sig)));
+  let sawTemp = false;
+  for (let i = 0; i < 6000 && child.exitCode === null; i++) {
+    if ((await readdir(dir)).some((f) => f.endsWith('.tmp'))) {
+      sawTemp = true;
+      child.kill('SIGTERM');
+      break;
+    }
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+  return { sawTemp, sig: await exited };
+}
+
 describe('rampart encrypt / decrypt / rewrap / keys (CLI)', { timeout: 180_000 }, () => {
   let t: { dir: string; cleanup: () => Promise<void> };
   let env: Record<string, string>;
@@ -139,21 +158,7 @@ describe('rampart encrypt / decrypt / rewrap / keys (CLI)', { timeout: 180_000 }
     const providers = new ProviderSet({ keyringPath: env.RAMPART_KEYRING!, passphrase: TEST_PASSPHRASE });
     await encryptFile(join(big, 'in.bin'), join(big, 'in.enc'), { key: 'local:models', providers });
     await providers.close();
-    const child = spawn(process.execPath, [bin, 'decrypt', join(big, 'in.enc'), '-o', join(big, 'out.bin')], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: 'ignore',
-    });
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_c, sig) => resolve(sig)));
-    let sawTemp = false;
-    for (let i = 0; i < 6000 && child.exitCode === null; i++) {
-      if ((await readdir(big)).some((f) => f.endsWith('.tmp'))) {
-        sawTemp = true;
-        child.kill('SIGTERM');
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    const sig = await exited;
+    const { sawTemp, sig } = await termWhenTempAppears(['decrypt', join(big, 'in.enc'), '-o', join(big, 'out.bin')], env, big, 5);
     // On a fast machine decryption may finish before we see the temp file; then there is nothing to test.
     if (sawTemp) {
       expect(sig).toBe('SIGTERM');
@@ -166,21 +171,7 @@ describe('rampart encrypt / decrypt / rewrap / keys (CLI)', { timeout: 180_000 }
     await mkdir(dir);
     const chunk = seededBytes('sigterm-enc', 1024 * 1024);
     await writeFile(join(dir, 'in.bin'), Buffer.concat(Array.from({ length: 96 }, () => chunk)));
-    const child = spawn(process.execPath, [bin, 'encrypt', join(dir, 'in.bin'), '-o', join(dir, 'in.enc'), '--key', 'local:models'], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: 'ignore',
-    });
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_c, sig) => resolve(sig)));
-    let sawTemp = false;
-    for (let i = 0; i < 6000 && child.exitCode === null; i++) {
-      if ((await readdir(dir)).some((f) => f.endsWith('.tmp'))) {
-        sawTemp = true;
-        child.kill('SIGTERM');
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 2));
-    }
-    const sig = await exited;
+    const { sawTemp, sig } = await termWhenTempAppears(['encrypt', join(dir, 'in.bin'), '-o', join(dir, 'in.enc'), '--key', 'local:models'], env, dir, 2);
     // On a fast machine encryption may finish before we see the temp file; then there is nothing to test.
     if (sawTemp && sig !== null) {
       expect(sig).toBe('SIGTERM');
