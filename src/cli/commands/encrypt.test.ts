@@ -20,9 +20,11 @@ interface Run {
   stderr: string;
 }
 
-function rampart(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<Run> {
+/** Runs the CLI; `shellPrefix`, when given, is a bash command run first in the same process (e.g. a ulimit). */
+function rampart(args: string[], env: Record<string, string> = {}, cwd?: string, shellPrefix?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
+    const [cmd, argv] = shellPrefix === undefined ? [process.execPath, [bin, ...args]] : ['bash', ['-c', `${shellPrefix} && exec "$0" "$@"`, process.execPath, bin, ...args]];
+    const child = spawn(cmd, argv, {
       cwd,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -40,7 +42,6 @@ function rampart(args: string[], env: Record<string, string> = {}, cwd?: string)
   });
 }
 
-// Each spawn starts the whole CLI; on a loaded machine that takes seconds, hence the long timeout.
 /**
  * Runs `rampart ARGS` and sends it SIGTERM as soon as a temporary output file shows up in `dir`
  * (polled every `pollMs`); `sawTemp` is false when the command finished first.
@@ -60,6 +61,7 @@ async function termWhenTempAppears(args: string[], env: Record<string, string>, 
   return { sawTemp, sig: await exited };
 }
 
+// Each spawn starts the whole CLI; on a loaded machine that takes seconds, hence the long timeout.
 describe('rampart encrypt / decrypt / rewrap / keys (CLI)', { timeout: 180_000 }, () => {
   let t: { dir: string; cleanup: () => Promise<void> };
   let env: Record<string, string>;
@@ -184,18 +186,7 @@ describe('rampart encrypt / decrypt / rewrap / keys (CLI)', { timeout: 180_000 }
     await mkdir(dir);
     await writeFile(join(dir, 'in.bin'), seededBytes('fsize', 4 * 1024 * 1024));
     // `ulimit -f` counts 1024-byte blocks: writes past 2 MiB fail with EFBIG (Node ignores SIGXFSZ).
-    const run = await new Promise<Run>((resolve, reject) => {
-      const child = spawn('bash', ['-c', 'ulimit -f 2048 && exec "$0" "$@"', process.execPath, bin, 'encrypt', join(dir, 'in.bin'), '-o', join(dir, 'in.enc'), '--key', 'local:models'], {
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.once('error', reject);
-      child.once('exit', (code) => resolve({ code, stdout, stderr }));
-    });
+    const run = await rampart(['encrypt', join(dir, 'in.bin'), '-o', join(dir, 'in.enc'), '--key', 'local:models'], env, undefined, 'ulimit -f 2048');
     expect(run.code, run.stderr).toBe(2);
     expect(run.stderr).toMatch(/file too large/i);
     expect(await readdir(dir)).toEqual(['in.bin']);
