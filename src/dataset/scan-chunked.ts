@@ -23,7 +23,7 @@ import { getRule } from '../scan/rules.js';
 import type { ScanReport } from '../scan/types.js';
 import { readBaseline, rowDiffer, type DatasetBaseline } from './baseline.js';
 import { readDataset } from './read-dataset.js';
-import { fmtRows, pct, round } from './finding-format.js';
+import { fmtRows, pct, round, sourceFinding } from './finding-format.js';
 import './rules.js';
 import type { DatasetScanOptions, DatasetScanResult } from './scan-dataset.js';
 import type { ColumnInfo, Dataset } from './types.js';
@@ -293,15 +293,8 @@ export async function scanDatasetChunked(file: string, o: ChunkedScanOptions, lo
     const y = labelOf.a.subarray(0, n);
     for (const s of sourceStats(sources, flagged, ds0.labels ? y : undefined, labelNames.length)) {
       if (!s.suspicious) continue;
-      add('RMP-DATA-050', `source ${JSON.stringify(s.source)}: ${s.flagged} of ${s.rows} rows flagged (${(100 * s.rate).toFixed(1)}% vs ${(100 * s.restRate).toFixed(1)}% elsewhere, z = ${round(s.z)})`, undefined, {
-        source: s.source,
-        rows: s.rows,
-        flagged: s.flagged,
-        rate: round(s.rate),
-        restRate: round(s.restRate),
-        score: round(s.z),
-        labelDivergence: round(s.labelJs),
-      });
+      const f = sourceFinding(s);
+      add('RMP-DATA-050', f.message, undefined, f.properties);
     }
   }
   for (const [ruleId, count] of dropped) findings.push({ ruleId, severity: getRule(ruleId)!.severity, file, message: `${count} more findings of this rule not listed (limit ${max} per rule)`, details: { notListed: count } });

@@ -16,7 +16,7 @@ import { getRule } from '../scan/rules.js';
 import type { ScanReport } from '../scan/types.js';
 import { countLabels, diffRows, readBaseline, type DatasetBaseline } from './baseline.js';
 import { readDataset, readEmbeddings } from './read-dataset.js';
-import { fmtRows, pct, round } from './finding-format.js';
+import { fmtRows, pct, round, sourceFinding } from './finding-format.js';
 import './rules.js';
 import type { Dataset, ReadOptions } from './types.js';
 
@@ -286,15 +286,8 @@ export function checkDataset(ds: Dataset, o: CheckInput, logger?: Logger): { fin
       const flagged = Uint8Array.from(rowFindingMax, (s) => (s >= severityRank('medium') ? 1 : 0));
       for (const s of sourceStats(ds.sources!, flagged, y, c)) {
         if (!s.suspicious) continue;
-        add('RMP-DATA-050', `source ${JSON.stringify(s.source)}: ${s.flagged} of ${s.rows} rows flagged (${(100 * s.rate).toFixed(1)}% vs ${(100 * s.restRate).toFixed(1)}% elsewhere, z = ${round(s.z)})`, undefined, {
-          source: s.source,
-          rows: s.rows,
-          flagged: s.flagged,
-          rate: round(s.rate),
-          restRate: round(s.restRate),
-          score: round(s.z),
-          labelDivergence: round(s.labelJs),
-        });
+        const f = sourceFinding(s);
+        add('RMP-DATA-050', f.message, undefined, f.properties);
       }
     });
   }
