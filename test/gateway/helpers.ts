@@ -1,5 +1,6 @@
 // Test helpers for the gateway: small real implementations of the layer interfaces (not mocks:
 // they enforce what the tests configure), a local upstream model server, and a config builder.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -278,4 +279,21 @@ export async function startUpstream(): Promise<TestUpstream> {
         server.close(() => r());
       }),
   };
+}
+
+/**
+ * Starts `node DIR/child.mjs CONFIG` (a gateway launcher written by the test) and resolves `line`
+ * with the first line it prints (its URL, or whatever the launcher reports); rejects if it exits first.
+ */
+export function startChild(dir: string, configFile: string): { child: ChildProcess; line: Promise<string> } {
+  const child = spawn(process.execPath, [join(dir, 'child.mjs'), configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('\n')) resolve(out.trim());
+    });
+    child.once('exit', (code) => (out.includes('\n') ? undefined : reject(new Error(`gateway exited with ${code}`))));
+  });
+  return { child, line };
 }

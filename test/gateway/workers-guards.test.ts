@@ -7,7 +7,7 @@
 //   counters and penalties are in the store; each worker merges the store's total every flush).
 // Runs the built library (dist/) in a child process, because the workers re-run the main module;
 // skipped when dist has not been built.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,7 +18,7 @@ import { createApiKey } from '../../src/auth/index.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { createDevPki } from '../../src/tls/pki.js';
 import { openStore } from '../../src/store/index.js';
-import { startUpstream, tempDir, type TestUpstream } from './helpers.js';
+import { startChild, startUpstream, tempDir, type TestUpstream } from './helpers.js';
 
 const dist = new URL('../../dist/', import.meta.url);
 const built = existsSync(new URL('gateway/cluster.js', dist));
@@ -61,19 +61,6 @@ async function startKserve(): Promise<{ url: string; close: () => Promise<void> 
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => server.close(() => r())) };
-}
-
-function startChild(dir: string, configFile: string): { child: ChildProcess; line: Promise<string> } {
-  const child = spawn(process.execPath, [join(dir, 'child.mjs'), configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const line = new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('\n')) resolve(out.trim());
-    });
-    child.once('exit', (code) => (out.includes('\n') ? undefined : reject(new Error(`gateway exited with ${code}`))));
-  });
-  return { child, line };
 }
 
 let tmp: ReturnType<typeof tempDir>;

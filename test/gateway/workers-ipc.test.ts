@@ -4,7 +4,7 @@
 // the fix, `ops` that was not a list threw in the primary's message handler and ended the whole
 // gateway). Runs the built library (dist/, or RAMPART_TEST_DIST) in a child process, because the
 // workers re-run the main module; skipped when it has not been built.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,7 +14,7 @@ import { createApiKey } from '../../src/auth/index.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { createDevPki } from '../../src/tls/pki.js';
 import { openStore } from '../../src/store/index.js';
-import { startUpstream, tempDir, type TestUpstream } from './helpers.js';
+import { startChild, startUpstream, tempDir, type TestUpstream } from './helpers.js';
 
 const dist = process.env.RAMPART_TEST_DIST ? pathToFileURL(`${resolve(process.env.RAMPART_TEST_DIST)}/`) : new URL('../../dist/', import.meta.url);
 const built = existsSync(new URL('gateway/cluster.js', dist));
@@ -69,15 +69,9 @@ beforeAll(async () => {
   const store = await openStore({ type: 'sqlite', path: db }, silentLogger());
   key = (await createApiKey(store.keys, { principal: 'limited', roles: [] })).key;
   await store.close();
-  child = spawn(process.execPath, [join(tmp.dir, 'child.mjs'), join(tmp.dir, 'rampart.json')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('\n')) resolve(out.trim());
-    });
-    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
-  });
+  const started = startChild(tmp.dir, join(tmp.dir, 'rampart.json'));
+  child = started.child;
+  url = await started.line;
   agent = new Agent({ connect: { ca: pki.ca.certPem } });
 }, 60_000);
 

@@ -3,7 +3,7 @@
 // both workers), every request leaves one audit record in one chain that verifies, and /metrics
 // counts the requests of all workers. Runs the built library (dist/) in a child process, because
 // the workers re-run the main module; skipped when dist has not been built.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { createApiKey } from '../../src/auth/index.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { createDevPki } from '../../src/tls/pki.js';
 import { openStore } from '../../src/store/index.js';
-import { startUpstream, tempDir, type TestUpstream } from './helpers.js';
+import { startChild, startUpstream, tempDir, type TestUpstream } from './helpers.js';
 
 const dist = new URL('../../dist/', import.meta.url);
 const built = existsSync(new URL('gateway/cluster.js', dist));
@@ -65,15 +65,9 @@ beforeAll(async () => {
   const narrowKey = (await createApiKey(store.keys, { principal: 'narrow', roles: [] })).key;
   writeFileSync(join(tmp.dir, 'narrow.key'), narrowKey);
   await store.close();
-  child = spawn(process.execPath, [join(tmp.dir, 'child.mjs'), join(tmp.dir, 'rampart.json')], { stdio: ['ignore', 'pipe', 'inherit'] });
-  url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('\n')) resolve(out.trim());
-    });
-    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)));
-  });
+  const started = startChild(tmp.dir, join(tmp.dir, 'rampart.json'));
+  child = started.child;
+  url = await started.line;
   agent = new Agent({ connect: { ca: pki.ca.certPem }, connections: 64 });
 }, 60_000);
 
