@@ -1,5 +1,6 @@
-// The gateway set-up measured by bench/gateway.mjs and bench/gateway-cpu.mjs: one Cedar policy
-// set and one config, written in one place so the two benchmarks always measure the same thing.
+// The gateway set-up measured by bench/gateway.mjs, bench/gateway-cpu.mjs and the guard benchmarks:
+// one Cedar policy set, one config and the certificates, written in one place so the benchmarks
+// always measure the same thing.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -25,4 +26,17 @@ export function writeBenchGatewayConfig({ tmp, files, upstreamUrl, logLevel, wor
   };
   writeFileSync(join(tmp, 'rampart.json'), JSON.stringify(config));
   return config;
+}
+
+/**
+ * Writes a development CA and a server certificate for localhost / 127.0.0.1 into `tmp` (made with
+ * the library's `createDevPki`, passed in from the dist/ the benchmark runs) and returns the paths.
+ */
+export async function writeBenchPki(tmp, createDevPki) {
+  const pki = await createDevPki({ hosts: ['localhost', '127.0.0.1'] });
+  const files = { ca: join(tmp, 'ca.pem'), cert: join(tmp, 'server.pem'), key: join(tmp, 'server-key.pem') };
+  writeFileSync(files.ca, pki.ca.certPem);
+  writeFileSync(files.cert, pki.server.certPem);
+  writeFileSync(files.key, pki.server.keyPem, { mode: 0o600 });
+  return files;
 }

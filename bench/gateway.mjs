@@ -14,7 +14,7 @@ import { createServer } from 'node:net';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeBenchGatewayConfig } from './gateway-setup.mjs';
+import { writeBenchGatewayConfig, writeBenchPki } from './gateway-setup.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -148,11 +148,7 @@ async function gatewayCounters(url, ca) {
 const calibBefore = calibrate().ms;
 
 // --- set-up -------------------------------------------------------------------------------
-const pki = await createDevPki({ hosts: ['localhost', '127.0.0.1'] });
-const files = { ca: join(tmp, 'ca.pem'), cert: join(tmp, 'server.pem'), key: join(tmp, 'server-key.pem') };
-writeFileSync(files.ca, pki.ca.certPem);
-writeFileSync(files.cert, pki.server.certPem);
-writeFileSync(files.key, pki.server.keyPem, { mode: 0o600 });
+const files = await writeBenchPki(tmp, createDevPki);
 
 const upstreamPort = Number(await startNode('gateway-upstream.mjs', []));
 const upstreamPid = children.at(-1).pid;

@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { writeBenchGatewayConfig } from './gateway-setup.mjs';
+import { writeBenchGatewayConfig, writeBenchPki } from './gateway-setup.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -54,26 +54,11 @@ function startNode(script, argv) {
   });
 }
 
-const pki = await createDevPki({ hosts: ['localhost', '127.0.0.1'] });
-const files = { ca: join(tmp, 'ca.pem'), cert: join(tmp, 'server.pem'), key: join(tmp, 'server-key.pem') };
-writeFileSync(files.ca, pki.ca.certPem);
-writeFileSync(files.cert, pki.server.certPem);
-writeFileSync(files.key, pki.server.keyPem, { mode: 0o600 });
+const files = await writeBenchPki(tmp, createDevPki);
 const upstreamPort = Number(await startNode(join(HERE, 'gateway-upstream.mjs'), []));
 const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
 
-const server = join(tmp, 'server.mjs');
-writeFileSync(
-  server,
-  `import { loadConfig } from ${JSON.stringify(pathToFileURL(join(DIST, 'config/load.js')).href)};
-import { createLogger } from ${JSON.stringify(pathToFileURL(join(DIST, 'core/logger.js')).href)};
-import { runGateway } from ${JSON.stringify(pathToFileURL(join(DIST, 'gateway/cluster.js')).href)};
-const { config } = loadConfig(process.argv[2]);
-const gw = await runGateway(config, { logger: createLogger({ level: 'warn' }) });
-process.stdout.write(gw.url + '\\n');
-process.on('SIGTERM', () => gw.close().then(() => process.exit(0)));
-`,
-);
+const server = join(HERE, 'gateway-server.mjs');
 
 /** One gateway in its own folder (own store) with `guards`; resolves with its URL and API key. */
 async function gateway(name, guards) {
@@ -88,7 +73,7 @@ async function gateway(name, guards) {
   const store = await openStore(config.store, silentLogger());
   const { key } = await createApiKey(store.keys, { principal: 'bench-client', roles: ['bench'] });
   await store.close();
-  const url = await startNode(server, [join(dir, 'rampart.json')]);
+  const url = await startNode(server, [join(dir, 'rampart.json'), DIST]);
   const body = JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'x'.repeat(1024 - 60) }] });
   const lua = join(dir, 'post.lua');
   writeFileSync(

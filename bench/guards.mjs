@@ -20,7 +20,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { writeBenchGatewayConfig } from './gateway-setup.mjs';
+import { writeBenchGatewayConfig, writeBenchPki } from './gateway-setup.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -81,11 +81,7 @@ function calibrate() {
 // --- set-up: certificates, upstreams, API keys -------------------------------------------------
 const calibBefore = calibrate();
 const loadBefore = loadavg();
-const pki = await createDevPki({ hosts: ['localhost', '127.0.0.1'] });
-const files = { ca: join(tmp, 'ca.pem'), cert: join(tmp, 'server.pem'), key: join(tmp, 'server-key.pem') };
-writeFileSync(files.ca, pki.ca.certPem);
-writeFileSync(files.cert, pki.server.certPem);
-writeFileSync(files.key, pki.server.keyPem, { mode: 0o600 });
+const files = await writeBenchPki(tmp, createDevPki);
 const up = JSON.parse(await startNode(join(HERE, 'guards-upstream.mjs'), [DIST, tmp]).line);
 
 const base = writeBenchGatewayConfig({ tmp, files, upstreamUrl: `http://127.0.0.1:${up.openaiPort}`, logLevel: 'warn', workers: 1 });
@@ -96,18 +92,7 @@ const keys = [];
 for (let i = 0; i < KEYS; i++) keys.push((await createApiKey(store.keys, { principal: `bench-${i}`, roles: ['bench'] })).key);
 await store.close();
 
-const server = join(tmp, 'server.mjs');
-writeFileSync(
-  server,
-  `import { loadConfig } from ${JSON.stringify(pathToFileURL(join(DIST, 'config/load.js')).href)};
-import { createLogger } from ${JSON.stringify(pathToFileURL(join(DIST, 'core/logger.js')).href)};
-import { runGateway } from ${JSON.stringify(pathToFileURL(join(DIST, 'gateway/cluster.js')).href)};
-const { config } = loadConfig(process.argv[2]);
-const gw = await runGateway(config, { logger: createLogger({ level: 'warn' }) });
-process.stdout.write(gw.url + '\\n');
-process.on('SIGTERM', () => gw.close().then(() => process.exit(0)));
-`,
-);
+const server = join(HERE, 'gateway-server.mjs');
 
 // --- traffic ------------------------------------------------------------------------------------
 // ~1 KB chat requests of ordinary prose (no personal data, no instructions to the model).
@@ -156,7 +141,7 @@ for (const sc of SCENARIOS) {
   const config = { ...base, guards: sc.guards };
   const file = join(tmp, 'rampart.json');
   writeFileSync(file, JSON.stringify(config));
-  const gw = startNode(server, [file]);
+  const gw = startNode(server, [file, DIST]);
   const url = await gw.line;
   for (const t of sc.traffic) {
     const spec = join(tmp, 'spec.json');
