@@ -21,9 +21,11 @@ describe('readWorkerMessage', () => {
 
   it('keeps the well-formed operations of a message and counts the others', () => {
     const ev = makeEvent({ type: 'guard.verdict', source: 'gateway', data: {} });
-    const good = [['acquire', 1, 'alice', 'chat', true], ['release', 1, { promptTokens: 1, completionTokens: 2, totalTokens: 3 }], ['release', 2, null], ['metrics', 4], ['events', [ev]], ['reserve', 5, 'alice', 'chat', false, 4], ['unreserve', [6, 7]]];
+    const good = [['release', 1, { promptTokens: 1, completionTokens: 2, totalTokens: 3 }], ['release', 2, null], ['metrics', 4], ['events', [ev]], ['reserve', 5, 'alice', 'chat', false, 4], ['unreserve', [6, 7]]];
     const bad = [null, 'x', ['acquire'], ['acquire', 1, {}, 'chat', true], ['acquire', 0, 'a', 'b', false], ['release', 'a', null], ['release', 1, { totalTokens: 'x' }], ['metrics', 1.5],
       ['events', 'no'], ['events', [null]], ['events', [{ ...ev, type: 'made.up' }]], ['unknown', 1],
+      // One admission at a time is a `reserve` of one now; the old `acquire` is not an operation any more.
+      ['acquire', 1, 'alice', 'chat', true],
       ['reserve', 5, 'a', 'chat', false, 0], ['reserve', 5, 'a', 'chat', false, 33], ['reserve', 5, 'a', 'chat', 'no', 2], ['unreserve', [0]], ['unreserve', 'x'], ['unreserve', Array.from({ length: 200 }, (_, i) => i + 1)],
       // Audit records are no longer sent to the primary (each worker chains its own).
       ['record', record], ['flush', 3]];

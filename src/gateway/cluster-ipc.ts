@@ -35,7 +35,6 @@ export const TAG = 'rampart.gw';
 
 /** Worker → primary operations. */
 export type Op =
-  | ['acquire', number, string, string, boolean]
   /** Up to `want` admissions with ids id, id+1, ...; answered with how many were granted (at least 1). */
   | ['reserve', number, string, string, boolean, number]
   /** Reserved admissions the worker did not use: the primary cancels them (slot freed, token refunded). */
@@ -44,7 +43,7 @@ export type Op =
   | ['metrics', number]
   | ['events', RampartEvent[]];
 
-/** Primary → worker answer to an `acquire`, `reserve` or `metrics` of the given id. */
+/** Primary → worker answer to a `reserve` or `metrics` of the given id. */
 export type Answer = [id: number, ok: true, value?: unknown] | [id: number, ok: false, error: WireError];
 
 export interface WireError {
@@ -84,8 +83,6 @@ const isUsage = (v: unknown): v is TokenUsage => isObj(v) && isNum(v.promptToken
 export function checkOp(op: unknown): Op | null {
   if (!Array.isArray(op)) return null;
   switch (op[0]) {
-    case 'acquire':
-      return op.length === 5 && isId(op[1]) && typeof op[2] === 'string' && typeof op[3] === 'string' && typeof op[4] === 'boolean' ? (op as Op) : null;
     case 'reserve':
       return op.length === 6 && isId(op[1]) && typeof op[2] === 'string' && typeof op[3] === 'string' && typeof op[4] === 'boolean' && Number.isInteger(op[5]) && op[5] >= 1 && op[5] <= MAX_RESERVE
         ? (op as Op)
@@ -261,7 +258,7 @@ export class PrimaryLink {
     }
     if (!sent) {
       for (const op of ops) {
-        if (op[0] === 'acquire' || op[0] === 'reserve' || op[0] === 'metrics') {
+        if (op[0] === 'reserve' || op[0] === 'metrics') {
           const w = this.waiting.get(op[1]);
           this.waiting.delete(op[1]);
           w?.reject(ChannelClosed());
@@ -308,16 +305,12 @@ export class PrimaryLink {
         return ['reserve', i, req.principal, req.model, req.countsTokens, want];
       })) as number;
       const n = Number.isInteger(granted) && granted >= 1 && granted <= want ? granted : 1;
+      // n > 1 only when more were asked for, i.e. for a kind of request tracked in `reserves` (an
+      // untracked one always asks for one): the ones this request does not use wait for the next.
       if (n > 1 && !this.closed) {
-        if (this.reserves.get(k) === r) {
-          // The ones this request does not use wait for the next requests of the same kind.
-          for (let i = first + n - 1; i > first; i--) r.ids.push(i);
-          r.until = Date.now() + RESERVE_MS;
-          this.sweeper ??= setInterval(this.sweep, RESERVE_MS).unref();
-        } else {
-          // Not tracked (too many kinds of request at once): give the extra ones back now.
-          this.push(['unreserve', Array.from({ length: n - 1 }, (_, j) => first + 1 + j)], false);
-        }
+        for (let i = first + n - 1; i > first; i--) r.ids.push(i);
+        r.until = Date.now() + RESERVE_MS;
+        this.sweeper ??= setInterval(this.sweep, RESERVE_MS).unref();
       }
       return this.lease(first, n === 1);
     },

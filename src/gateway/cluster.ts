@@ -201,21 +201,6 @@ async function startPrimary(config: GatewayConfig, n: number, opts: StartGateway
   const onOps = (s: WorkerState, ops: Op[]): void => {
     for (const op of ops) {
       switch (op[0]) {
-        case 'acquire': {
-          const id = op[1];
-          quotas.acquire({ principal: op[2], model: op[3], countsTokens: op[4] }).then(
-            (lease) => {
-              // The worker died meanwhile: nobody will release it, so do it now.
-              if (!states.has(s.worker.id)) lease.release(null);
-              else {
-                s.leases.set(id, lease);
-                answer(s, [id, true]);
-              }
-            },
-            (e: unknown) => answer(s, [id, false, toWire(e)]),
-          );
-          break;
-        }
         case 'reserve': {
           const [, id, principal, model, countsTokens, want] = op;
           const req = { principal, model, countsTokens };
