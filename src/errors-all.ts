@@ -2,6 +2,7 @@
 // (`rampart errors`, and the test that keeps docs/errors.md in step). Add new error modules here.
 import './core/errors.js';
 import './gateway/errors.js';
+import './gateway/http1/client-errors.js';
 import './tls/errors.js';
 import './store/errors.js';
 import './auth/errors.js';
