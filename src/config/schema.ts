@@ -50,6 +50,12 @@ export const serverSchema = z
     /** On shutdown, time allowed for in-flight requests to finish before connections are cut. */
     drainTimeout: duration.default('10s'),
     /**
+     * HTTP/1.1 implementation serving requests: `rampart`, the gateway's own lean front for the
+     * common strict subset of HTTP/1.1 (anything else on a connection is handed to node:http), or
+     * `node` for node:http alone (docs/gateway.md, "HTTP front").
+     */
+    httpFront: z.enum(['rampart', 'node']).default('rampart'),
+    /**
      * Gateway processes serving the listener: 1 (one process, the default), a number, or `auto` (one
      * per CPU). With more than one, a primary process owns the audit chain and the quota counters and
      * the workers ask it over IPC (docs/gateway.md, "Several processes").

@@ -3,13 +3,15 @@
 // forwarded upstream (the gateway's own credentials are never passed on).
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { Http1Request } from './http1/server.js';
+import type { GatewayRequest } from './http1/types.js';
 import { BlockList, isIP } from 'node:net';
 import { BodyTooLargeError, ClientClosedError } from './errors.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The request id: the client's `x-request-id` when trusted and well-formed, else a new UUID. */
-export function requestIdOf(req: IncomingMessage, trustClientId: boolean): string {
+export function requestIdOf(req: GatewayRequest, trustClientId: boolean): string {
   if (trustClientId) {
     const h = req.headers['x-request-id'];
     if (typeof h === 'string' && REQUEST_ID.test(h)) return h;
@@ -45,7 +47,7 @@ function isTrusted(list: BlockList, ip: string): boolean {
  * first address that is not a trusted proxy is the client (a client cannot forge its way past
  * the proxies it actually came through).
  */
-export function sourceIpOf(req: IncomingMessage, trusted: BlockList | null): string {
+export function sourceIpOf(req: GatewayRequest, trusted: BlockList | null): string {
   const peer = normalizeIp(req.socket.remoteAddress ?? '');
   if (!trusted || !isTrusted(trusted, peer)) return peer;
   const xff = req.headers['x-forwarded-for'];
@@ -63,7 +65,12 @@ export function sourceIpOf(req: IncomingMessage, trusted: BlockList | null): str
  * Reads the whole body, refusing more than `limit` bytes (BodyTooLargeError) and failing with
  * ClientClosedError when the client goes away first.
  */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(req: GatewayRequest, limit: number): Promise<Buffer> {
+  if (req instanceof Http1Request) return req.readBody(limit);
+  return readStreamBody(req as IncomingMessage, limit);
+}
+
+function readStreamBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -2,7 +2,7 @@
 // place where a Rampart error code becomes a status: OpenAI's error object on /v1, KServe's
 // `{"error": "..."}` (plus our `code`) on /v2 and the generic route. Unknown errors become a 500
 // with a fixed message, so no stack, path or upstream detail reaches the client.
-import type { ServerResponse } from 'node:http';
+import type { GatewayResponse } from './http1/types.js';
 import { isRampartError, type RampartError } from '../core/errors.js';
 import type { Protocol } from './routes.js';
 
@@ -97,7 +97,7 @@ export function sseErrorEvent(route: string, e: HttpError): string {
 }
 
 /** Writes an error response unless headers were already sent (then the stream is cut instead). */
-export function sendError(res: ServerResponse, protocol: Protocol, e: HttpError, requestId: string, closeConnection = false): void {
+export function sendError(res: GatewayResponse, protocol: Protocol, e: HttpError, requestId: string, closeConnection = false): void {
   if (res.headersSent) {
     res.destroy();
     return;
@@ -115,7 +115,7 @@ export function sendError(res: ServerResponse, protocol: Protocol, e: HttpError,
 }
 
 /** Writes a JSON success body. */
-export function sendJson(res: ServerResponse, status: number, value: unknown, requestId: string, extra: Record<string, string> = {}): void {
+export function sendJson(res: GatewayResponse, status: number, value: unknown, requestId: string, extra: Record<string, string> = {}): void {
   const body = JSON.stringify(value);
   res.writeHead(status, {
     'content-type': 'application/json',

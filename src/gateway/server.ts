@@ -14,6 +14,7 @@ import { createMetrics, type GatewayMetrics } from './metrics.js';
 import { errorBody, toHttpError } from './respond.js';
 import { BadRequestError } from './errors.js';
 import { trustedProxyList } from './request.js';
+import { attachHttp1Front } from './http1/server.js';
 import { closeUpstreams, createUpstreams } from './upstream.js';
 import type { GuardFactory } from '../guards/types.js';
 import { GuardPipeline } from '../guards/pipeline.js';
@@ -136,6 +137,16 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps, op
   }
 
   server.on('clientError', (err: Error & { code?: string }, socket: Duplex) => onClientError(err, socket, logger));
+  const front =
+    config.server.httpFront === 'rampart'
+      ? attachHttp1Front(server, tls ? 'secureConnection' : 'connection', {
+          headersTimeout: config.server.headersTimeout,
+          requestTimeout: config.server.requestTimeout,
+          keepAliveTimeout: config.server.keepAliveTimeout,
+          onRequest: handler.handle,
+          timeoutAnswer: () => rawErrorAnswer(new RequestTimeoutError()),
+        })
+      : null;
 
   await new Promise<void>((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException): void => {
@@ -168,6 +179,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps, op
       watcher?.close();
       const closed = new Promise<void>((r) => server.close(() => r()));
       server.closeIdleConnections();
+      front?.closeIdle();
       let timer: NodeJS.Timeout | undefined;
       const drained = await Promise.race([
         handler.whenIdle().then(() => true),
@@ -178,6 +190,7 @@ export async function createGateway(config: GatewayConfig, deps: GatewayDeps, op
       clearTimeout(timer);
       if (!drained) logger.warn({ inFlight: handler.inFlight }, 'drain timeout: cutting the remaining connections');
       server.closeAllConnections();
+      front?.closeAll();
       await closed;
       // Connections cut above still run their finish() (audit record) on 'close': let them.
       await handler.whenIdle();
@@ -213,6 +226,16 @@ function storeless(): Store {
   });
 }
 
+/** A complete HTTP/1.1 error answer that closes the connection, for requests that never reached the handler. */
+function rawErrorAnswer(err: Error): string {
+  const h = toHttpError(err);
+  const body = errorBody('infra', h);
+  return (
+    `HTTP/1.1 ${h.status} ${h.status === 408 ? 'Request Timeout' : h.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+    `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
+  );
+}
+
 /** Malformed or slow requests that never reached the handler still get a JSON answer. */
 function onClientError(err: Error & { code?: string }, socket: Duplex, logger: Logger): void {
   if (err.code === 'ECONNRESET' || !socket.writable) {
@@ -223,11 +246,6 @@ function onClientError(err: Error & { code?: string }, socket: Duplex, logger: L
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') e = new RequestTimeoutError();
   else if (err.code === 'HPE_HEADER_OVERFLOW') e = new HeadersTooLargeError();
   else e = new BadRequestError('malformed HTTP request');
-  const h = toHttpError(e);
-  const body = errorBody('infra', h);
   logger.debug({ err: { code: err.code } }, 'client error');
-  socket.end(
-    `HTTP/1.1 ${h.status} ${h.status === 408 ? 'Request Timeout' : h.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
-      `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-  );
+  socket.end(rawErrorAnswer(e));
 }
