@@ -3,7 +3,7 @@
 // 2xx JSON body and on a streamed (SSE) body rewritten event by event. Only reached when a guard
 // applies to the route and model; requests without guards never get here.
 import type { ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
+import type { Readable } from 'node:stream';
 import type { Logger } from '../core/logger.js';
 import type { TokenUsage } from '../core/types.js';
 import type { BaseContext, GuardPipeline, GuardRun, GuardSelection } from '../guards/pipeline.js';
@@ -14,7 +14,7 @@ import type { ModelCallResult } from '../guards/types.js';
 import { BadRequestError, ClientClosedError } from './errors.js';
 import { clientResponseHeaders } from './request.js';
 import { sseErrorEvent, toHttpError } from './respond.js';
-import { callUpstream, type Upstream, type UpstreamAbort } from './upstream.js';
+import { callUpstream, type Upstream, type UpstreamAbort, type UpstreamResponse } from './upstream.js';
 import { SseScanner, usageFromEvent, usageFromJson } from './usage.js';
 
 /** Largest response body buffered for response guards; above it each guard's onError applies. */
@@ -42,10 +42,11 @@ export interface GuardedResult {
 }
 
 /**
- * Drops an upstream body nobody will read. undici reports the abort of an unread body as an 'error'
- * event, and an 'error' event without a listener ends the process: every early exit uses this.
+ * Drops an upstream body nobody will read (the upstream socket is closed, not reused). A listener
+ * for 'error' stays, so a failure reported after the drop cannot end the process: every early exit
+ * uses this.
  */
-export function discardBody(body: Dispatcher.ResponseData['body']): void {
+export function discardBody(body: Readable): void {
   if (body.destroyed) return;
   body.on('error', () => undefined);
   body.destroy();
@@ -134,7 +135,7 @@ export function setGuardHeaders(res: ServerResponse, runs: readonly GuardRun[]):
  */
 export async function forwardGuardedJson(
   call: GuardedCall,
-  resp: Dispatcher.ResponseData,
+  resp: UpstreamResponse,
   res: ServerResponse,
   o: { json: boolean; usage: boolean; captureBody: boolean; requestBody: () => Record<string, unknown> },
 ): Promise<GuardedResult> {
@@ -206,7 +207,7 @@ export async function forwardGuardedJson(
  */
 export async function forwardGuardedStream(
   call: GuardedCall,
-  resp: Dispatcher.ResponseData,
+  resp: UpstreamResponse,
   res: ServerResponse,
   o: { usage: boolean; stripUsageChunk: boolean; signal: AbortSignal },
 ): Promise<GuardedResult> {

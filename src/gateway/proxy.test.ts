@@ -2,11 +2,12 @@ import { createServer, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { UpstreamResponse } from './http1/client.js';
 import { forwardResponse, forwardWhole, type ForwardOptions, type ForwardResult } from './proxy.js';
 
 /** Serves one response through `fwd` on a real loopback server; returns what the client got and the result. */
 async function through(
-  fwd: typeof forwardWhole,
+  fwd: typeof forwardResponse,
   chunks: Buffer[],
   opts: ForwardOptions,
 ): Promise<{ body: Buffer; result: ForwardResult; headers: Record<string, unknown> }> {
@@ -52,6 +53,13 @@ describe('forwarding a small whole response', () => {
     expect(whole.result).toEqual(streamed.result);
     expect(whole.result).toMatchObject({ bytes: bytes.length, usage: { totalTokens: 7 }, body: json });
     expect(whole.headers['content-length']).toBe(String(bytes.length));
+  });
+
+  it('uses a body that arrived whole with the upstream head as it is, with the same result', async () => {
+    const viaStream = await through(forwardWhole, chunks, opts);
+    const direct = await through((_body, res, o) => forwardWhole(new UpstreamResponse(200, {}, bytes), res, o), chunks, opts);
+    expect(direct.body.equals(bytes)).toBe(true);
+    expect(direct.result).toEqual(viaStream.result);
   });
 
   it('gives no usage for broken JSON and nothing captured when not asked', async () => {

@@ -5,6 +5,7 @@ import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { TokenUsage } from '../core/types.js';
 import { ClientClosedError } from './errors.js';
+import { UpstreamResponse } from './http1/client.js';
 import { SseScanner, usageFromEvent, usageFromJson } from './usage.js';
 
 export interface ForwardOptions {
@@ -51,20 +52,30 @@ export const WHOLE_MAX = 64 * 1024;
  * sends status line, headers and body in one write (one TLS record and one system call instead of
  * one per chunk plus one for the end), which is most of the cost of forwarding it. Same bytes and
  * same result as `forwardResponse`.
+ *
+ * Given the upstream response itself rather than its body, a body that arrived whole with the
+ * head (`complete`) is used as it is, without making and reading a stream.
  */
-export async function forwardWhole(body: Readable, res: ServerResponse, opts: ForwardOptions): Promise<ForwardResult> {
-  const kept: Buffer[] = [];
+export async function forwardWhole(src: Readable | UpstreamResponse, res: ServerResponse, opts: ForwardOptions): Promise<ForwardResult> {
+  let all: Buffer;
   let bytes = 0;
-  try {
-    for await (const c of body) {
-      kept.push(c as Buffer);
-      bytes += (c as Buffer).length;
+  if (src instanceof UpstreamResponse && src.complete !== null) {
+    all = src.complete;
+    bytes = all.length;
+  } else {
+    const body = src instanceof UpstreamResponse ? src.body : src;
+    const kept: Buffer[] = [];
+    try {
+      for await (const c of body) {
+        kept.push(c as Buffer);
+        bytes += (c as Buffer).length;
+      }
+    } finally {
+      if (!body.destroyed) body.destroy();
     }
-  } finally {
-    if (!body.destroyed) body.destroy();
+    all = kept.length === 1 ? kept[0]! : Buffer.concat(kept, bytes);
   }
   if (res.destroyed) throw new ClientClosedError();
-  const all = kept.length === 1 ? kept[0]! : Buffer.concat(kept, bytes);
   const result: ForwardResult = { bytes, usage: null };
   if (opts.usage && opts.json && bytes > 0) {
     try {

@@ -191,7 +191,7 @@ export class UpstreamResponse {
     readonly complete: Buffer | null,
   ) {}
 
-  get body(): Readable {
+  get body(): UpstreamBody {
     if (this.stream === null) {
       const s = new UpstreamBody(null);
       if (this.complete!.length > 0) s.push(this.complete);
@@ -203,9 +203,21 @@ export class UpstreamResponse {
 }
 
 /** The streamed body: reading resumes the socket, destroying it early destroys the socket. */
-class UpstreamBody extends Readable {
-  constructor(public conn: Conn | null) {
+export class UpstreamBody extends Readable {
+  /** @internal */
+  conn: Conn | null;
+
+  /** @internal */
+  constructor(conn: Conn | null) {
     super();
+    this.conn = conn;
+  }
+
+  /** Reads the rest of the body as UTF-8 text. */
+  async text(): Promise<string> {
+    const parts: Buffer[] = [];
+    for await (const c of this) parts.push(c as Buffer);
+    return Buffer.concat(parts).toString('utf8');
   }
 
   override _read(): void {
