@@ -491,9 +491,16 @@ class Conn {
   /** Whether the blank line ending the stashed partial head is completed by `chunk`. */
   private headEndsIn(chunk: Buffer): boolean {
     if (chunk.indexOf(CRLFCRLF) >= 0) return true;
-    const last = this.headParts[this.headParts.length - 1]!;
-    const tail = last.subarray(Math.max(0, last.length - 3));
-    return Buffer.concat([tail, chunk.subarray(0, 3)]).indexOf(CRLFCRLF) >= 0;
+    // The blank line may begin in the stash, whose last three bytes can span several pieces.
+    const joint: Buffer[] = [chunk.subarray(0, 3)];
+    let need = 3;
+    for (let i = this.headParts.length - 1; i >= 0 && need > 0; i--) {
+      const p = this.headParts[i]!;
+      const t = p.subarray(Math.max(0, p.length - need));
+      joint.unshift(t);
+      need -= t.length;
+    }
+    return Buffer.concat(joint).indexOf(CRLFCRLF) >= 0;
   }
 
   private stashHead(b: Buffer): void {
