@@ -443,6 +443,26 @@ describe('timeouts and aborts', () => {
   });
 });
 
+describe('failures nobody is listening for', () => {
+  it('a body failing before anyone reads it does not crash the process; a later read rejects', async () => {
+    const s = await raw((req) => {
+      req.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab');
+      setTimeout(() => req.socket.destroy(), 20);
+    });
+    const p = pool(s.url);
+    const r = await p.request({ method: 'GET', path: '/', headers: {} });
+    await sleep(80);
+    expect(r.body.destroyed).toBe(true);
+    expect(await codeOf(readAll(r.body))).not.toBe('');
+  });
+
+  it('fails with a connect timeout when the TLS handshake never completes', async () => {
+    const s = await raw(() => undefined);
+    const p = pool(new URL(`https://${s.url.host}`), { connectTimeout: 150 });
+    expect(await codeOf(p.request({ method: 'GET', path: '/', headers: {} }))).toBe('RAMPART_ERR_UPSTREAM_CONNECT_TIMEOUT');
+  });
+});
+
 describe('backpressure', () => {
   it('does not buffer a 50 MB body for a slow reader', async () => {
     const total = 50 * 1024 * 1024;
