@@ -2,7 +2,7 @@
 // `callModel` for guards that query the model again, and the response phase, both on a buffered
 // 2xx JSON body and on a streamed (SSE) body rewritten event by event. Only reached when a guard
 // applies to the route and model; requests without guards never get here.
-import type { ServerResponse } from 'node:http';
+import type { GatewayResponse } from './http1/types.js';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../core/logger.js';
 import type { TokenUsage } from '../core/types.js';
@@ -92,7 +92,7 @@ export function modelCaller(up: Upstream, path: string | null, headers: () => Re
   };
 }
 
-function waitDrain(res: ServerResponse): Promise<void> {
+function waitDrain(res: GatewayResponse): Promise<void> {
   return new Promise((resolve, reject) => {
     const onDrain = (): void => {
       res.off('close', onClose);
@@ -107,7 +107,7 @@ function waitDrain(res: ServerResponse): Promise<void> {
   });
 }
 
-async function write(res: ServerResponse, data: string | Buffer): Promise<number> {
+async function write(res: GatewayResponse, data: string | Buffer): Promise<number> {
   if (res.destroyed) throw new ClientClosedError();
   const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   if (!res.write(buf)) await waitDrain(res);
@@ -122,7 +122,7 @@ function headerValues(call: GuardedCall, streams: readonly string[] = []): Recor
 }
 
 /** Sets the guard headers on a response about to be written (used on unguarded response paths too). */
-export function setGuardHeaders(res: ServerResponse, runs: readonly GuardRun[]): void {
+export function setGuardHeaders(res: GatewayResponse, runs: readonly GuardRun[]): void {
   if (!runs.length) return;
   res.setHeader('x-rampart-guards', guardsHeader(runs));
   res.setHeader('server-timing', serverTiming(runs));
@@ -136,7 +136,7 @@ export function setGuardHeaders(res: ServerResponse, runs: readonly GuardRun[]):
 export async function forwardGuardedJson(
   call: GuardedCall,
   resp: UpstreamResponse,
-  res: ServerResponse,
+  res: GatewayResponse,
   o: { json: boolean; usage: boolean; captureBody: boolean; requestBody: () => Record<string, unknown> },
 ): Promise<GuardedResult> {
   const kept: Buffer[] = [];
@@ -208,7 +208,7 @@ export async function forwardGuardedJson(
 export async function forwardGuardedStream(
   call: GuardedCall,
   resp: UpstreamResponse,
-  res: ServerResponse,
+  res: GatewayResponse,
   o: { usage: boolean; stripUsageChunk: boolean; signal: AbortSignal },
 ): Promise<GuardedResult> {
   const route = call.base.route;

@@ -1,7 +1,6 @@
 // The request pipeline of the gateway, in the order of DESIGN.md: request id → route → authenticate
 // → read body → model → authorize (Cedar) → quota → proxy upstream → usage accounting → audit
 // record + metrics + access log when the response ends (also when the client went away).
-import type { ServerResponse } from 'node:http';
 import type { GatewayRequest, GatewayResponse } from './http1/types.js';
 import type { BlockList } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -468,13 +467,16 @@ export class RequestHandler {
       }
       if (sse ? sel.stream.length > 0 : sel.response.length > 0) return this.proxyGuarded(ctx, up, resp, sse, ct.includes('json'), g, opts, tUp, abort);
     }
-    if (ctx.guardRuns !== null) setGuardHeaders(ctx.res as ServerResponse, ctx.guardRuns);
+    if (ctx.guardRuns !== null) setGuardHeaders(ctx.res, ctx.guardRuns);
     ctx.res.writeHead(resp.statusCode, clientResponseHeaders(resp.headers, ctx.id, sse));
     if (sse) ctx.res.flushHeaders();
     try {
       const fwd = { sse, json: ct.includes('json'), usage: opts.usage, stripUsageChunk: opts.stripUsageChunk && sse, captureBody: this.config.audit.includeBodies };
       const len = sse ? NaN : Number(resp.headers['content-length']);
-      const result = len >= 0 && len <= WHOLE_MAX ? await forwardWhole(resp.body, ctx.res as ServerResponse, fwd) : await forwardResponse(resp.body, ctx.res as ServerResponse, fwd);
+      // A body that arrived whole with the head (resp.complete) is sent without ever making a stream;
+      // streams always go chunk by chunk (their events may be filtered).
+      const whole = !sse && (resp.complete !== null || (len >= 0 && len <= WHOLE_MAX));
+      const result = whole ? await forwardWhole(resp, ctx.res, fwd) : await forwardResponse(resp.body, ctx.res, fwd);
       ctx.bytesOut = result.bytes;
       ctx.usage = result.usage;
       if (result.body !== undefined) ctx.responseBody = result.body;
@@ -509,9 +511,9 @@ export class RequestHandler {
         const ac = new AbortController();
         if (abort.aborted) ac.abort();
         else abort.once('abort', () => ac.abort());
-        result = await forwardGuardedStream(g.call, resp, ctx.res as ServerResponse, { usage: opts.usage, stripUsageChunk: opts.stripUsageChunk, signal: ac.signal });
+        result = await forwardGuardedStream(g.call, resp, ctx.res, { usage: opts.usage, stripUsageChunk: opts.stripUsageChunk, signal: ac.signal });
       } else {
-        result = await forwardGuardedJson(g.call, resp, ctx.res as ServerResponse, { json, usage: opts.usage, captureBody: this.config.audit.includeBodies, requestBody: g.requestBody });
+        result = await forwardGuardedJson(g.call, resp, ctx.res, { json, usage: opts.usage, captureBody: this.config.audit.includeBodies, requestBody: g.requestBody });
       }
       ctx.bytesOut = result.bytes;
       ctx.usage = result.usage;
@@ -574,7 +576,7 @@ export class RequestHandler {
       return;
     }
     ctx.status = e.status;
-    if (ctx.guardRuns !== null) setGuardHeaders(ctx.res as ServerResponse, ctx.guardRuns);
+    if (ctx.guardRuns !== null) setGuardHeaders(ctx.res, ctx.guardRuns);
     // A body we did not read (refused before reading it) would otherwise be drained: close instead.
     const unread = !ctx.req.complete;
     if (unread) ctx.req.pause();

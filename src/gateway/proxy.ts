@@ -1,7 +1,7 @@
 // Copies an upstream response body to the client as it arrives: every chunk (or, when events must
 // be filtered, every complete SSE event) is written and flushed at once, with backpressure from the
 // client slowing the upstream read. Usage is picked out on the way (SSE events or the JSON body).
-import type { ServerResponse } from 'node:http';
+import type { GatewayResponse } from './http1/types.js';
 import type { Readable } from 'node:stream';
 import type { TokenUsage } from '../core/types.js';
 import { ClientClosedError } from './errors.js';
@@ -29,7 +29,7 @@ export interface ForwardResult {
 const MAX_KEPT = 8 * 1024 * 1024;
 const MAX_CAPTURED = 1024 * 1024;
 
-function waitDrain(res: ServerResponse): Promise<void> {
+function waitDrain(res: GatewayResponse): Promise<void> {
   return new Promise((resolve, reject) => {
     const onDrain = (): void => {
       res.off('close', onClose);
@@ -56,7 +56,7 @@ export const WHOLE_MAX = 64 * 1024;
  * Given the upstream response itself rather than its body, a body that arrived whole with the
  * head (`complete`) is used as it is, without making and reading a stream.
  */
-export async function forwardWhole(src: Readable | UpstreamResponse, res: ServerResponse, opts: ForwardOptions): Promise<ForwardResult> {
+export async function forwardWhole(src: Readable | UpstreamResponse, res: GatewayResponse, opts: ForwardOptions): Promise<ForwardResult> {
   let all: Buffer;
   let bytes = 0;
   if (src instanceof UpstreamResponse && src.complete !== null) {
@@ -89,7 +89,7 @@ export async function forwardWhole(src: Readable | UpstreamResponse, res: Server
   return result;
 }
 
-export async function forwardResponse(body: Readable, res: ServerResponse, opts: ForwardOptions): Promise<ForwardResult> {
+export async function forwardResponse(body: Readable, res: GatewayResponse, opts: ForwardOptions): Promise<ForwardResult> {
   let bytes = 0;
   let usage: TokenUsage | null = null;
   const kept: Buffer[] = [];
