@@ -13,6 +13,9 @@ import { canonicalJson } from './canonical-json.js';
 import { nextEntry } from './chain.js';
 import { AuditClosedError, AuditFlushIncompleteError, AuditWriteFailedError } from './errors.js';
 
+/** What the writer needs of `audit:` (`thread` is the gateway's choice of where the writer runs). */
+export type AuditWriterConfig = Omit<GatewayConfig['audit'], 'thread'>;
+
 export interface AuditLogOptions {
   /** Longest time a record waits in the queue before its batch is written. */
   flushIntervalMs?: number;
@@ -25,6 +28,8 @@ export interface AuditLogOptions {
   closeTimeoutMs?: number;
   /** Clock for entry times (tests). */
   now?: () => number;
+  /** Told the number of records persisted so far after each batch is stored (the audit thread's acknowledgements). */
+  onPersisted?: (persisted: number) => void;
 }
 
 interface Head {
@@ -48,7 +53,7 @@ const BODY_FIELDS: ReadonlySet<string> = new Set(['requestBody', 'responseBody']
  * Never throws: a record that cannot be serialised is chained as its id and time with
  * `unserialisable: true`, so the fact that a request happened is never lost.
  */
-function auditBody(rec: AuditRecord, includeBodies: boolean, logger?: Logger): string {
+export function auditBody(rec: AuditRecord, includeBodies: boolean, logger?: Logger): string {
   try {
     return canonicalJson(rec, includeBodies ? undefined : BODY_FIELDS);
   } catch (e) {
@@ -58,7 +63,7 @@ function auditBody(rec: AuditRecord, includeBodies: boolean, logger?: Logger): s
 }
 
 export class ChainedAuditLog implements AuditLog {
-  private readonly opts: Required<Omit<AuditLogOptions, 'now'>> & { now: () => number };
+  private readonly opts: Required<Omit<AuditLogOptions, 'now' | 'onPersisted'>> & { now: () => number; onPersisted?: (persisted: number) => void };
   /** Canonical bodies waiting to be written: queue[qStart..] (a moving start avoids O(n) shifts). */
   private queue: string[] = [];
   private qStart = 0;
@@ -83,7 +88,7 @@ export class ChainedAuditLog implements AuditLog {
 
   constructor(
     private readonly store: AuditStore,
-    private readonly cfg: GatewayConfig['audit'],
+    private readonly cfg: AuditWriterConfig,
     private readonly logger: Logger,
     options: AuditLogOptions = {},
   ) {
@@ -94,6 +99,7 @@ export class ChainedAuditLog implements AuditLog {
       closeTimeoutMs: options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs,
       maxBatch: Math.max(cfg.flushEvery, options.maxBatch ?? DEFAULTS.maxBatch),
       now: options.now ?? Date.now,
+      onPersisted: options.onPersisted,
     };
   }
 
@@ -109,6 +115,15 @@ export class ChainedAuditLog implements AuditLog {
     }
     // Serialised now, so later changes to the caller's object cannot change what is chained.
     this.enqueue(auditBody(rec, this.cfg.includeBodies, this.logger));
+  }
+
+  /** Queues a record already serialised by `auditBody` (in another thread). */
+  recordBody(body: string): void {
+    if (this.closed) {
+      this.logger.error({ code: AuditClosedError.code }, 'audit: record after close was not written');
+      return;
+    }
+    this.enqueue(body);
   }
 
   private enqueue(body: string): void {
@@ -274,6 +289,7 @@ export class ChainedAuditLog implements AuditLog {
     if (this.pending < 1000) this.nextBacklogWarning = 10_000;
     this.head = { seq: last.seq, hash: last.hash };
     this.persisted += n;
+    this.opts.onPersisted?.(this.persisted);
     if (this.failures > 0) this.logger.info({ afterFailures: this.failures }, 'audit: writes resumed');
     this.failures = 0;
     for (const e of entries) if (e.seq % this.cfg.checkpointEvery === 0) this.pendingCheckpoints.push(e);
@@ -336,6 +352,6 @@ export class ChainedAuditLog implements AuditLog {
  * audit.record(rec);          // never blocks, never throws
  * await audit.close();        // on shutdown: writes what is queued and checkpoints the head
  */
-export function createAuditLog(store: AuditStore, cfg: GatewayConfig['audit'], logger: Logger, options: AuditLogOptions = {}): AuditLog {
+export function createAuditLog(store: AuditStore, cfg: AuditWriterConfig, logger: Logger, options: AuditLogOptions = {}): AuditLog {
   return new ChainedAuditLog(store, cfg, logger.child({ component: 'audit' }), options);
 }

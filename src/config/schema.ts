@@ -199,6 +199,11 @@ export const auditSchema = z
     checkpointEvery: z.number().int().positive().default(1000),
     /** Largest number of records buffered before a synchronous flush. */
     flushEvery: z.number().int().positive().default(256),
+    /**
+     * With the embedded SQLite store (a file), chain and write the records on a worker thread, so
+     * that inserts and WAL checkpoints never pause request handling (docs/audit.md).
+     */
+    thread: z.boolean().default(true),
   })
   .strict()
   .default({});

@@ -4,6 +4,7 @@
 import type { GatewayConfig } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
 import { createAuditLog } from '../audit/index.js';
+import { startAuditThread, type ThreadedAuditLog } from '../audit/thread.js';
 import { createAuthenticator } from '../auth/index.js';
 import { loadPolicyEngine } from '../policy/index.js';
 import { createQuotaManager, WriteBehindCounters } from '../quota/index.js';
@@ -35,6 +36,7 @@ export async function wireLayers(
   const ownStore = store === undefined;
   const s = store ?? (await openStore(config.store, logger));
   let guards: GuardPipeline | null | undefined;
+  let threadAudit: ThreadedAuditLog | null = null;
   try {
     // Guard verdicts go to the monitoring bus once it exists (a no-op when monitoring is off).
     let publish: ((e: NewEvent) => void) | null = null;
@@ -64,7 +66,12 @@ export async function wireLayers(
     await monitor?.ready;
     if (monitor) publish = (e) => void monitor.bus.publish(makeEvent(e));
     else if (worker) publish = (e) => worker.publish([makeEvent(e)]);
-    const baseAudit = overrides.audit ?? createAuditLog(s.audit, config.audit, logger);
+    // The embedded store's audit is written on its own thread (src/audit/thread.ts) when the gateway
+    // opened the file itself; a store handed in (tests, embedders) is written inline.
+    const sc = config.store;
+    const threadPath = !overrides.audit && ownStore && sc.type === 'sqlite' && sc.path !== ':memory:' && config.audit.thread ? sc.path : null;
+    if (threadPath !== null) threadAudit = await startAuditThread({ path: threadPath, cfg: config.audit, logger });
+    const baseAudit = overrides.audit ?? threadAudit ?? createAuditLog(s.audit, config.audit, logger);
     // In a worker, the records' events go to the monitor in the primary (the worker chains the records itself).
     const audit = monitor
       ? tapAuditLog(baseAudit, monitor.bus)
@@ -91,6 +98,7 @@ export async function wireLayers(
     };
   } catch (e) {
     await guards?.close().catch(() => undefined);
+    await threadAudit?.close().catch(() => undefined);
     if (ownStore) await s.close().catch(() => undefined);
     throw e;
   }

@@ -1,0 +1,106 @@
+// The audit writer thread against a real SQLite file: records chained and stored by the thread,
+// flush and close semantics, a thread that dies and is replaced without losing records, a thread
+// that cannot open the store, and the thread's log lines written by the caller's logger.
+// (The thread runs the compiled dist/audit/thread-worker.js: the test command builds first.)
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { AuditRecord } from '../core/contracts.js';
+import { silentLogger } from '../core/logger.js';
+import { openSqliteStore } from '../store/sqlite.js';
+import { captureLogger, sampleRecord } from './testing/records.js';
+import { startAuditThread } from './thread.js';
+import { verifyAudit } from './verify.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'rampart-auditthread-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+/** A new store file with its schema (the gateway opens the store before the thread starts). */
+function newFile(): string {
+  const path = join(dir, `t${++n}.db`);
+  void openSqliteStore({ path }, silentLogger()).close();
+  return path;
+}
+const cfg = { includeBodies: false, checkpointEvery: 100, flushEvery: 64 };
+
+async function storedIds(path: string): Promise<{ ids: string[]; ok: boolean; checked: number }> {
+  const store = openSqliteStore({ path }, silentLogger());
+  try {
+    const v = await verifyAudit(store.audit);
+    const entries = await store.audit.readAudit(1, 1_000_000);
+    return { ids: entries.map((e) => (JSON.parse(e.body) as AuditRecord).id), ok: v.ok, checked: v.checked };
+  } finally {
+    await store.close();
+  }
+}
+
+describe('audit writer thread', () => {
+  it('chains and stores every record in order; flush() returns once they are in the file', async () => {
+    const path = newFile();
+    const log = await startAuditThread({ path, cfg, logger: silentLogger() });
+    for (let i = 0; i < 1000; i++) {
+      log.record(sampleRecord(i));
+      if (i % 97 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await log.flush();
+    const mid = await storedIds(path);
+    expect(mid.ids).toEqual(Array.from({ length: 1000 }, (_, i) => `req-${i}`));
+    expect(mid.ok).toBe(true);
+    for (let i = 1000; i < 1010; i++) log.record(sampleRecord(i));
+    await log.close();
+    const end = await storedIds(path);
+    expect(end.ids).toHaveLength(1010);
+    expect(end.ok).toBe(true);
+    // After close nothing more is accepted, and nothing is written.
+    log.record(sampleRecord(2000));
+    expect((await storedIds(path)).ids).toHaveLength(1010);
+  });
+
+  it('keeps bodies out unless includeBodies, as the inline writer does', async () => {
+    const path = newFile();
+    const log = await startAuditThread({ path, cfg, logger: silentLogger() });
+    log.record(sampleRecord(1, { requestBody: 'secret prompt' }));
+    await log.close();
+    const store = openSqliteStore({ path }, silentLogger());
+    const [e] = await store.audit.readAudit(1, 1);
+    await store.close();
+    expect(e!.body).not.toContain('secret prompt');
+    expect(JSON.parse(e!.body)).toMatchObject({ id: 'req-1' });
+  });
+
+  it('a thread that dies is replaced and the records it had not acknowledged are written again', async () => {
+    const path = newFile();
+    const log = await startAuditThread({ path, cfg: { ...cfg, flushEvery: 100_000 }, logger: silentLogger(), flushIntervalMs: 60_000 });
+    for (let i = 0; i < 300; i++) log.record(sampleRecord(i));
+    await new Promise((r) => setImmediate(r));
+    // The thread holds the 300 records in its queue (no flush due for a minute) and dies.
+    await (log as unknown as { worker: Worker }).worker.terminate();
+    for (let i = 300; i < 400; i++) log.record(sampleRecord(i));
+    await log.flush();
+    expect(log.restarts).toBe(1);
+    const r = await storedIds(path);
+    expect(r.ok).toBe(true);
+    expect(new Set(r.ids)).toEqual(new Set(Array.from({ length: 400 }, (_, i) => `req-${i}`)));
+    expect(r.ids).toHaveLength(400);
+    await log.close();
+  });
+
+  it('refuses to start when the thread cannot open the store', async () => {
+    const notAFile = join(dir, 'a-directory');
+    mkdirSync(notAFile);
+    await expect(startAuditThread({ path: notAFile, cfg, logger: silentLogger() })).rejects.toMatchObject({ code: 'RAMPART_ERR_AUDIT_WRITE_FAILED' });
+  });
+
+  it("writes the thread's log lines (checkpoints) with the caller's logger", async () => {
+    const path = newFile();
+    const { logger, lines } = captureLogger();
+    const log = await startAuditThread({ path, cfg, logger });
+    for (let i = 0; i < 250; i++) log.record(sampleRecord(i));
+    await log.close();
+    const cps = lines.filter((l) => l.msg === 'audit: checkpoint');
+    expect(cps.map((l) => (l.auditCheckpoint as { seq: number }).seq)).toEqual([100, 200, 250]);
+    expect(cps.every((l) => l.component === 'audit' && l.level === 30)).toBe(true);
+  });
+});
