@@ -139,6 +139,32 @@ describe('auditRecordJson', () => {
     })());
   });
 
+  it('ignores own non-enumerable keys that shadow enumerable inherited ones', () => {
+    const o = Object.create({ id: 'inherited', status: 1 }) as Record<string, unknown>;
+    Object.defineProperty(o, 'id', { value: 'own hidden', enumerable: false });
+    o.time = 't';
+    sameBytes(o);
+  });
+
+  it('matches canonicalJson when something enumerable was added to Object.prototype', () => {
+    const proto = Object.prototype as Record<string, unknown>;
+    for (const k of ['requestBody', 'usage', 'reasons', 'promptTokens', 'unknownKey']) {
+      proto[k] = 'polluted';
+      try {
+        sameBytes(gatewayRecord());
+        const { requestBody: _q, responseBody: _r, guards: _g, ...bare } = gatewayRecord();
+        sameBytes(bare);
+        // No nested object either: an inherited key there would send the whole record to the generic writer.
+        const flat = { ...bare, usage: null };
+        sameBytes(flat);
+        expect(auditRecordJson(flat as AuditRecord, false)).not.toContain('polluted');
+        sameBytes({ usage: { promptTokens: 1 } });
+      } finally {
+        delete proto[k];
+      }
+    }
+  });
+
   it('matches canonicalJson for values that are not records at all', () => {
     for (const v of [null, 'str', 3, true, [], [gatewayRecord()], new Date(0), new Map([['id', 'x']])]) sameBytes(v);
     sameThrow(undefined, false);

@@ -79,8 +79,8 @@ function write(v: unknown, seen: Set<object>, omit?: ReadonlySet<string>): strin
 // the Set/Map look-ups it does for every object; audit records almost always have the same few
 // keys with primitive values, so their sorted order and quoted names are worked out once here.
 // A record is written by the fast path only when the output is certain to be canonicalJson's:
-// every own enumerable key is a known one (checked with for-in, which also sees inherited
-// enumerable keys, so those send the record to the generic writer too), and every value is a
+// every own enumerable key is a known one (checked with for-in; when the prototype chain could
+// add enumerable keys of its own, each key is also checked to be own and enumerable), every value is a
 // primitive or one of the known nested shapes. Anything else — unknown keys, a Date, an object
 // where a primitive was expected, a BigInt or function to refuse — is handed to canonicalJson.
 
@@ -157,12 +157,34 @@ let BODY_MASK = 0;
 for (const k of BODY_FIELDS) BODY_MASK |= 1 << (AUDIT_RECORD.index.get(k) as number);
 
 const isEnumerable = Object.prototype.propertyIsEnumerable;
+const PLAIN = {};
+
+/**
+ * True when for-in over `o` yields exactly Object.keys(o): its prototype is null, or is
+ * Object.prototype and nothing enumerable was added there. Cheaper than a check per key.
+ */
+function ownKeysOnly(o: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(o);
+  if (proto === null) return true;
+  if (proto !== Object.prototype) return false;
+  for (const _ in PLAIN) return false;
+  return true;
+}
+
+/** What JSON.stringify escapes in a string: quote, backslash, controls, and (lone) surrogates. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** JSON.stringify(s), without its cost for the common string that needs no escaping. */
+function quote(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : '"' + s + '"';
+}
 
 /**
  * The canonical JSON of an audit record: exactly `canonicalJson(rec, omitBodies ? new
  * Set(['requestBody', 'responseBody']) : undefined)`, for any value whatsoever, including the
  * throw for values canonicalJson refuses. Records of the AuditRecord shape take a fast path
- * with no key enumeration into arrays, sorting or Set look-ups; anything else the generic writer.
+ * with no Object.keys, sorting or Set look-ups; anything else goes to the generic writer.
+ * Strings that need no escaping are quoted by concatenation rather than JSON.stringify.
  *
  * Reads each property of a record it can write quickly once; a record it hands to canonicalJson
  * after reading some values has those read again (observable only through getters or proxies).
@@ -180,7 +202,7 @@ export function auditRecordJson(rec: AuditRecord, omitBodies: boolean): string {
 function primitive(v: unknown): string | undefined {
   switch (typeof v) {
     case 'string':
-      return JSON.stringify(v);
+      return quote(v);
     case 'number':
       return Number.isFinite(v) ? String(v) : 'null';
     case 'boolean':
@@ -195,10 +217,12 @@ function primitive(v: unknown): string | undefined {
 /** `o` written with `s`'s layout, or undefined when the fast path cannot be sure of the bytes. */
 function writeShape(o: object, s: Shape, omitMask: number): string | undefined {
   if (Array.isArray(o) || o instanceof Date) return undefined;
+  // for-in also yields inherited enumerable keys; where there can be some, each key is checked.
+  const checkOwn = !ownKeysOnly(o);
   let present = 0;
   for (const k in o) {
     const i = s.index.get(k);
-    if (i === undefined || !isEnumerable.call(o, k)) return undefined;
+    if (i === undefined || (checkOwn && !isEnumerable.call(o, k))) return undefined;
     present |= 1 << i;
   }
   present &= ~omitMask;
