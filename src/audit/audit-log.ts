@@ -9,7 +9,7 @@ import type { GatewayConfig } from '../config/schema.js';
 import type { AuditLog, AuditRecord } from '../core/contracts.js';
 import type { Logger } from '../core/logger.js';
 import type { AuditEntry, AuditStore } from '../store/types.js';
-import { canonicalJson } from './canonical-json.js';
+import { auditRecordJson, canonicalJson } from './canonical-json.js';
 import { nextEntry } from './chain.js';
 import { AuditClosedError, AuditFlushIncompleteError, AuditWriteFailedError } from './errors.js';
 
@@ -45,9 +45,6 @@ interface Waiter {
 
 const DEFAULTS = { flushIntervalMs: 200, retryMinMs: 50, retryMaxMs: 5000, closeTimeoutMs: 10_000, maxBatch: 2048 };
 
-/** Field names never written unless `includeBodies` is on. */
-const BODY_FIELDS: ReadonlySet<string> = new Set(['requestBody', 'responseBody']);
-
 /**
  * What is chained for a record: its canonical JSON, without the body fields unless `includeBodies`.
  * Never throws: a record that cannot be serialised is chained as its id and time with
@@ -55,7 +52,7 @@ const BODY_FIELDS: ReadonlySet<string> = new Set(['requestBody', 'responseBody']
  */
 export function auditBody(rec: AuditRecord, includeBodies: boolean, logger?: Logger): string {
   try {
-    return canonicalJson(rec, includeBodies ? undefined : BODY_FIELDS);
+    return auditRecordJson(rec, !includeBodies);
   } catch (e) {
     logger?.error({ err: e, id: rec?.id }, 'audit: record not serialisable; writing its id only');
     return canonicalJson({ id: String(rec?.id ?? ''), time: String(rec?.time ?? ''), unserialisable: true });
