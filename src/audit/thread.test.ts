@@ -2,7 +2,7 @@
 // flush and close semantics, a thread that dies and is replaced without losing records, a thread
 // that cannot open the store, and the thread's log lines written by the caller's logger.
 // (The thread runs the compiled dist/audit/thread-worker.js: the test command builds first.)
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
@@ -85,6 +85,25 @@ describe('audit writer thread', () => {
     expect(new Set(r.ids)).toEqual(new Set(Array.from({ length: 400 }, (_, i) => `req-${i}`)));
     expect(r.ids).toHaveLength(400);
     await log.close();
+  });
+
+  it("checkpoints the WAL from the thread's commits while the request thread's connection never does", async () => {
+    const path = newFile();
+    const main = openSqliteStore({ path }, silentLogger());
+    main.setAutoCheckpoint(false);
+    expect(main.db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    const log = await startAuditThread({ path, cfg: { ...cfg, includeBodies: true }, logger: silentLogger() });
+    // About 12 MB of records: three times SQLite's default checkpoint threshold of 1,000 pages.
+    const big = 'x'.repeat(4000);
+    for (let i = 0; i < 3000; i++) {
+      log.record(sampleRecord(i, { requestBody: big }));
+      if (i % 200 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await log.close();
+    // Checkpointed (and the WAL reused from its start) along the way: it never grew to hold all of it.
+    expect(statSync(`${path}-wal`).size).toBeLessThan(8 * 1024 * 1024);
+    expect((await storedIds(path)).ids).toHaveLength(3000);
+    await main.close();
   });
 
   it('refuses to start when the thread cannot open the store', async () => {

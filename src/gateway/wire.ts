@@ -9,6 +9,7 @@ import { createAuthenticator } from '../auth/index.js';
 import { loadPolicyEngine } from '../policy/index.js';
 import { createQuotaManager, WriteBehindCounters } from '../quota/index.js';
 import { openStore } from '../store/index.js';
+import { SqliteStore } from '../store/sqlite.js';
 import { tapAuditLog } from '../events/audit-tap.js';
 import type { Registry } from 'prom-client';
 import { attachMonitorMetrics } from '../monitor/metrics.js';
@@ -70,7 +71,11 @@ export async function wireLayers(
     // opened the file itself; a store handed in (tests, embedders) is written inline.
     const sc = config.store;
     const threadPath = !overrides.audit && ownStore && sc.type === 'sqlite' && sc.path !== ':memory:' && config.audit.thread ? sc.path : null;
-    if (threadPath !== null) threadAudit = await startAuditThread({ path: threadPath, cfg: config.audit, logger });
+    if (threadPath !== null) {
+      threadAudit = await startAuditThread({ path: threadPath, cfg: config.audit, logger });
+      // WAL checkpoints (two fsyncs) run from the audit thread's commits, never on this thread.
+      if (s instanceof SqliteStore) s.setAutoCheckpoint(false);
+    }
     const baseAudit = overrides.audit ?? threadAudit ?? createAuditLog(s.audit, config.audit, logger);
     // In a worker, the records' events go to the monitor in the primary (the worker chains the records itself).
     const audit = monitor

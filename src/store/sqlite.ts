@@ -308,6 +308,15 @@ export class SqliteStore implements Store {
     this.guardState = new SqliteGuardStateStore(db);
   }
 
+  /**
+   * Whether commits on this connection may run SQLite's automatic WAL checkpoint (on by default).
+   * Off on the gateway's request thread when the audit thread writes the same file: a checkpoint
+   * fsyncs twice and would pause request handling; the audit thread's commits checkpoint instead.
+   */
+  setAutoCheckpoint(on: boolean): void {
+    this.db.pragma(`wal_autocheckpoint = ${on ? 1000 : 0}`);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
