@@ -1,8 +1,9 @@
 // Reference contender for bench/gateway.mjs: the smallest Node.js TLS reverse proxy that does what
 // the gateway's data path does with none of its security layers: node:https (keep-alive, TLS 1.2+),
 // the request body read whole, an undici Pool to the upstream, the response read whole and sent in
-// one write. Its throughput is what Node's HTTP, TLS and HTTP-client stack allow on this machine, so
-// the benchmark can tell the cost of the platform from the cost of the gateway's own layers.
+// one write. Its throughput is what node:https and undici allow on this machine: the HTTP stack the
+// gateway itself used until it got its own HTTP/1.1 front (src/gateway/http1/server.ts) and
+// upstream client (src/gateway/http1/client.ts).
 // Usage: node bench/node-proxy.mjs CERT KEY UPSTREAM_URL PROCESSES  (prints its URL on stdout)
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
