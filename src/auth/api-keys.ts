@@ -2,6 +2,7 @@
 // (hex, safe to log and to show in `rampart keys list`), the secret is 32 random bytes in base64url.
 // Only the SHA-256 of the secret is stored; 256 bits of entropy make a slow hash pointless, and
 // the comparison is constant-time so response timing reveals nothing about the stored hash.
+import * as nodeCrypto from 'node:crypto';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { UsageError } from '../core/errors.js';
 import type { ApiKeyRecord, KeyStore } from '../store/types.js';
@@ -33,6 +34,13 @@ export interface CreatedApiKey {
 
 /** What may be shown about a stored key: everything but the secret hash. */
 export type PublicApiKey = Omit<ApiKeyRecord, 'secretHash'>;
+
+// One-shot hashing (Node >= 20.12) costs about half of a Hash object; it runs on every request.
+const oneShot = (nodeCrypto as { hash?: (alg: string, data: string, enc: 'buffer') => Buffer }).hash;
+
+function sha256(s: string): Buffer {
+  return oneShot !== undefined ? oneShot('sha256', s, 'buffer') : createHash('sha256').update(s, 'utf8').digest();
+}
 
 export function hashSecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
@@ -153,7 +161,7 @@ export class ApiKeyCache {
 export async function verifyApiKey(keys: KeyStore, presented: string, now: number = Date.now(), cache?: ApiKeyCache): Promise<ApiKeyRecord> {
   const parsed = parseApiKey(presented);
   if (!parsed) throw new AuthInvalidError('malformed API key');
-  const given = createHash('sha256').update(parsed.secret, 'utf8').digest();
+  const given = sha256(parsed.secret);
   const hit = cache?.get(parsed.id, now);
   let rec: ApiKeyRecord | null;
   let stored: Buffer;
