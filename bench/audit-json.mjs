@@ -7,6 +7,7 @@
 //   node bench/audit-json.mjs [--records 100000] [--passes 5]
 import { parseArgs } from 'node:util';
 import { auditRecordJson, canonicalJson } from '../dist/audit/canonical-json.js';
+import { gatewayAuditRecord } from './audit-record.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -19,27 +20,7 @@ const passes = Number(values.passes);
 const BODIES = new Set(['requestBody', 'responseBody']);
 
 function record(i, withGuards) {
-  const rec = {
-    id: `req-${i.toString(16).padStart(8, '0')}`,
-    time: new Date(1_795_000_000_000 + i).toISOString(),
-    principal: i % 3 ? 'svc-batch' : 'alice',
-    authMethod: 'api-key',
-    model: i % 2 ? 'chat-small' : 'digits',
-    action: 'invoke',
-    route: 'openai.chat.completions',
-    method: 'POST',
-    path: '/v1/chat/completions',
-    sourceIp: '10.0.0.7',
-    decision: 'allow',
-    policyIds: ['policy0'],
-    errorCode: null,
-    status: 200,
-    latencyMs: 3.25,
-    upstreamMs: 2.5,
-    bytesIn: 1024,
-    bytesOut: 2310,
-    usage: { promptTokens: 42, completionTokens: 17, totalTokens: 59 },
-  };
+  const rec = gatewayAuditRecord(i);
   if (withGuards) {
     rec.guards = [
       { name: 'pii', kind: 'pii', phase: 'request', action: 'allow', shadow: false, score: 0.12, reasons: [], ms: 0.31 },

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { createAuditLog, verifyAudit } from '../dist/audit/index.js';
 import { silentLogger } from '../dist/core/logger.js';
 import { openStore } from '../dist/store/index.js';
+import { gatewayAuditRecord as record } from './audit-record.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -22,29 +23,6 @@ const { values } = parseArgs({
 const N = Number(values.records);
 const flushEvery = Number(values['flush-every']);
 
-function record(i) {
-  return {
-    id: `req-${i.toString(16).padStart(8, '0')}`,
-    time: new Date(1_795_000_000_000 + i).toISOString(),
-    principal: i % 3 ? 'svc-batch' : 'alice',
-    authMethod: 'api-key',
-    model: i % 2 ? 'chat-small' : 'digits',
-    action: 'invoke',
-    route: 'openai.chat.completions',
-    method: 'POST',
-    path: '/v1/chat/completions',
-    sourceIp: '10.0.0.7',
-    decision: 'allow',
-    policyIds: ['policy0'],
-    errorCode: null,
-    status: 200,
-    latencyMs: 3.25,
-    upstreamMs: 2.5,
-    bytesIn: 1024,
-    bytesOut: 2310,
-    usage: { promptTokens: 42, completionTokens: 17, totalTokens: 59 },
-  };
-}
 
 async function run(label, cfg, opts) {
   const store = await openStore(cfg, silentLogger(), opts);
