@@ -59,8 +59,6 @@ const enum State {
 /** A request parsed by the front: the members of IncomingMessage the gateway uses. */
 export class Http1Request {
   complete: boolean;
-  /** Set once the handler stops reading (pause): the connection closes after the response. */
-  abandoned = false;
   /** Body bytes received so far. */
   received = 0;
   private chunks: Buffer[] = [];
@@ -77,8 +75,6 @@ export class Http1Request {
   ) {
     this.complete = contentLength === 0;
   }
-
-  readonly httpVersion = '1.1';
 
   /** Adds body bytes (never more than Content-Length: the connection splits them). */
   push(b: Buffer): void {
@@ -118,10 +114,7 @@ export class Http1Request {
 
   /** The handler will not read the rest of the body: stop reading; the connection closes after the response. */
   pause(): this {
-    if (!this.complete) {
-      this.abandoned = true;
-      this.conn.stopReading();
-    }
+    if (!this.complete) this.conn.stopReading();
     return this;
   }
 }
