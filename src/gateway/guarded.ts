@@ -71,16 +71,19 @@ export function modelCaller(up: Upstream, path: string | null, headers: () => Re
     if (path === null) throw new BadRequestError('callModel: this route does not call a model');
     const payload = openai && typeof b.model === 'string' ? { ...b, model: up.upstreamModel } : b;
     const resp = await callUpstream(up, { method: 'POST', path, headers: { ...headers(), 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(payload)), signal: gone }, log);
-    const chunks: Buffer[] = [];
-    let n = 0;
+    const whole = resp.wholeBody(CALL_MODEL_MAX);
+    const chunks: Buffer[] = whole === null ? [] : [whole];
+    let n = whole === null ? 0 : whole.length;
     try {
-      for await (const c of resp.body) {
-        n += (c as Buffer).length;
-        if (n > CALL_MODEL_MAX) throw new BadRequestError('callModel: the answer is too large');
-        chunks.push(c as Buffer);
+      if (whole === null) {
+        for await (const c of resp.body) {
+          n += (c as Buffer).length;
+          if (n > CALL_MODEL_MAX) throw new BadRequestError('callModel: the answer is too large');
+          chunks.push(c as Buffer);
+        }
       }
     } finally {
-      if (!resp.body.destroyed) resp.body.destroy();
+      resp.discard();
     }
     let body: unknown = null;
     try {
@@ -139,12 +142,14 @@ export async function forwardGuardedJson(
   res: GatewayResponse,
   o: { json: boolean; usage: boolean; captureBody: boolean; requestBody: () => Record<string, unknown> },
 ): Promise<GuardedResult> {
-  const kept: Buffer[] = [];
-  let n = 0;
+  // A body that came whole with the head is used as it is; otherwise it is read up to the limit.
+  const whole = resp.wholeBody(GUARD_RESPONSE_MAX);
+  const kept: Buffer[] = whole === null ? [] : [whole];
+  let n = whole === null ? 0 : whole.length;
   let over = false;
-  const it = resp.body[Symbol.asyncIterator]();
+  const it = whole === null ? resp.body[Symbol.asyncIterator]() : null;
   try {
-    for (;;) {
+    while (it !== null) {
       const r = await it.next();
       if (r.done) break;
       const c = r.value as Buffer;
@@ -164,7 +169,7 @@ export async function forwardGuardedJson(
       res.writeHead(resp.statusCode, { ...headers, ...headerValues(call) });
       let bytes = 0;
       for (const c of kept) bytes += await write(res, c);
-      for (;;) {
+      while (it !== null) {
         const r = await it.next();
         if (r.done) break;
         bytes += await write(res, r.value as Buffer);
@@ -196,7 +201,7 @@ export async function forwardGuardedJson(
     if (o.captureBody && out.length) result.body = out.subarray(0, MAX_CAPTURED).toString('utf8');
     return result;
   } finally {
-    if (!resp.body.destroyed) resp.body.destroy();
+    resp.discard();
   }
 }
 

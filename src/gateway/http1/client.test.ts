@@ -262,6 +262,22 @@ describe('responses', () => {
     expect((await readAll(r.body)).toString()).toBe('{"ok":true}');
   });
 
+  it('wholeBody() gives a body that came whole (up to a size) without making a stream; discard() makes none either', async () => {
+    const s = await http((_req, res) => res.end('0123456789'));
+    const p = pool(s.url);
+    const r = await p.request({ method: 'GET', path: '/', headers: {} });
+    expect(r.wholeBody(10)!.toString()).toBe('0123456789');
+    expect(r.wholeBody(9)).toBeNull();
+    r.discard();
+    expect(r.stream).toBeNull();
+    // Once the body has been made a stream, its bytes belong to the stream.
+    const r2 = await p.request({ method: 'GET', path: '/', headers: {} });
+    expect((await readAll(r2.body)).toString()).toBe('0123456789');
+    expect(r2.wholeBody(100)).toBeNull();
+    r2.discard();
+    expect(r2.body.destroyed).toBe(true);
+  });
+
   it('streams a body that arrives in pieces, then reuses the socket', async () => {
     const s = await http((_req, res) => {
       res.setHeader('content-type', 'text/event-stream');

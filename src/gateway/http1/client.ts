@@ -191,6 +191,20 @@ export class UpstreamResponse {
     readonly complete: Buffer | null,
   ) {}
 
+  /** The whole body when it came with the head, else null (then read `body`). */
+  wholeBody(max: number): Buffer | null {
+    return this.complete !== null && this.stream === null && this.complete.length <= max ? this.complete : null;
+  }
+
+  /** Drops the body: destroys its stream if one was made (a body that came whole needs nothing). */
+  discard(): void {
+    const s = this.stream;
+    if (s !== null && !s.destroyed) {
+      s.on('error', () => undefined);
+      s.destroy();
+    }
+  }
+
   get body(): UpstreamBody {
     if (this.stream === null) {
       const s = new UpstreamBody(null);
