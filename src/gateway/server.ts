@@ -1,5 +1,7 @@
 // The gateway's listener: node:https (TLS 1.2+, 1.3 preferred, optional mTLS, certificates
 // reloaded from disk without dropping connections) or, only when explicitly allowed, node:http.
+// Requests are read by the gateway's own HTTP/1.1 front (http1/server.ts) for the common strict
+// subset of HTTP/1.1, by node:http for the rest (server.httpFront).
 // Sets the slow-client limits, answers malformed requests with JSON, and shuts down gracefully:
 // stop accepting, let in-flight requests finish (up to server.drainTimeout), then flush the audit.
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
