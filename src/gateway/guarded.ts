@@ -3,7 +3,6 @@
 // 2xx JSON body and on a streamed (SSE) body rewritten event by event. Only reached when a guard
 // applies to the route and model; requests without guards never get here.
 import type { GatewayResponse } from './http1/types.js';
-import type { Readable } from 'node:stream';
 import type { Logger } from '../core/logger.js';
 import type { TokenUsage } from '../core/types.js';
 import type { BaseContext, GuardPipeline, GuardRun, GuardSelection } from '../guards/pipeline.js';
@@ -39,17 +38,6 @@ export interface GuardedResult {
   body?: string;
   /** A stream ended by a guard: the code written in its error event. */
   stoppedCode?: string;
-}
-
-/**
- * Drops an upstream body nobody will read (the upstream socket is closed, not reused). A listener
- * for 'error' stays, so a failure reported after the drop cannot end the process: every early exit
- * uses this.
- */
-export function discardBody(body: Readable): void {
-  if (body.destroyed) return;
-  body.on('error', () => undefined);
-  body.destroy();
 }
 
 /** Runs the request guards on `body`; true when an enforcing guard rewrote it. Throws refusals. */
@@ -221,7 +209,7 @@ export async function forwardGuardedStream(
   try {
     if (!STREAM_ROUTES.has(route)) call.pipeline.unscannable('stream', slots, call.base, call.runs, 'streams on this route cannot be split into texts');
   } catch (e) {
-    discardBody(resp.body);
+    resp.discard();
     throw e;
   }
   const filters: StreamFilterSlot[] = [];
@@ -233,7 +221,7 @@ export async function forwardGuardedStream(
       } catch (e) {
         call.runs.push(call.pipeline.record(slot, 'stream', call.base, null, e, 0));
         if (!slot.shadow && !slot.failOpen) {
-          discardBody(resp.body);
+          resp.discard();
           throw call.pipeline.failed(slot, 'response');
         }
         continue;

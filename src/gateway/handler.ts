@@ -22,7 +22,7 @@ import { datasetQuotaName } from '../quota/manager.js';
 import { UpstreamAbort, callUpstream, upstreamError, type Upstream } from './upstream.js';
 import type { GuardPipeline, GuardRun, GuardSelection } from '../guards/pipeline.js';
 import { auditGuards } from '../guards/report.js';
-import { discardBody, forwardGuardedJson, forwardGuardedStream, modelCaller, runRequestGuards, setGuardHeaders, type GuardedCall } from './guarded.js';
+import { forwardGuardedJson, forwardGuardedStream, modelCaller, runRequestGuards, setGuardHeaders, type GuardedCall } from './guarded.js';
 
 /** The layers the pipeline calls; see src/core/contracts.ts. */
 export interface PipelineDeps {
@@ -461,7 +461,7 @@ export class RequestHandler {
         try {
           this.guards!.unscannable('response', blind, g.call.base, g.call.runs, sse ? 'the response is a stream and the guard scans no streams' : 'the response is not a stream and the guard scans only streams');
         } catch (e) {
-          discardBody(resp.body);
+          resp.discard();
           throw e;
         }
       }

@@ -59,8 +59,9 @@ export const WHOLE_MAX = 64 * 1024;
 export async function forwardWhole(src: Readable | UpstreamResponse, res: GatewayResponse, opts: ForwardOptions): Promise<ForwardResult> {
   let all: Buffer;
   let bytes = 0;
-  if (src instanceof UpstreamResponse && src.complete !== null) {
-    all = src.complete;
+  const whole = src instanceof UpstreamResponse ? src.wholeBody(Number.POSITIVE_INFINITY) : null;
+  if (whole !== null) {
+    all = whole;
     bytes = all.length;
   } else {
     const body = src instanceof UpstreamResponse ? src.body : src;

@@ -196,7 +196,11 @@ export class UpstreamResponse {
     return this.complete !== null && this.stream === null && this.complete.length <= max ? this.complete : null;
   }
 
-  /** Drops the body: destroys its stream if one was made (a body that came whole needs nothing). */
+  /**
+   * Drops a body nobody will read: destroys its stream if one was made (the upstream socket is then
+   * closed, not reused; a body that came whole needs nothing). A listener for 'error' stays, so a
+   * failure reported after the drop cannot end the process: every early exit uses this.
+   */
   discard(): void {
     const s = this.stream;
     if (s !== null && !s.destroyed) {
