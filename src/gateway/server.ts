@@ -4,7 +4,7 @@
 // subset of HTTP/1.1, by node:http for the rest (server.httpFront).
 // Sets the slow-client limits, answers malformed requests with JSON, and shuts down gracefully:
 // stop accepting, let in-flight requests finish (up to server.drainTimeout), then flush the audit.
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { STATUS_CODES, createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { GatewayConfig } from '../config/schema.js';
@@ -233,7 +233,7 @@ function rawErrorAnswer(err: Error): string {
   const h = toHttpError(err);
   const body = errorBody('infra', h);
   return (
-    `HTTP/1.1 ${h.status} ${h.status === 408 ? 'Request Timeout' : h.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+    `HTTP/1.1 ${h.status} ${STATUS_CODES[h.status] ?? 'Error'}\r\n` +
     `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`
   );
 }
