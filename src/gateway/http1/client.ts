@@ -627,7 +627,9 @@ class Conn {
             return false;
           }
           contentLength = v;
-          headers[name] = String(v);
+          // A literal key: a keyed store whose key is a fresh string on every call re-learns its
+          // inline cache each time, and V8 then never optimises this method.
+          headers['content-length'] = String(v);
           continue;
         }
         case 'transfer-encoding':
