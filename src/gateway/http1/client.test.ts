@@ -514,3 +514,49 @@ describe('backpressure', () => {
     expect(got).toBe(total);
   });
 });
+
+describe('the shared read buffer', () => {
+  it('keeps every body intact when several sockets read while the bodies wait unread', async () => {
+    // Every upstream socket reads into one buffer; what a response keeps must be its own copy.
+    // Eight bodies with different seeded bytes, sent in small pieces with chunked framing and by
+    // Content-Length, all read only after every response has arrived.
+    const bodyOf = (i: number): Buffer => {
+      const b = Buffer.alloc(40_000 + i * 997);
+      let x = 0x9e3779b9 ^ i;
+      for (let k = 0; k < b.length; k++) {
+        x ^= x << 13;
+        x ^= x >>> 17;
+        x ^= x << 5;
+        b[k] = x & 0xff;
+      }
+      return b;
+    };
+    const s = await http((req, res) => {
+      const i = Number(req.url!.slice(1));
+      const b = bodyOf(i);
+      if (i % 2 === 0) res.writeHead(200, { 'content-length': String(b.length) });
+      let off = 0;
+      const step = (): void => {
+        if (off >= b.length) {
+          res.end();
+          return;
+        }
+        res.write(b.subarray(off, off + 1500));
+        off += 1500;
+        setImmediate(step);
+      };
+      step();
+    });
+    const p = pool(s.url, { connections: 8 });
+    const rs = await Promise.all(Array.from({ length: 8 }, (_, i) => p.request({ method: 'GET', path: `/${i}`, headers: {} })));
+    await sleep(200);
+    const bodies = await Promise.all(rs.map((r) => (r.complete !== null ? Promise.resolve(r.complete) : readAll(r.body))));
+    bodies.forEach((b, i) => expect(b.equals(bodyOf(i))).toBe(true));
+    // A small answer that arrived whole with its head is a copy too.
+    const small = await http((_req, res) => res.end('whole'));
+    const q = pool(small.url);
+    const [a, b] = await Promise.all([q.request({ method: 'GET', path: '/', headers: {} }), q.request({ method: 'GET', path: '/', headers: {} })]);
+    await p.request({ method: 'GET', path: '/3', headers: {} }).then((r) => (r.complete !== null ? r.complete : readAll(r.body)));
+    expect([a.complete?.toString(), b.complete?.toString()]).toEqual(['whole', 'whole']);
+  });
+});

@@ -7,7 +7,7 @@
 // socket callbacks (bound once), a request allocates its head buffer, one exchange object and the
 // promise it returns; there are no regular expressions, closures per chunk or AbortControllers.
 import { isIP, connect as netConnect, type Socket } from 'node:net';
-import { connect as tlsConnect, type SecureVersion, type TLSSocket } from 'node:tls';
+import { type ConnectionOptions, connect as tlsConnect, type SecureVersion, type TLSSocket } from 'node:tls';
 import { Readable } from 'node:stream';
 import {
   UpstreamAbortedError,
@@ -19,6 +19,12 @@ import {
   UpstreamPoolClosedError,
   UpstreamProtocolError,
 } from './client-errors.js';
+
+/**
+ * The read buffer of every upstream socket. Reads are delivered synchronously, one at a time on
+ * this thread, and the client copies what it keeps, so one buffer serves all of them.
+ */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
 
 /** Cancellation: an EventEmitter with `aborted` and an 'abort' event (the gateway's UpstreamAbort). */
 export interface AbortSignalLike {
@@ -361,7 +367,10 @@ class Conn {
   private paused = false;
 
   private readonly onConnectBound = this.onConnect.bind(this);
-  private readonly onDataBound = this.onData.bind(this);
+  private readonly onReadBound = (n: number, buf: Buffer): boolean => {
+    this.onData(buf.subarray(0, n));
+    return true; // pausing is done with socket.pause() (backpressure of a streamed body)
+  };
   private readonly onEndBound = this.onEnd.bind(this);
   private readonly onErrorBound = this.onError.bind(this);
   private readonly onCloseBound = this.onClose.bind(this);
@@ -376,12 +385,11 @@ class Conn {
     this.idleMs = pool.keepAliveTimeout;
     this.ex = ex;
     ex.conn = this;
-    this.socket = pool.openSocket();
+    this.socket = pool.openSocket(this.onReadBound);
     this.socket.once(pool.tls ? 'secureConnect' : 'connect', this.onConnectBound);
     this.socket.on('error', this.onErrorBound);
     this.socket.on('close', this.onCloseBound);
     this.socket.on('end', this.onEndBound);
-    this.socket.on('data', this.onDataBound);
     this.arm(pool.connectTimeout, PH_CONNECT);
   }
 
@@ -473,6 +481,11 @@ class Conn {
     }
   }
 
+  /**
+   * Bytes read from the socket. `chunk` is a view of the read buffer shared by every upstream
+   * socket (net's `onread` option: no Readable, no buffer allocated per read), overwritten by the
+   * next read: whatever outlives this call is copied (stashHead, emit).
+   */
   private onData(chunk: Buffer): void {
     const ex = this.ex;
     if (ex === null || this.phase < PH_HEAD || this.phase > PH_BODY) {
@@ -522,7 +535,7 @@ class Conn {
   }
 
   private stashHead(b: Buffer): void {
-    this.headParts.push(b);
+    this.headParts.push(Buffer.from(b));
     this.headLen += b.length;
     if (this.headTotal + this.headLen > MAX_HEAD_BYTES) this.destroyWith(protocolError('the response head exceeds 64 KiB'));
   }
@@ -774,8 +787,9 @@ class Conn {
   }
 
   /** One piece of body: kept until the response is handed out, then pushed to the stream. */
-  private emit(b: Buffer): void {
-    if (b.length === 0) return;
+  private emit(view: Buffer): void {
+    if (view.length === 0) return;
+    const b = Buffer.from(view);
     const body = this.body;
     if (body === null) {
       if (this.pre === null) this.pre = [b];
@@ -1132,12 +1146,12 @@ export class Http1Pool {
   }
 
   /** @internal */
-  openSocket(): Socket {
-    if (this.tlsOpts === null) {
-      const s = netConnect({ host: this.host, port: this.port, noDelay: true });
-      return s;
-    }
-    const s = tlsConnect(this.session !== undefined ? { ...this.tlsOpts, session: this.session } : this.tlsOpts);
+  openSocket(onRead: (n: number, buf: Buffer) => boolean): Socket {
+    const onread = { buffer: READ_BUFFER, callback: onRead };
+    if (this.tlsOpts === null) return netConnect({ host: this.host, port: this.port, noDelay: true, onread });
+    // tls.connect takes net's onread too (documented; missing from @types/node's ConnectionOptions).
+    const opts = this.session !== undefined ? { ...this.tlsOpts, session: this.session, onread } : { ...this.tlsOpts, onread };
+    const s = tlsConnect(opts as ConnectionOptions);
     s.setNoDelay(true);
     s.on('session', this.onSessionBound);
     return s;
