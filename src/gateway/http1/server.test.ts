@@ -6,7 +6,7 @@ import { request } from 'undici';
 import { mulberry32 } from '../../detect/random.js';
 import { readBody } from '../request.js';
 import type { GatewayRequest, GatewayResponse } from './types.js';
-import { attachHttp1Front, Http1Request, MAX_HEAD, type Http1Front } from './server.js';
+import { attachHttp1Front, Http1Request, MAX_HEAD, parseSubsetHead, type Http1Front, type SubsetHead } from './server.js';
 
 interface Seen {
   engine: 'front' | 'node';
@@ -497,5 +497,91 @@ describe('HTTP/1.1 front: slow and idle clients', () => {
     });
     await done;
     expect(failed).toBe('RAMPART_ERR_GATEWAY_CLIENT_CLOSED');
+  });
+});
+
+/**
+ * The subset as regular expressions (how the front first defined it): the single-pass scanner must
+ * accept exactly the heads this accepts, with the same fields.
+ */
+function subsetByRegex(head: string): SubsetHead | null {
+  if (/[^\t\r\n\x20-\x7e]/.test(head)) return null;
+  const lines = head.split('\r\n');
+  const rl = /^([A-Z]{1,20}) (\/[\x21-\x7e]*) HTTP\/1\.1$/.exec(lines[0]!);
+  if (rl === null) return null;
+  const headers = Object.create(null) as Record<string, string>;
+  let contentLength = 0;
+  let close = false;
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const m = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[\t ]*(.*?)[\t ]*$/.exec(line);
+    if (m === null || line.includes('\r') || line.includes('\n')) return null;
+    const name = m[1]!.toLowerCase();
+    if (name in headers) return null;
+    const value = m[2]!;
+    if (['transfer-encoding', 'expect', 'upgrade', 'http2-settings'].includes(name)) return null;
+    if (name === 'content-length') {
+      if (!/^\d{1,15}$/.test(value)) return null;
+      contentLength = Number(value);
+    }
+    if (name === 'connection') {
+      for (const t of value.toLowerCase().split(',')) {
+        const tok = t.trim();
+        if (tok === 'close') close = true;
+        else if (tok !== 'keep-alive') return null;
+      }
+    }
+    headers[name] = value;
+  }
+  if (headers.host === undefined) return null;
+  return { method: rl[1]!, target: rl[2]!, headers, contentLength, close };
+}
+
+describe('parseSubsetHead', () => {
+  it('accepts exactly what the regular-expression definition of the subset accepts (seeded mutations)', () => {
+    const rnd = mulberry32(1129);
+    const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!;
+    const lines = [
+      'Host: gw', 'host:gw:8443', 'Content-Length: 1024', 'content-length:  7 ', 'Content-Length: 0123456789012345',
+      'Connection: keep-alive', 'Connection: close', 'connection: Keep-Alive, close', 'Connection: upgrade',
+      'Authorization: Bearer rk_abc', 'X-Api-Key:\tk', 'Content-Type: application/json', 'Accept: */*',
+      'Transfer-Encoding: chunked', 'Expect: 100-continue', 'X-Empty:', 'X-Trail: v \t', 'HOST: again',
+    ];
+    const starts = ['POST /v1/chat/completions HTTP/1.1', 'GET / HTTP/1.1', 'GET /v1/models?x=1 HTTP/1.1', 'PUT /a HTTP/1.0', 'get / HTTP/1.1', 'GET * HTTP/1.1', 'ABCDEFGHIJKLMNOPQRSTU / HTTP/1.1'];
+    const noise = ['\r', '\n', '\t', ' ', ':', '\0', '\x7f', '\xff', 'A', '/', ',', '0', '\r\n'];
+    let accepted = 0;
+    for (let i = 0; i < 20000; i++) {
+      const parts = [pick(starts)];
+      const count = Math.floor(rnd() * 6);
+      for (let k = 0; k < count; k++) parts.push(pick(lines));
+      if (rnd() < 0.85) parts.splice(1 + Math.floor(rnd() * parts.length), 0, 'Host: gw');
+      let head = parts.join('\r\n');
+      // Mutate some heads: insert, replace or delete a character at a random place.
+      const edits = rnd() < 0.5 ? 0 : 1 + Math.floor(rnd() * 3);
+      for (let e = 0; e < edits; e++) {
+        const at = Math.floor(rnd() * (head.length + 1));
+        const r = rnd();
+        if (r < 0.4) head = head.slice(0, at) + pick(noise) + head.slice(at);
+        else if (r < 0.7) head = head.slice(0, at) + pick(noise) + head.slice(at + 1);
+        else head = head.slice(0, at) + head.slice(at + 1);
+      }
+      const want = subsetByRegex(head);
+      expect(parseSubsetHead(head), JSON.stringify(head)).toEqual(want);
+      if (want !== null) accepted++;
+    }
+    // Both outcomes are exercised.
+    expect(accepted).toBeGreaterThan(1000);
+    expect(accepted).toBeLessThan(18000);
+  });
+
+  it('parses a typical API request head', () => {
+    const h = parseSubsetHead('POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Length: 42\r\nAuthorization: Bearer rk_x  \r\nConnection: close');
+    expect(h).toEqual({
+      method: 'POST',
+      target: '/v1/chat/completions',
+      headers: { host: 'gw', 'content-length': '42', authorization: 'Bearer rk_x', connection: 'close' },
+      contentLength: 42,
+      close: true,
+    });
   });
 });

@@ -23,14 +23,115 @@ export const MAX_HEAD = 16 * 1024;
 const MAX_AHEAD = 64 * 1024;
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
-/** Anything but tab, printable ASCII, CR and LF makes the head leave the subset. */
-const NON_SUBSET_BYTE = /[^\t\r\n\x20-\x7e]/;
-const REQUEST_LINE = /^([A-Z]{1,20}) (\/[\x21-\x7e]*) HTTP\/1\.1$/;
-const HEADER_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[\t ]*(.*?)[\t ]*$/;
-const DIGITS = /^\d{1,15}$/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Characters node:http refuses in a header value (response splitting). */
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
+/** tchar (RFC 9110, 5.6.2): 1 for the characters a header name may hold. */
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
+
+/** A request head in the subset. */
+export interface SubsetHead {
+  method: string;
+  target: string;
+  /** Lower-cased names; each name once. */
+  headers: Record<string, string>;
+  contentLength: number;
+  /** `Connection: close` was asked for. */
+  close: boolean;
+}
+
+/**
+ * Parses a request head (without its blank line, as latin1 text) in one pass; null when it is
+ * outside the subset (the connection then goes to node:http). The subset, exactly: a request line
+ * `[A-Z]{1,20} SP "/" [\x21-\x7e]* SP "HTTP/1.1"`; header lines `token ":" *(SP / HTAB) value`
+ * with the value's trailing SP/HTAB dropped and only HTAB and \x20-\x7e in it; lines ended by
+ * CRLF (a bare CR or LF, or any other byte, is outside); no name twice; Content-Length of 1-15
+ * digits; Connection a list of keep-alive and close; no Transfer-Encoding, Expect, Upgrade or
+ * HTTP2-Settings; a Host header.
+ */
+export function parseSubsetHead(head: string): SubsetHead | null {
+  const n = head.length;
+  let i = 0;
+  while (i < n && i <= 20) {
+    const c = head.charCodeAt(i);
+    if (c < 0x41 || c > 0x5a) break;
+    i++;
+  }
+  if (i === 0 || i > 20 || head.charCodeAt(i) !== 0x20 || head.charCodeAt(i + 1) !== 0x2f) return null;
+  const method = head.slice(0, i);
+  const ts = ++i;
+  for (i++; i < n; i++) {
+    const c = head.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) break;
+  }
+  if (head.charCodeAt(i) !== 0x20 || !head.startsWith('HTTP/1.1', i + 1)) return null;
+  const target = head.slice(ts, i);
+  i += 9;
+  const headers = Object.create(null) as Record<string, string>;
+  let contentLength = 0;
+  let close = false;
+  let host = false;
+  while (i < n) {
+    // Every line so far ended with CRLF; a head never ends with one (the blank line is not in it).
+    if (head.charCodeAt(i) !== 0x0d || head.charCodeAt(i + 1) !== 0x0a || i + 2 >= n) return null;
+    i += 2;
+    const ns = i;
+    for (; i < n; i++) {
+      const c = head.charCodeAt(i);
+      if (c >= 128 || TCHAR[c] === 0) break;
+    }
+    if (i === ns || head.charCodeAt(i) !== 0x3a) return null;
+    const name = head.slice(ns, i).toLowerCase();
+    if (name in headers) return null;
+    i++;
+    for (; i < n; i++) {
+      const c = head.charCodeAt(i);
+      if (c !== 0x20 && c !== 0x09) break;
+    }
+    const vs = i;
+    let ve = i;
+    for (; i < n; i++) {
+      const c = head.charCodeAt(i);
+      if (c === 0x0d) break;
+      if (c > 0x7e || (c < 0x20 && c !== 0x09)) return null;
+      if (c !== 0x20 && c !== 0x09) ve = i + 1;
+    }
+    const value = head.slice(vs, ve);
+    switch (name) {
+      case 'host':
+        host = true;
+        break;
+      case 'transfer-encoding':
+      case 'expect':
+      case 'upgrade':
+      case 'http2-settings':
+        return null;
+      case 'content-length': {
+        const len = value.length;
+        if (len === 0 || len > 15) return null;
+        for (let k = 0; k < len; k++) {
+          const c = value.charCodeAt(k);
+          if (c < 0x30 || c > 0x39) return null;
+        }
+        contentLength = Number(value);
+        break;
+      }
+      case 'connection':
+        for (const t of value.toLowerCase().split(',')) {
+          const tok = t.trim();
+          if (tok === 'close') close = true;
+          else if (tok !== 'keep-alive') return null;
+        }
+        break;
+      default:
+        break;
+    }
+    headers[name] = value;
+  }
+  return host ? { method, target, headers, contentLength, close } : null;
+}
 
 export interface Http1FrontOptions {
   headersTimeout: number;
@@ -431,52 +532,16 @@ class Connection {
       return;
     }
     if (end + 4 > MAX_HEAD) return this.handOff();
-    const head = buf.toString('latin1', 0, end);
-    if (NON_SUBSET_BYTE.test(head)) return this.handOff();
-    const lines = head.split('\r\n');
-    const rl = REQUEST_LINE.exec(lines[0]!);
-    if (rl === null) return this.handOff();
-    const headers = Object.create(null) as Record<string, string>;
-    let contentLength = 0;
-    let close = false;
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      // A bare CR or LF inside a line, or an empty line, is not in the subset.
-      const m = HEADER_LINE.exec(line);
-      if (m === null || line.includes('\r') || line.includes('\n')) return this.handOff();
-      const name = m[1]!.toLowerCase();
-      if (name in headers) return this.handOff();
-      const value = m[2]!;
-      switch (name) {
-        case 'transfer-encoding':
-        case 'expect':
-        case 'upgrade':
-        case 'http2-settings':
-          return this.handOff();
-        case 'content-length':
-          if (!DIGITS.test(value)) return this.handOff();
-          contentLength = Number(value);
-          break;
-        case 'connection':
-          for (const t of value.toLowerCase().split(',')) {
-            const tok = t.trim();
-            if (tok === 'close') close = true;
-            else if (tok !== 'keep-alive') return this.handOff();
-          }
-          break;
-        default:
-          break;
-      }
-      headers[name] = value;
-    }
-    if (headers.host === undefined) return this.handOff();
+    const h = parseSubsetHead(buf.toString('latin1', 0, end));
+    if (h === null) return this.handOff();
+    const contentLength = h.contentLength;
     // In the subset: consume the head and dispatch.
     const restStart = end + 4;
     let rest: Buffer | null = restStart < buf.length ? buf.subarray(restStart) : null;
     this.buf = null;
     this.scanned = 0;
-    this.closeAfterResponse = close || this.front.closing;
-    const req = new Http1Request(rl[1]!, rl[2]!, headers as IncomingHttpHeaders, this.socket, contentLength, this);
+    this.closeAfterResponse = h.close || this.front.closing;
+    const req = new Http1Request(h.method, h.target, h.headers as IncomingHttpHeaders, this.socket, contentLength, this);
     if (contentLength > 0 && rest !== null) {
       if (rest.length <= contentLength) {
         req.push(rest);
@@ -493,7 +558,7 @@ class Connection {
       const rt = this.front.opts.requestTimeout;
       this.deadline = rt > 0 ? this.deadline - this.front.opts.headersTimeout + rt : 0;
     }
-    const res = new Http1Response(this, rl[1] === 'HEAD');
+    const res = new Http1Response(this, h.method === 'HEAD');
     this.req = req;
     this.res = res;
     this.front.opts.onRequest(req, res);
