@@ -161,20 +161,29 @@ export class ApiKeyCache {
 export async function verifyApiKey(keys: KeyStore, presented: string, now: number = Date.now(), cache?: ApiKeyCache): Promise<ApiKeyRecord> {
   const parsed = parseApiKey(presented);
   if (!parsed) throw new AuthInvalidError('malformed API key');
-  const given = sha256(parsed.secret);
   const hit = cache?.get(parsed.id, now);
-  let rec: ApiKeyRecord | null;
-  let stored: Buffer;
-  if (hit) {
-    rec = hit.rec;
-    stored = hit.hash;
-  } else {
-    rec = await keys.getApiKey(parsed.id);
-    stored = rec && /^[0-9a-f]{64}$/.test(rec.secretHash) ? Buffer.from(rec.secretHash, 'hex') : DUMMY_HASH;
-  }
+  if (hit) return judge(parsed.id, sha256(parsed.secret), hit.rec, hit.hash, now);
+  const rec = await keys.getApiKey(parsed.id);
+  const stored = rec && /^[0-9a-f]{64}$/.test(rec.secretHash) ? Buffer.from(rec.secretHash, 'hex') : DUMMY_HASH;
+  return judge(parsed.id, sha256(parsed.secret), rec, stored, now, cache);
+}
+
+/**
+ * verifyApiKey without a promise when the key's record is in `cache`: the record (or the same
+ * refusal), or undefined on a cache miss, when verifyApiKey must ask the store.
+ */
+export function verifyCachedApiKey(presented: string, now: number, cache: ApiKeyCache): ApiKeyRecord | undefined {
+  const parsed = parseApiKey(presented);
+  if (!parsed) throw new AuthInvalidError('malformed API key');
+  const hit = cache.get(parsed.id, now);
+  return hit ? judge(parsed.id, sha256(parsed.secret), hit.rec, hit.hash, now) : undefined;
+}
+
+/** The verdict on a presented secret's hash against a stored record (cached on a match when `cacheOnMatch`). */
+function judge(id: string, given: Buffer, rec: ApiKeyRecord | null, stored: Buffer, now: number, cacheOnMatch?: ApiKeyCache): ApiKeyRecord {
   const match = timingSafeEqual(given, stored);
-  if (!rec || !match) throw new AuthInvalidError('invalid API key', { details: { keyId: parsed.id } });
-  if (!hit && cache) cache.set(rec, stored, now);
+  if (!rec || !match) throw new AuthInvalidError('invalid API key', { details: { keyId: id } });
+  cacheOnMatch?.set(rec, stored, now);
   if (rec.revokedAt !== null) throw new AuthRevokedError('the API key has been revoked', { details: { keyId: rec.id } });
   if (rec.expiresAt !== null && rec.expiresAt <= now) {
     throw new AuthExpiredError('the API key has expired', { details: { keyId: rec.id } });

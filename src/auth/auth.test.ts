@@ -167,6 +167,34 @@ describe('API key cache', () => {
     expect(off.lookups()).toBe(2);
   });
 
+  it('authenticateSync answers from the cache only, with the same verdicts as authenticate', async () => {
+    let t = 1_800_000_000_000;
+    const { keys, lookups } = counting();
+    const { key, record } = await createApiKey(store.keys, { principal: 'sync', roles: ['r'], expiresInMs: 10_000, now: t });
+    const authn = createAuthenticator(authSchema.parse({}), keys, log, { now: () => t, keyCacheTtlMs: 60_000 });
+    // Not cached yet: only authenticate() can decide (it asks the store and caches the record).
+    expect(authn.authenticateSync!({ authorization: `Bearer ${key}`, sourceIp: '' })).toBeUndefined();
+    expect(lookups()).toBe(0);
+    await authn.authenticate({ authorization: `Bearer ${key}`, sourceIp: '' });
+    expect(authn.authenticateSync!({ authorization: `Bearer ${key}`, sourceIp: '' })).toMatchObject({ id: 'sync', roles: ['r'], authMethod: 'api-key', credentialId: record.id });
+    expect(authn.authenticateSync!({ apiKey: key, sourceIp: '' })).toMatchObject({ id: 'sync' });
+    // Refusals are thrown as authenticate() rejects: a wrong secret, a bad scheme, two different keys.
+    const last = key.at(-1) === 'A' ? 'B' : 'A';
+    expect(() => authn.authenticateSync!({ apiKey: key.slice(0, -1) + last, sourceIp: '' })).toThrowError(code('RAMPART_ERR_AUTH_INVALID'));
+    expect(() => authn.authenticateSync!({ authorization: `Basic ${key}`, sourceIp: '' })).toThrowError(code('RAMPART_ERR_AUTH_INVALID'));
+    expect(() => authn.authenticateSync!({ authorization: `Bearer ${key}`, apiKey: 'rk_other', sourceIp: '' })).toThrowError(code('RAMPART_ERR_AUTH_INVALID'));
+    // Nothing that needs more than the cache: no credential, a JWT-looking token.
+    expect(authn.authenticateSync!({ sourceIp: '' })).toBeUndefined();
+    expect(authn.authenticateSync!({ authorization: 'Bearer eyJhbGciOiJFUzI1NiJ9.e30.sig', sourceIp: '' })).toBeUndefined();
+    // Expiry is checked against the cached record.
+    t += 10_000;
+    expect(() => authn.authenticateSync!({ apiKey: key, sourceIp: '' })).toThrowError(code('RAMPART_ERR_AUTH_EXPIRED'));
+    expect(lookups()).toBe(1);
+    // With API keys disabled it never answers (authenticate() refuses them).
+    const off = createAuthenticator(authSchema.parse({ apiKeys: { enabled: false } }), keys, log, { now: () => t });
+    expect(off.authenticateSync!({ apiKey: key, sourceIp: '' })).toBeUndefined();
+  });
+
   it('is bounded and invalidates by id', () => {
     const c = new ApiKeyCache(1000);
     const rec = { id: 'a', principal: 'p', kind: 'user' as const, roles: [], secretHash: '', description: null, createdAt: 0, expiresAt: null, revokedAt: null };

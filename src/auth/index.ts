@@ -9,13 +9,13 @@ import type { GatewayConfig } from '../config/schema.js';
 import type { AuthnInput, Authenticator } from '../core/contracts.js';
 import type { Logger } from '../core/logger.js';
 import type { Principal } from '../core/types.js';
-import type { KeyStore } from '../store/types.js';
-import { ApiKeyCache, DEFAULT_KEY_CACHE_TTL_MS, looksLikeApiKey, verifyApiKey } from './api-keys.js';
+import type { ApiKeyRecord, KeyStore } from '../store/types.js';
+import { ApiKeyCache, DEFAULT_KEY_CACHE_TTL_MS, looksLikeApiKey, verifyApiKey, verifyCachedApiKey } from './api-keys.js';
 import { AuthInvalidError, AuthMissingError } from './errors.js';
 import { JwtVerifier, type JwtOptions } from './jwt.js';
 import { principalFromCertificate } from './mtls.js';
 
-export { ApiKeyCache, DEFAULT_KEY_CACHE_TTL_MS, createApiKey, listApiKeys, revokeApiKey, parseApiKey, verifyApiKey, type CreateApiKeyOptions, type CreatedApiKey, type PublicApiKey } from './api-keys.js';
+export { ApiKeyCache, DEFAULT_KEY_CACHE_TTL_MS, createApiKey, listApiKeys, revokeApiKey, parseApiKey, verifyApiKey, verifyCachedApiKey, type CreateApiKeyOptions, type CreatedApiKey, type PublicApiKey } from './api-keys.js';
 export * from './errors.js';
 
 export interface AuthenticatorOptions extends JwtOptions {
@@ -56,7 +56,10 @@ export function createAuthenticator(
 
   async function fromApiKey(key: string): Promise<Principal> {
     if (!auth.apiKeys.enabled) throw new AuthInvalidError('API keys are not accepted by this gateway');
-    const rec = await verifyApiKey(keys, key, now(), keyCache);
+    return ofKey(await verifyApiKey(keys, key, now(), keyCache));
+  }
+
+  function ofKey(rec: ApiKeyRecord): Principal {
     return {
       id: rec.principal,
       kind: rec.kind,
@@ -68,15 +71,29 @@ export function createAuthenticator(
     };
   }
 
+  /** The credential in the headers: the bearer token and the x-api-key value (refusing a bad pair). */
+  function headerCredential(input: AuthnInput): { bearer: string | null; apiKey: string | null } {
+    const hasAuthHeader = input.authorization !== undefined && input.authorization !== '';
+    const bearer = bearerToken(input.authorization);
+    if (hasAuthHeader && bearer === null) throw new AuthInvalidError('unsupported Authorization scheme (use Bearer)');
+    const apiKey = input.apiKey !== undefined && input.apiKey !== '' ? input.apiKey : null;
+    if (bearer !== null && apiKey !== null && bearer !== apiKey) {
+      throw new AuthInvalidError('both Authorization and x-api-key are set, with different values');
+    }
+    return { bearer, apiKey };
+  }
+
   return {
+    authenticateSync(input: AuthnInput): Principal | undefined {
+      if (!auth.apiKeys.enabled) return undefined;
+      const { bearer, apiKey } = headerCredential(input);
+      const token = bearer ?? apiKey;
+      if (token === null || !looksLikeApiKey(token)) return undefined;
+      const rec = verifyCachedApiKey(token, now(), keyCache);
+      return rec === undefined ? undefined : ofKey(rec);
+    },
     async authenticate(input: AuthnInput): Promise<Principal> {
-      const hasAuthHeader = input.authorization !== undefined && input.authorization !== '';
-      const bearer = bearerToken(input.authorization);
-      if (hasAuthHeader && bearer === null) throw new AuthInvalidError('unsupported Authorization scheme (use Bearer)');
-      const apiKey = input.apiKey !== undefined && input.apiKey !== '' ? input.apiKey : null;
-      if (bearer !== null && apiKey !== null && bearer !== apiKey) {
-        throw new AuthInvalidError('both Authorization and x-api-key are set, with different values');
-      }
+      const { bearer, apiKey } = headerCredential(input);
       const token = bearer ?? apiKey;
       if (token !== null) {
         if (looksLikeApiKey(token)) return fromApiKey(token);

@@ -21,6 +21,12 @@ export interface Authenticator {
    * RAMPART_ERR_AUTH_INVALID, RAMPART_ERR_AUTH_EXPIRED, RAMPART_ERR_AUTH_REVOKED.
    */
   authenticate(input: AuthnInput): Promise<Principal>;
+  /**
+   * The same answer without a promise when it needs no I/O (an API key whose record is cached):
+   * the caller, or the same refusal thrown; undefined when only authenticate() can decide.
+   * Optional: a hot path that saves a promise chain per request.
+   */
+  authenticateSync?(input: AuthnInput): Principal | undefined;
   close(): Promise<void>;
 }
 
@@ -74,6 +80,11 @@ export interface QuotaLease {
 export interface QuotaManager {
   /** Takes a request slot or throws RAMPART_ERR_QUOTA_EXCEEDED (QuotaExceededError with retryAfterSeconds). */
   acquire(req: QuotaRequest): Promise<QuotaLease>;
+  /**
+   * acquire() without a promise when the counters are in this process: the lease (or the same
+   * refusal thrown), or undefined when only acquire() can decide. Optional (hot path).
+   */
+  tryAcquireSync?(req: QuotaRequest): QuotaLease | undefined;
   /**
    * Up to `max` admissions at once, for a process that admits requests on this one's behalf (the
    * gateway's workers): the first exactly as acquire() (or its refusal), more only while every

@@ -5,14 +5,14 @@ import type { GatewayRequest, GatewayResponse } from './http1/types.js';
 import type { BlockList } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { GatewayConfig, ModelConfig } from '../config/schema.js';
-import type { AuditLog, AuditRecord, Authenticator, Authorizer, AuthzContext, QuotaLease, QuotaManager } from '../core/contracts.js';
+import type { AuditLog, AuditRecord, Authenticator, AuthnInput, Authorizer, AuthzContext, QuotaLease, QuotaManager } from '../core/contracts.js';
 import { RampartError, isRampartError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Action, Principal, TokenUsage } from '../core/types.js';
 import { BadJsonError, BadRequestError, BodyTooLargeError, ClientClosedError, MethodNotAllowedError, ModelNotFoundError, RouteNotFoundError, ShuttingDownError } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
-import { WHOLE_MAX, forwardResponse, forwardWhole } from './proxy.js';
-import { clientResponseHeaders, readBody, requestIdOf, sourceIpOf, upstreamRequestHeaders } from './request.js';
+import { WHOLE_MAX, forwardComplete, forwardResponse, forwardWhole } from './proxy.js';
+import { clientResponseHeaders, completeBody, readBody, requestIdOf, sourceIpOf, upstreamRequestHeaders } from './request.js';
 import { sendError, sendJson, toHttpError } from './respond.js';
 import { matchRoute, protocolOfPath, type Protocol, type RouteMatch } from './routes.js';
 import { ADMIN_ALERTS_PREFIX, handleAdminAlerts } from './admin-alerts.js';
@@ -180,12 +180,15 @@ export class RequestHandler {
     const len = Number(req.headers['content-length'] ?? 0);
     if (len > this.config.server.bodyLimit) throw new BodyTooLargeError(`request body exceeds ${this.config.server.bodyLimit} bytes`);
 
-    ctx.principal = await this.authenticate(ctx);
+    // Decided without a promise where that needs no I/O (a cached API key, a body already in hand).
+    const input = this.authnInput(ctx);
+    ctx.principal = this.deps.authenticator.authenticateSync?.(input) ?? (await this.deps.authenticator.authenticate(input));
 
     if (route.id === 'openai.models.list') return this.listModels(ctx);
     if (route.id === 'openai.models.retrieve') return this.retrieveModel(ctx, route.model!);
 
-    const body = req.method === 'POST' ? await readBody(req, this.config.server.bodyLimit) : undefined;
+    const limit = this.config.server.bodyLimit;
+    const body = req.method === 'POST' ? (completeBody(req, limit) ?? (await readBody(req, limit))) : undefined;
     ctx.bytesIn = body?.length ?? 0;
     if (body && this.config.audit.includeBodies) ctx.requestBody = body.toString('utf8');
 
@@ -195,16 +198,20 @@ export class RequestHandler {
   }
 
   private authenticate(ctx: Ctx): Promise<Principal> {
+    return this.deps.authenticator.authenticate(this.authnInput(ctx));
+  }
+
+  private authnInput(ctx: Ctx): AuthnInput {
     const { req } = ctx;
     const sock = req.socket;
     const apiKey = req.headers['x-api-key'];
-    return this.deps.authenticator.authenticate({
+    return {
       authorization: req.headers.authorization,
       apiKey: typeof apiKey === 'string' ? apiKey : undefined,
       // Only a certificate that chained to server.tls.clientCa identifies anyone.
       peerCertificate: sock.authorized && typeof sock.getPeerCertificate === 'function' ? sock.getPeerCertificate() : null,
       sourceIp: ctx.sourceIp,
-    });
+    };
   }
 
   private authzContext(ctx: Ctx, attributes: Record<string, string | number | boolean>): AuthzContext {
@@ -328,7 +335,8 @@ export class RequestHandler {
     }
     this.authorize(ctx, 'invoke', m.name, attrs);
     const countsTokens = LLM_ROUTES.has(route.id);
-    ctx.lease = await this.deps.quotas.acquire({ principal: ctx.principal!.id, model: m.name, countsTokens });
+    const qr = { principal: ctx.principal!.id, model: m.name, countsTokens };
+    ctx.lease = this.deps.quotas.tryAcquireSync?.(qr) ?? (await this.deps.quotas.acquire(qr));
 
     const up = this.upstreams.get(m.name)!;
     let rewrite = false;
@@ -475,8 +483,13 @@ export class RequestHandler {
       const len = sse ? NaN : Number(resp.headers['content-length']);
       // A body that arrived whole with the head (resp.complete) is sent without ever making a stream;
       // streams always go chunk by chunk (their events may be filtered).
-      const whole = !sse && (resp.complete !== null || (len >= 0 && len <= WHOLE_MAX));
-      const result = whole ? await forwardWhole(resp, ctx.res, fwd) : await forwardResponse(resp.body, ctx.res, fwd);
+      const whole = sse ? null : resp.wholeBody(Number.POSITIVE_INFINITY);
+      const result =
+        whole !== null
+          ? forwardComplete(whole, ctx.res, fwd)
+          : !sse && len >= 0 && len <= WHOLE_MAX
+            ? await forwardWhole(resp, ctx.res, fwd)
+            : await forwardResponse(resp.body, ctx.res, fwd);
       ctx.bytesOut = result.bytes;
       ctx.usage = result.usage;
       if (result.body !== undefined) ctx.responseBody = result.body;

@@ -57,26 +57,26 @@ export const WHOLE_MAX = 64 * 1024;
  * head (`complete`) is used as it is, without making and reading a stream.
  */
 export async function forwardWhole(src: Readable | UpstreamResponse, res: GatewayResponse, opts: ForwardOptions): Promise<ForwardResult> {
-  let all: Buffer;
-  let bytes = 0;
   const whole = src instanceof UpstreamResponse ? src.wholeBody(Number.POSITIVE_INFINITY) : null;
-  if (whole !== null) {
-    all = whole;
-    bytes = all.length;
-  } else {
-    const body = src instanceof UpstreamResponse ? src.body : src;
-    const kept: Buffer[] = [];
-    try {
-      for await (const c of body) {
-        kept.push(c as Buffer);
-        bytes += (c as Buffer).length;
-      }
-    } finally {
-      if (!body.destroyed) body.destroy();
+  if (whole !== null) return forwardComplete(whole, res, opts);
+  const body = src instanceof UpstreamResponse ? src.body : src;
+  const kept: Buffer[] = [];
+  let bytes = 0;
+  try {
+    for await (const c of body) {
+      kept.push(c as Buffer);
+      bytes += (c as Buffer).length;
     }
-    all = kept.length === 1 ? kept[0]! : Buffer.concat(kept, bytes);
+  } finally {
+    if (!body.destroyed) body.destroy();
   }
+  return forwardComplete(kept.length === 1 ? kept[0]! : Buffer.concat(kept, bytes), res, opts);
+}
+
+/** forwardWhole for a body already in hand: no promise. */
+export function forwardComplete(all: Buffer, res: GatewayResponse, opts: ForwardOptions): ForwardResult {
   if (res.destroyed) throw new ClientClosedError();
+  const bytes = all.length;
   const result: ForwardResult = { bytes, usage: null };
   if (opts.usage && opts.json && bytes > 0) {
     try {

@@ -171,6 +171,13 @@ export class StoreQuotaManager implements QuotaManager {
     return Math.max(0, room);
   }
 
+  tryAcquireSync(req: QuotaRequest): QuotaLease | undefined {
+    const scopes = this.scopesOf(req);
+    if (scopes.length === 0) return NOOP_LEASE;
+    if (this.counters.takeTokensSync === undefined || this.counters.getWindowSync === undefined) return undefined;
+    return this.acquireSync(req, scopes);
+  }
+
   acquire(req: QuotaRequest): Promise<QuotaLease> {
     const scopes = this.scopesOf(req);
     // The common case of no limits at all costs no store round trip.

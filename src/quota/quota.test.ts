@@ -3,7 +3,7 @@ import { modelSchema, quotasSchema } from '../config/schema.js';
 import { silentLogger } from '../core/logger.js';
 import { openStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
-import { createQuotaManager, QuotaExceededError } from './index.js';
+import { createQuotaManager, QuotaExceededError, WriteBehindCounters } from './index.js';
 
 let store: Store;
 beforeAll(async () => {
@@ -200,5 +200,44 @@ describe('quotas across replicas on Redis counters', async () => {
       await b.close();
       await dropNamespace(ns);
     }
+  });
+});
+
+describe('tryAcquireSync', () => {
+  it('decides without a promise once the counters are in memory, exactly as acquire() would', async () => {
+    const s = await openStore({ type: 'sqlite', path: ':memory:' }, silentLogger());
+    const counters = new WriteBehindCounters(s.counters, { flushMs: 60_000 });
+    let now = 1_800_000_000_000;
+    const q = createQuotaManager(quotasSchema.parse({ defaultPrincipal: { requestsPerMinute: 60, burst: 3, concurrent: 2 } }), models, counters, { now: () => now });
+    // No limits at all: a lease at once.
+    const free = createQuotaManager(quotasSchema.parse({}), models, s.counters);
+    expect(free.tryAcquireSync!({ principal: 'p', model: 'free', countsTokens: false })).toBeDefined();
+    // The bucket is not in memory yet: only acquire() can decide, and nothing was consumed.
+    expect(q.tryAcquireSync!({ principal: 'p', model: 'free', countsTokens: false })).toBeUndefined();
+    const first = await q.acquire({ principal: 'p', model: 'free', countsTokens: false });
+    const second = q.tryAcquireSync!({ principal: 'p', model: 'free', countsTokens: false })!;
+    expect(second).toBeDefined();
+    // The concurrency limit (2) refuses the third while two are held; release frees a slot.
+    expect(() => q.tryAcquireSync!({ principal: 'p', model: 'free', countsTokens: false })).toThrowError(QuotaExceededError);
+    first.release();
+    second.release();
+    // Two of the burst of 3 are spent; the refused request took none: one is left, then none.
+    q.tryAcquireSync!({ principal: 'p', model: 'free', countsTokens: false })!.release();
+    let e: unknown = null;
+    try {
+      q.tryAcquireSync!({ principal: 'p', model: 'free', countsTokens: false });
+    } catch (x) {
+      e = x;
+    }
+    expect(e).toBeInstanceOf(QuotaExceededError);
+    expect((e as QuotaExceededError).limit).toBe('requestsPerMinute');
+    now += 1000;
+    q.tryAcquireSync!({ principal: 'p', model: 'free', countsTokens: false })!.release();
+    // Counters without synchronous reads (the store's own) never answer synchronously.
+    const direct = createQuotaManager(quotasSchema.parse({ defaultPrincipal: { requestsPerMinute: 60 } }), models, s.counters, { now: () => now });
+    await direct.acquire({ principal: 'p', model: 'free', countsTokens: false });
+    expect(direct.tryAcquireSync!({ principal: 'p', model: 'free', countsTokens: false })).toBeUndefined();
+    await counters.close();
+    await s.close();
   });
 });

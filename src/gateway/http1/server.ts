@@ -187,6 +187,13 @@ export class Http1Request {
     }
   }
 
+  /** The whole body when it has all arrived and is within `limit` (no promise); null otherwise. */
+  bodyIfComplete(limit: number): Buffer | null {
+    if (!this.complete || this.contentLength > limit || this.waiter !== null) return null;
+    const c = this.chunks;
+    return c.length === 1 ? c[0]! : c.length === 0 ? Buffer.alloc(0) : Buffer.concat(c, this.received);
+  }
+
   /** The whole body, refusing more than `limit` bytes; ClientClosedError when the client goes away first. */
   readBody(limit: number): Promise<Buffer> {
     if (this.contentLength > limit) return Promise.reject(new BodyTooLargeError(`request body exceeds ${limit} bytes`));
