@@ -137,7 +137,9 @@ const DROP_REQUEST = new Set([
 
 export function upstreamRequestHeaders(h: IncomingHttpHeaders, requestId: string, sourceIp: string, proto: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(h)) {
+  // Object.keys rather than entries: no [key, value] array per header on this per-request path.
+  for (const k of Object.keys(h)) {
+    const v = h[k];
     if (v === undefined || DROP_REQUEST.has(k)) continue;
     out[k] = Array.isArray(v) ? v.join(', ') : v;
   }
@@ -153,7 +155,8 @@ const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', '
 
 export function clientResponseHeaders(h: Record<string, string | string[] | undefined>, requestId: string, dropLength: boolean): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(h)) {
+  for (const k of Object.keys(h)) {
+    const v = h[k];
     if (v === undefined || DROP_RESPONSE.has(k) || k.startsWith('proxy-')) continue;
     if (dropLength && k === 'content-length') continue;
     out[k] = v;
