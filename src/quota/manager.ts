@@ -42,7 +42,18 @@ interface Scope {
   /** Counter key prefix, e.g. `p:alice` or `m:chat`. */
   key: string;
   limits: QuotaLimits;
+  /** The counter keys, made once: `rpm:` + key, and for WINDOWS (`tpm:`, `tpd:`) in its order. */
+  rpmKey: string;
+  windowKeys: readonly [string, string];
 }
+
+function scopeOf(scope: QuotaScope, key: string, limits: QuotaLimits): Scope {
+  return { scope, key, limits, rpmKey: `rpm:${key}`, windowKeys: [`tpm:${key}`, `tpd:${key}`] };
+}
+
+/** Principals whose scopes are kept (past it the memo starts again), and models per principal. */
+const SCOPE_MEMO_PRINCIPALS = 10_000;
+const SCOPE_MEMO_MODELS = 1_000;
 
 /** Time left in the fixed window of `windowMs` containing `now` (the store aligns windows to the epoch). */
 function untilWindowEnd(windowMs: number, now: number): number {
@@ -75,6 +86,7 @@ const NOOP_LEASE: QuotaLease = Object.freeze({ release: () => undefined });
 export class StoreQuotaManager implements QuotaManager {
   private readonly inFlight = new Map<string, number>();
   private readonly modelLimits = new Map<string, QuotaLimits>();
+  private readonly scopeMemo = new Map<string, Map<string, readonly Scope[]>>();
   private readonly principalLimits = new Map<string, QuotaLimits>();
   private readonly now: () => number;
 
@@ -106,14 +118,30 @@ export class StoreQuotaManager implements QuotaManager {
     return this.inFlight.get(`${scope === 'principal' ? 'p' : 'm'}:${name}`) ?? 0;
   }
 
-  private scopesOf(req: QuotaRequest): Scope[] {
+  /** The scopes of a request, memoised per principal and model (the limits are fixed for this manager's life; never mutated). */
+  private scopesOf(req: QuotaRequest): readonly Scope[] {
+    let byModel = this.scopeMemo.get(req.principal);
+    if (byModel === undefined) {
+      if (this.scopeMemo.size >= SCOPE_MEMO_PRINCIPALS) this.scopeMemo.clear();
+      byModel = new Map();
+      this.scopeMemo.set(req.principal, byModel);
+    }
+    let scopes = byModel.get(req.model);
+    if (scopes === undefined) {
+      scopes = this.makeScopes(req);
+      if (byModel.size < SCOPE_MEMO_MODELS) byModel.set(req.model, scopes);
+    }
+    return scopes;
+  }
+
+  private makeScopes(req: QuotaRequest): readonly Scope[] {
     const scopes: Scope[] = [];
     const pl = this.limitsFor(req.principal);
-    if (hasAny(pl)) scopes.push({ scope: 'principal', key: `p:${req.principal}`, limits: pl });
+    if (hasAny(pl)) scopes.push(scopeOf('principal', `p:${req.principal}`, pl));
     const ml = this.modelLimits.get(req.model);
     if (ml) {
       const ds = req.model.startsWith(DATASET_MARK);
-      scopes.push(ds ? { scope: 'dataset', key: `d:${req.model.slice(DATASET_MARK.length)}`, limits: ml } : { scope: 'model', key: `m:${req.model}`, limits: ml });
+      scopes.push(ds ? scopeOf('dataset', `d:${req.model.slice(DATASET_MARK.length)}`, ml) : scopeOf('model', `m:${req.model}`, ml));
     }
     return scopes;
   }
@@ -156,14 +184,15 @@ export class StoreQuotaManager implements QuotaManager {
       if (max !== undefined) room = Math.min(room, roomOf(max - (this.inFlight.get(s.key) ?? 0)));
       const rpm = s.limits.requestsPerMinute;
       if (rpm !== undefined) {
-        const left = c.takeTokensSync(`rpm:${s.key}`, s.limits.burst ?? Math.max(1, rpm), rpm / MINUTE_MS, 0, now)?.remaining ?? 0;
+        const left = c.takeTokensSync(s.rpmKey, s.limits.burst ?? Math.max(1, rpm), rpm / MINUTE_MS, 0, now)?.remaining ?? 0;
         room = Math.min(room, roomOf(left));
       }
       if (req.countsTokens) {
-        for (const [kind, prefix, windowMs] of WINDOWS) {
+        for (let w = 0; w < WINDOWS.length; w++) {
+          const [kind, , windowMs] = WINDOWS[w]!;
           const limit = s.limits[kind];
           if (limit === undefined) continue;
-          const used = c.getWindowSync(`${prefix}${s.key}`, windowMs, now);
+          const used = c.getWindowSync(s.windowKeys[w]!, windowMs, now);
           if (used === undefined || used * 2 >= limit) return 0;
         }
       }
@@ -198,16 +227,17 @@ export class StoreQuotaManager implements QuotaManager {
    * acquireScoped() without awaiting, for counters held in memory: the same checks in the same
    * order, or `undefined` (nothing taken) when one of the counters must first be read from the store.
    */
-  private acquireSync(req: QuotaRequest, scopes: Scope[]): QuotaLease | undefined {
+  private acquireSync(req: QuotaRequest, scopes: readonly Scope[]): QuotaLease | undefined {
     const counters = this.counters as Required<CounterStore>;
     const now = this.now();
     // Read-only lookups first, so that falling back to the async path has consumed nothing.
     if (req.countsTokens) {
       for (const s of scopes) {
-        for (const [kind, prefix, windowMs] of WINDOWS) {
+        for (let w = 0; w < WINDOWS.length; w++) {
+          const [kind, , windowMs] = WINDOWS[w]!;
           const limit = s.limits[kind];
           if (limit === undefined) continue;
-          const used = counters.getWindowSync(`${prefix}${s.key}`, windowMs, now);
+          const used = counters.getWindowSync(s.windowKeys[w]!, windowMs, now);
           if (used === undefined) return undefined;
           if (used >= limit) throw new QuotaExceededError(kind, s.scope, untilWindowEnd(windowMs, now));
         }
@@ -217,7 +247,7 @@ export class StoreQuotaManager implements QuotaManager {
       const rpm = s.limits.requestsPerMinute;
       if (rpm === undefined) continue;
       // A bucket not in memory yet (cost 0 only asks): the async path seeds it from the store.
-      if (counters.takeTokensSync(`rpm:${s.key}`, s.limits.burst ?? Math.max(1, rpm), rpm / MINUTE_MS, 0, now) === undefined) return undefined;
+      if (counters.takeTokensSync(s.rpmKey, s.limits.burst ?? Math.max(1, rpm), rpm / MINUTE_MS, 0, now) === undefined) return undefined;
     }
     const held: string[] = [];
     try {
@@ -226,7 +256,7 @@ export class StoreQuotaManager implements QuotaManager {
         const rpm = s.limits.requestsPerMinute;
         if (rpm === undefined) continue;
         const capacity = s.limits.burst ?? Math.max(1, rpm);
-        const r = counters.takeTokensSync(`rpm:${s.key}`, capacity, rpm / MINUTE_MS, 1, now)!;
+        const r = counters.takeTokensSync(s.rpmKey, capacity, rpm / MINUTE_MS, 1, now)!;
         if (!r.allowed) throw new QuotaExceededError('requestsPerMinute', s.scope, r.retryAfterMs);
       }
     } catch (e) {
@@ -237,7 +267,7 @@ export class StoreQuotaManager implements QuotaManager {
   }
 
   /** Takes a concurrency slot in every scope with a limit (their keys pushed to `held`), or throws. */
-  private takeConcurrency(scopes: Scope[], held: string[]): void {
+  private takeConcurrency(scopes: readonly Scope[], held: string[]): void {
     for (const s of scopes) {
       const max = s.limits.concurrent;
       if (max === undefined) continue;
@@ -249,7 +279,7 @@ export class StoreQuotaManager implements QuotaManager {
     }
   }
 
-  private async acquireScoped(req: QuotaRequest, scopes: Scope[]): Promise<QuotaLease> {
+  private async acquireScoped(req: QuotaRequest, scopes: readonly Scope[]): Promise<QuotaLease> {
     const held: string[] = [];
     const undo = (): void => {
       for (const k of held) this.decrement(k);
@@ -259,15 +289,15 @@ export class StoreQuotaManager implements QuotaManager {
       const now = this.now();
       if (req.countsTokens) {
         for (const s of scopes) {
-          await this.checkWindow(s, 'tokensPerMinute', `tpm:${s.key}`, MINUTE_MS, now);
-          await this.checkWindow(s, 'tokensPerDay', `tpd:${s.key}`, DAY_MS, now);
+          await this.checkWindow(s, 'tokensPerMinute', s.windowKeys[0], MINUTE_MS, now);
+          await this.checkWindow(s, 'tokensPerDay', s.windowKeys[1], DAY_MS, now);
         }
       }
       for (const s of scopes) {
         const rpm = s.limits.requestsPerMinute;
         if (rpm === undefined) continue;
         const capacity = s.limits.burst ?? Math.max(1, rpm);
-        const r = await this.counters.takeTokens(`rpm:${s.key}`, capacity, rpm / MINUTE_MS, 1, now);
+        const r = await this.counters.takeTokens(s.rpmKey, capacity, rpm / MINUTE_MS, 1, now);
         if (!r.allowed) throw new QuotaExceededError('requestsPerMinute', s.scope, r.retryAfterMs);
       }
     } catch (e) {
@@ -290,14 +320,14 @@ export class StoreQuotaManager implements QuotaManager {
     else this.inFlight.set(key, n);
   }
 
-  private lease(req: QuotaRequest, scopes: Scope[], held: string[]): QuotaLease {
+  private lease(req: QuotaRequest, scopes: readonly Scope[], held: string[]): QuotaLease {
     let released = false;
     return {
       cancel: (): void => {
         if (released) return;
         released = true;
         for (const k of held) this.decrement(k);
-        for (const s of scopes) if (s.limits.requestsPerMinute !== undefined) this.counters.refundTokensSync?.(`rpm:${s.key}`, 1);
+        for (const s of scopes) if (s.limits.requestsPerMinute !== undefined) this.counters.refundTokensSync?.(s.rpmKey, 1);
       },
       release: (usage?: TokenUsage | null): void => {
         if (released) return;
@@ -308,8 +338,8 @@ export class StoreQuotaManager implements QuotaManager {
         if (total === 0) return;
         const now = this.now();
         for (const s of scopes) {
-          if (s.limits.tokensPerMinute !== undefined) this.record(`tpm:${s.key}`, MINUTE_MS, total, now);
-          if (s.limits.tokensPerDay !== undefined) this.record(`tpd:${s.key}`, DAY_MS, total, now);
+          if (s.limits.tokensPerMinute !== undefined) this.record(s.windowKeys[0], MINUTE_MS, total, now);
+          if (s.limits.tokensPerDay !== undefined) this.record(s.windowKeys[1], DAY_MS, total, now);
         }
       },
     };
