@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../core/contracts.js';
 import { mulberry32 } from '../detect/random.js';
 import { auditRecordJson, canonicalJson } from './canonical-json.js';
+import { fromTuple, toTuple, TUPLE_KEYS } from './record-tuple.js';
+import { sampleRecord } from './testing/records.js';
 
 const BODIES: ReadonlySet<string> = new Set(['requestBody', 'responseBody']);
 
@@ -414,3 +416,51 @@ function firstDifference(a: string, b: string): number {
   for (let i = 0; i < n; i++) if (a.charCodeAt(i) !== b.charCodeAt(i)) return i;
   return a.length === b.length ? -1 : n;
 }
+
+describe('record tuples (the hand-over to the audit thread)', () => {
+  /** auditRecordJson's output, or the code it throws with. */
+  const outcome = (rec: unknown, omitBodies: boolean): string => {
+    try {
+      return auditRecordJson(rec as AuditRecord, omitBodies);
+    } catch (e) {
+      return `THROWS ${String((e as { code?: unknown }).code ?? (e as Error).message)}`;
+    }
+  };
+
+  it('serialise on the thread to the same bytes as the record they came from, or are refused', () => {
+    const gen = generator(0x7a9_1e5);
+    let tupled = 0;
+    for (let i = 0; i < 5000; i++) {
+      const raw = gen.record();
+      // The generator shuffles keys and adds bodies and guards: put most records back in the
+      // gateway's order without them, so that both outcomes of toTuple are common.
+      const rec: Record<string, unknown> = {};
+      if (i % 4 !== 0) {
+        for (const k of TUPLE_KEYS) if (Object.prototype.hasOwnProperty.call(raw, k)) put(rec, k, raw[k]);
+        for (const k of Object.keys(raw)) if (!(TUPLE_KEYS as readonly string[]).includes(k) && (i % 3 === 0 || !['requestBody', 'responseBody', 'guards'].includes(k))) put(rec, k, raw[k]);
+      } else Object.assign(rec, raw);
+      const t = toTuple(rec as unknown as AuditRecord);
+      if (t === null) continue;
+      tupled++;
+      // What the thread receives is a structured clone.
+      const back = fromTuple(structuredClone(t));
+      for (const omitBodies of [false, true]) expect(outcome(back, omitBodies)).toBe(outcome(rec, omitBodies));
+    }
+    expect(tupled).toBeGreaterThan(1000);
+  });
+
+  it('take the record the gateway writes, and refuse one with bodies, guard verdicts or another key order', () => {
+    const rec = sampleRecord(3);
+    expect(toTuple(rec)).not.toBeNull();
+    expect(toTuple({ ...rec, requestBody: 'x' })).toBeNull();
+    expect(toTuple({ ...rec, guards: [] })).toBeNull();
+    const { id, ...rest } = rec;
+    expect(toTuple({ ...rest, id } as AuditRecord)).toBeNull();
+    expect(toTuple({ ...rec, usage: { promptTokens: 1, completionTokens: 2, totalTokens: 3, extra: 4 } as never })).toBeNull();
+    expect(toTuple({ ...rec, policyIds: [1] as never })).toBeNull();
+    expect(toTuple({ ...rec, time: new Date() as never })).toBeNull();
+    // What a structured clone refuses (it would fail the whole batch) never goes as a tuple.
+    expect(toTuple({ ...rec, model: (() => 'x') as never })).toBeNull();
+    expect(toTuple({ ...rec, route: Symbol('r') as never })).toBeNull();
+  });
+});

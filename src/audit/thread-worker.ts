@@ -1,10 +1,11 @@
 // The audit writer thread (see thread.ts): its own connection to the embedded SQLite store and a
-// ChainedAuditLog fed with records the gateway's thread has already serialised. Its log lines go to
-// the parent thread, which writes them with the gateway's logger.
+// ChainedAuditLog fed with the gateway thread's records (serialised here when they came as tuples
+// of values). Its log lines go to the parent thread, which writes them with the gateway's logger.
 import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../core/logger.js';
 import { openSqliteStore } from '../store/sqlite.js';
-import { ChainedAuditLog, type AuditWriterConfig } from './audit-log.js';
+import { ChainedAuditLog, auditBody, type AuditWriterConfig } from './audit-log.js';
+import { fromTuple } from './record-tuple.js';
 import type { FromAuditThread, ToAuditThread } from './thread.js';
 
 interface Init {
@@ -44,7 +45,7 @@ try {
 port.on('message', (m: ToAuditThread) => {
   switch (m.t) {
     case 'bodies':
-      for (const b of m.bodies) log.recordBody(b);
+      for (const b of m.bodies) log.recordBody(typeof b === 'string' ? b : auditBody(fromTuple(b), init.cfg.includeBodies, logger));
       break;
     case 'flush':
       // Progress is reported through 'persisted'; a flush only asks for the batch to go now.

@@ -11,6 +11,8 @@ import type { AuditRecord } from '../core/contracts.js';
 import { silentLogger } from '../core/logger.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import { captureLogger, sampleRecord } from './testing/records.js';
+import { auditRecordJson } from './canonical-json.js';
+import { toTuple } from './record-tuple.js';
 import { startAuditThread } from './thread.js';
 import { verifyAudit } from './verify.js';
 
@@ -56,6 +58,27 @@ describe('audit writer thread', () => {
     // After close nothing more is accepted, and nothing is written.
     log.record(sampleRecord(2000));
     expect((await storedIds(path)).ids).toHaveLength(1010);
+  });
+
+  it('stores the same bytes whether a record went over as a tuple of values or serialised', async () => {
+    const path = newFile();
+    const log = await startAuditThread({ path, cfg, logger: silentLogger() });
+    const recs: AuditRecord[] = [];
+    for (let i = 0; i < 200; i++) {
+      const r = sampleRecord(i, i % 7 === 0 ? { usage: null, principal: 'quote " \\ \u2028 é' } : {});
+      // Every third record is not of the tuple shape (an extra key): serialised before it goes.
+      recs.push(i % 3 === 0 ? ({ ...r, id: r.id, time: r.time, zz: undefined } as AuditRecord) : r);
+      expect(toTuple(recs[i]!) === null).toBe(i % 3 === 0);
+      log.record(recs[i]!);
+    }
+    await log.close();
+    const store = openSqliteStore({ path }, silentLogger());
+    try {
+      const bodies = (await store.audit.readAudit(1, 1000)).map((e) => e.body);
+      expect(bodies).toEqual(recs.map((r) => auditRecordJson(r, true)));
+    } finally {
+      await store.close();
+    }
   });
 
   it('keeps bodies out unless includeBodies, as the inline writer does', async () => {

@@ -1,9 +1,10 @@
 // The audit log of the embedded SQLite store, written on a worker thread. The SQLite driver is
 // synchronous: on the gateway's thread every batch insert, and every WAL checkpoint with its two
 // fsyncs (several milliseconds each on some disks), would stop all requests while it runs. Here the
-// gateway's thread only serialises each record (canonical JSON, the part that must see the record)
-// and hands the strings over once per event-loop turn; the thread chains, hashes and stores them
-// with the same ChainedAuditLog as the inline writer, over its own connection to the same file.
+// gateway's thread hands the records over in batches, the common request record as an array of
+// its values (record-tuple.ts) and any other record already serialised (canonical JSON); the
+// thread serialises the arrays, then chains, hashes and stores everything with the same
+// ChainedAuditLog as the inline writer, over its own connection to the same file.
 //
 // Records are kept on this side until the thread reports them persisted: if the thread dies, a new
 // one is started and the unacknowledged records are sent again (at least once: a record stored just
@@ -13,8 +14,11 @@ import type { AuditLog, AuditRecord } from '../core/contracts.js';
 import type { Logger } from '../core/logger.js';
 import { auditBody, type AuditWriterConfig } from './audit-log.js';
 import { AuditClosedError, AuditFlushIncompleteError, AuditWriteFailedError } from './errors.js';
+import { toTuple, type RecordTuple } from './record-tuple.js';
 
-export type ToAuditThread = { t: 'bodies'; bodies: string[] } | { t: 'flush' } | { t: 'close'; id: number };
+/** A record on its way to the thread: its canonical JSON, or the values of a common request record. */
+export type Handed = string | RecordTuple;
+export type ToAuditThread = { t: 'bodies'; bodies: Handed[] } | { t: 'flush' } | { t: 'close'; id: number };
 export type FromAuditThread =
   | { t: 'ready' }
   | { t: 'failed'; error: { code: string; message: string } }
@@ -58,12 +62,12 @@ export class ThreadedAuditLog implements AuditLog {
   restarts = 0;
   private worker!: Worker;
   private readonly logger: Logger;
-  /** Serialised records not yet handed to the thread (sent once per event-loop turn). */
-  private batch: string[] = [];
+  /** Records not yet handed to the thread (sent in batches). */
+  private batch: Handed[] = [];
   private scheduled = false;
   private sendTimer: NodeJS.Timeout | undefined = undefined;
   /** Records handed over and not yet reported persisted: unacked[uStart..]. */
-  private unacked: string[] = [];
+  private unacked: Handed[] = [];
   private uStart = 0;
   private recorded = 0;
   private persisted = 0;
@@ -89,7 +93,7 @@ export class ThreadedAuditLog implements AuditLog {
       this.logger.error({ code: AuditClosedError.code, id: rec?.id }, 'audit: record after close was not written');
       return;
     }
-    this.batch.push(auditBody(rec, this.opts.cfg.includeBodies, this.logger));
+    this.batch.push(toTuple(rec) ?? auditBody(rec, this.opts.cfg.includeBodies, this.logger));
     this.recorded++;
     // Handed over in batches: at SEND_EVERY records, else SEND_AFTER_MS after the first (each
     // postMessage costs about as much as serialising a record).

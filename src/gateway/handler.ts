@@ -623,6 +623,8 @@ export class RequestHandler {
     if (ctx.upstreamMs !== null && modelLabel) this.metrics.upstreamDurationFor(modelLabel).observe(ctx.upstreamMs / 1000);
     this.metrics.inflight.dec();
     if (ctx.audited) {
+      // These keys in this order are the shape the audit thread takes as a tuple of values
+      // (src/audit/record-tuple.ts, TUPLE_KEYS); another order is still correct, only slower.
       const rec: AuditRecord = {
         id: ctx.id,
         time: ctx.time,
