@@ -35,11 +35,16 @@ export interface CreatedApiKey {
 /** What may be shown about a stored key: everything but the secret hash. */
 export type PublicApiKey = Omit<ApiKeyRecord, 'secretHash'>;
 
-// One-shot hashing (Node >= 20.12) costs about half of a Hash object; it runs on every request.
-const oneShot = (nodeCrypto as { hash?: (alg: string, data: string, enc: 'buffer') => Buffer }).hash;
+// One-shot hashing (Node >= 20.12) runs on every request. Its hex output is used, not a Buffer:
+// on Node 20 a one-shot 'buffer' digest costs four times a hex one (1.6 against 0.4 µs).
+const oneShot = (nodeCrypto as { hash?: (alg: string, data: string, enc: 'hex') => string }).hash;
 
-function sha256(s: string): Buffer {
-  return oneShot !== undefined ? oneShot('sha256', s, 'buffer') : createHash('sha256').update(s, 'utf8').digest();
+/**
+ * The SHA-256 of a secret as the bytes of its lower-case hex digest: the form stored hashes are
+ * compared in (the bytes of the stored hex string), 64 bytes each, in constant time.
+ */
+function sha256HexBytes(s: string): Buffer {
+  return Buffer.from(oneShot !== undefined ? oneShot('sha256', s, 'hex') : hashSecret(s), 'latin1');
 }
 
 export function hashSecret(secret: string): string {
@@ -107,7 +112,7 @@ export async function revokeApiKey(keys: KeyStore, id: string, now: number = Dat
 }
 
 // A fixed hash compared against when the id is unknown, so unknown ids cost the same as wrong secrets.
-const DUMMY_HASH = Buffer.from(hashSecret('rampart-no-such-key'), 'hex');
+const DUMMY_HASH = Buffer.from(hashSecret('rampart-no-such-key'), 'latin1');
 
 /** Default lifetime of a cached key record: the longest a revocation made elsewhere can go unseen. */
 export const DEFAULT_KEY_CACHE_TTL_MS = 5_000;
@@ -162,10 +167,10 @@ export async function verifyApiKey(keys: KeyStore, presented: string, now: numbe
   const parsed = parseApiKey(presented);
   if (!parsed) throw new AuthInvalidError('malformed API key');
   const hit = cache?.get(parsed.id, now);
-  if (hit) return judge(parsed.id, sha256(parsed.secret), hit.rec, hit.hash, now);
+  if (hit) return judge(parsed.id, sha256HexBytes(parsed.secret), hit.rec, hit.hash, now);
   const rec = await keys.getApiKey(parsed.id);
-  const stored = rec && /^[0-9a-f]{64}$/.test(rec.secretHash) ? Buffer.from(rec.secretHash, 'hex') : DUMMY_HASH;
-  return judge(parsed.id, sha256(parsed.secret), rec, stored, now, cache);
+  const stored = rec && /^[0-9a-f]{64}$/.test(rec.secretHash) ? Buffer.from(rec.secretHash, 'latin1') : DUMMY_HASH;
+  return judge(parsed.id, sha256HexBytes(parsed.secret), rec, stored, now, cache);
 }
 
 /**
@@ -176,7 +181,7 @@ export function verifyCachedApiKey(presented: string, now: number, cache: ApiKey
   const parsed = parseApiKey(presented);
   if (!parsed) throw new AuthInvalidError('malformed API key');
   const hit = cache.get(parsed.id, now);
-  return hit ? judge(parsed.id, sha256(parsed.secret), hit.rec, hit.hash, now) : undefined;
+  return hit ? judge(parsed.id, sha256HexBytes(parsed.secret), hit.rec, hit.hash, now) : undefined;
 }
 
 /** The verdict on a presented secret's hash against a stored record (cached on a match when `cacheOnMatch`). */
