@@ -178,6 +178,10 @@ describe('API key cache', () => {
     await authn.authenticate({ authorization: `Bearer ${key}`, sourceIp: '' });
     expect(authn.authenticateSync!({ authorization: `Bearer ${key}`, sourceIp: '' })).toMatchObject({ id: 'sync', roles: ['r'], authMethod: 'api-key', credentialId: record.id });
     expect(authn.authenticateSync!({ apiKey: key, sourceIp: '' })).toMatchObject({ id: 'sync' });
+    // One shared, frozen Principal per cached key record (the policy engine caches by the object).
+    const shared = authn.authenticateSync!({ apiKey: key, sourceIp: '' })!;
+    expect(await authn.authenticate({ apiKey: key, sourceIp: '' })).toBe(shared);
+    expect(Object.isFrozen(shared) && Object.isFrozen(shared.roles)).toBe(true);
     // Refusals are thrown as authenticate() rejects: a wrong secret, a bad scheme, two different keys.
     const last = key.at(-1) === 'A' ? 'B' : 'A';
     expect(() => authn.authenticateSync!({ apiKey: key.slice(0, -1) + last, sourceIp: '' })).toThrowError(code('RAMPART_ERR_AUTH_INVALID'));

@@ -59,7 +59,21 @@ export function createAuthenticator(
     return ofKey(await verifyApiKey(keys, key, now(), keyCache));
   }
 
+  // One Principal per stored key record (the key cache hands out the same record until it
+  // expires), frozen because it is shared: no copy per request, and the policy engine may cache
+  // its decisions by the object itself.
+  const principals = new WeakMap<ApiKeyRecord, Principal>();
+
   function ofKey(rec: ApiKeyRecord): Principal {
+    let p = principals.get(rec);
+    if (p === undefined) {
+      p = frozenPrincipal(principalOfKey(rec));
+      principals.set(rec, p);
+    }
+    return p;
+  }
+
+  function principalOfKey(rec: ApiKeyRecord): Principal {
     return {
       id: rec.principal,
       kind: rec.kind,
@@ -119,4 +133,12 @@ export function createAuthenticator(
       await jwt.close();
     },
   };
+}
+
+/** Freezes a principal with its role and group lists and attributes (it is then safe to share). */
+function frozenPrincipal(p: Principal): Principal {
+  Object.freeze(p.roles);
+  Object.freeze(p.groups);
+  Object.freeze(p.attributes);
+  return Object.freeze(p);
 }

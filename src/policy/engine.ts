@@ -29,6 +29,11 @@ export class CedarPolicyEngine implements PolicyEngine {
   private readonly datasets = new Map<string, { uid: EntityUidJson; entity: EntityJson }>();
   private readonly contextUse: ContextUse;
   private readonly cache = new Map<string, AuthzDecision>();
+  /**
+   * Decisions by principal object, action and model, for frozen principals (the authenticator
+   * shares one per API key) when the policies read no context: no key string per request.
+   */
+  private readonly byPrincipal = new WeakMap<Principal, Map<string, Map<string, AuthzDecision>>>();
 
   constructor(policies: readonly CompiledPolicy[], models: readonly PolicyModel[], datasets: readonly PolicyDataset[] = []) {
     this.psetId = `rampart-policies-${++instances}`;
@@ -58,7 +63,23 @@ export class CedarPolicyEngine implements PolicyEngine {
     if (!model && !(req.action === 'admin' && req.model === '')) {
       return { decision: 'deny', policyIds: [], errors: [`unknown ${req.action === 'ingest' ? 'dataset' : 'model'} "${req.model}"`] };
     }
-    // Policies that read no context (the common case) need none built for a cache hit.
+    // Policies that read no context (the common case) need none built for a cache hit; a frozen
+    // principal (immutable, so the object stands for its values) is looked up without a key string.
+    let byModel: Map<string, AuthzDecision> | undefined;
+    if (this.contextUse !== 'all' && this.contextUse.size === 0 && Object.isFrozen(req.principal)) {
+      let byAction = this.byPrincipal.get(req.principal);
+      if (byAction === undefined) {
+        byAction = new Map();
+        this.byPrincipal.set(req.principal, byAction);
+      }
+      byModel = byAction.get(req.action);
+      if (byModel === undefined) {
+        byModel = new Map();
+        byAction.set(req.action, byModel);
+      }
+      const hit = byModel.get(req.model);
+      if (hit !== undefined) return hit;
+    }
     let context = this.contextUse === 'all' || this.contextUse.size > 0 ? buildContext(req.context) : null;
     const key = this.cacheKey(req, context);
     if (key !== null) {
@@ -99,6 +120,7 @@ export class CedarPolicyEngine implements PolicyEngine {
       if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value as string);
       this.cache.set(key, decision);
     }
+    byModel?.set(req.model, decision);
     return decision;
   }
 

@@ -122,6 +122,37 @@ describe('Cedar policy engine', () => {
     expect(e.authorize({ principal: user('carl', []), action: 'invoke', model: 'chat', context: ctx() }).decision).toBe('deny');
   });
 
+  it('caches decisions by principal object for frozen principals when no policy reads the context', () => {
+    mkdirSync(join(dir, 'no-context'), { recursive: true });
+    writeFileSync(
+      join(dir, 'no-context', 'p.cedar'),
+      '@id("analysts-low")\npermit (principal in Rampart::Role::"analyst", action == Rampart::Action::"invoke", resource) when { resource.sensitivity == "low" };\n' +
+        '@id("list-all")\npermit (principal, action == Rampart::Action::"list", resource);\n',
+    );
+    const e = loadPolicyEngine({ files: [join(dir, 'no-context')] }, models);
+    const freeze = (p: Principal): Principal => {
+      Object.freeze(p.roles);
+      Object.freeze(p.groups);
+      Object.freeze(p.attributes);
+      return Object.freeze(p);
+    };
+    const analyst = freeze(user('ann', ['analyst']));
+    const other = freeze(user('ann', ['viewer']));
+    for (const action of ['invoke', 'list', 'admin'] as const) {
+      for (const model of ['chat', 'digits', 'staging-chat', 'unknown']) {
+        for (const p of [analyst, other]) {
+          const first = e.authorize({ principal: p, action, model, context: ctx() });
+          // The same answer as for an equal principal that is not frozen (the string-keyed path).
+          expect(first).toEqual(e.authorize({ principal: { ...p, roles: [...p.roles] }, action, model, context: ctx() }));
+          // And the same decision object again: served from the cache.
+          if (model !== 'unknown') expect(e.authorize({ principal: p, action, model, context: ctx({ sourceIp: '10.9.9.9' }) })).toBe(first);
+        }
+      }
+    }
+    expect(e.authorize({ principal: analyst, action: 'invoke', model: 'digits', context: ctx() })).toMatchObject({ decision: 'allow', policyIds: ['analysts-low'] });
+    expect(e.authorize({ principal: other, action: 'invoke', model: 'digits', context: ctx() }).decision).toBe('deny');
+  });
+
   it('lists the models a principal may list or invoke', () => {
     const e = loadPolicyEngine({ files: [join(dir, 'good')] }, models);
     expect(e.listAllowed(user('alice', ['analyst']), ctx())).toEqual(['digits', 'staging-chat']);
