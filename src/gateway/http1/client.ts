@@ -19,6 +19,7 @@ import {
   UpstreamPoolClosedError,
   UpstreamProtocolError,
 } from './client-errors.js';
+import { headerName } from './names.js';
 
 /**
  * The read buffer of every upstream socket. Reads are delivered synchronously, one at a time on
@@ -89,9 +90,13 @@ const TCHAR = new Uint8Array(128);
 for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
 
 function isToken(s: string): boolean {
-  const n = s.length;
-  if (n === 0) return false;
-  for (let i = 0; i < n; i++) {
+  return isTokenAt(s, 0, s.length);
+}
+
+/** Whether s[start..end) is a token (non-empty, tchar only). */
+function isTokenAt(s: string, start: number, end: number): boolean {
+  if (end <= start) return false;
+  for (let i = start; i < end; i++) {
     const c = s.charCodeAt(i);
     if (c > 127 || TCHAR[c] === 0) return false;
   }
@@ -620,8 +625,7 @@ class Conn {
         this.destroyWith(protocolError(s.charCodeAt(pos) === 0x20 || s.charCodeAt(pos) === 0x09 ? 'obs-fold line' : 'header line without a name'));
         return false;
       }
-      const rawName = s.slice(pos, colon);
-      if (!isToken(rawName)) {
+      if (!isTokenAt(s, pos, colon)) {
         this.destroyWith(protocolError('header name is not a token'));
         return false;
       }
@@ -630,7 +634,7 @@ class Conn {
       while (vs < ve && (s.charCodeAt(vs) === 0x20 || s.charCodeAt(vs) === 0x09)) vs++;
       while (ve > vs && (s.charCodeAt(ve - 1) === 0x20 || s.charCodeAt(ve - 1) === 0x09)) ve--;
       const value = s.slice(vs, ve);
-      const name = rawName.toLowerCase();
+      const name = headerName(s, pos, colon);
       pos = e + 2;
       switch (name) {
         case 'content-length': {

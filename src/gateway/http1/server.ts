@@ -16,6 +16,7 @@ import { EventEmitter } from 'node:events';
 import { STATUS_CODES, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import type { Server, Socket } from 'node:net';
 import { BodyTooLargeError, ClientClosedError, RequestTimeoutError } from '../errors.js';
+import { headerName } from './names.js';
 
 /** Node's default `maxHeaderSize`: a head longer than this goes to node, which answers 431. */
 export const MAX_HEAD = 16 * 1024;
@@ -83,7 +84,7 @@ export function parseSubsetHead(head: string): SubsetHead | null {
       if (c >= 128 || TCHAR[c] === 0) break;
     }
     if (i === ns || head.charCodeAt(i) !== 0x3a) return null;
-    const name = head.slice(ns, i).toLowerCase();
+    const name = headerName(head, ns, i);
     if (name in headers) return null;
     i++;
     for (; i < n; i++) {
