@@ -1,5 +1,6 @@
 // The upstream client over TLS, against a real node:https server with certificates from the dev PKI:
-// pinned CA, an unknown CA, client certificates, SNI and ALPN, keep-alive reuse.
+// pinned CA, an unknown CA, client certificates, SNI and ALPN, keep-alive reuse, and large bodies
+// read slowly on several TLS sockets at once (the shared read buffer, with backpressure).
 import { createServer } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +8,7 @@ import { createDevPki, type DevPki } from '../../tls/pki.js';
 import { UpstreamUnavailableError } from '../errors.js';
 import { upstreamError } from '../upstream.js';
 import { createHttp1Pool, type Http1PoolOptions } from './client.js';
-import { codeOf, httpServer, type HttpTestServer } from './testing/servers.js';
+import { codeOf, httpServer, readAll, sleep, type HttpTestServer } from './testing/servers.js';
 
 let pki: DevPki;
 let other: DevPki;
@@ -27,6 +28,28 @@ beforeAll(async () => {
   server = await httpServer((req, res) => {
     const s = req.socket as TLSSocket;
     const peer = s.getPeerCertificate();
+    const big = /^\/big\/(\d+)$/.exec(req.url ?? '');
+    if (big) {
+      // 3 MB of bytes that depend on the request number and position, written with backpressure.
+      const n = Number(big[1]);
+      const total = 3 * 1024 * 1024;
+      res.writeHead(200, { 'content-length': String(total) });
+      let off = 0;
+      const pump = (): void => {
+        while (off < total) {
+          const piece = Buffer.alloc(Math.min(50_000, total - off), 0);
+          for (let k = 0; k < piece.length; k++) piece[k] = (off + k + n * 7) & 0xff;
+          off += piece.length;
+          if (!res.write(piece)) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+        res.end();
+      };
+      pump();
+      return;
+    }
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ cn: s.authorized ? peer.subject?.CN : null, sni: s.servername || null, alpn: s.alpnProtocol, version: s.getProtocol() }));
   }, https);
@@ -95,6 +118,25 @@ describe('upstream client over TLS', () => {
     try {
       for (let i = 0; i < 20; i++) expect((await p.request({ method: 'GET', path: '/', headers: {} })).statusCode).toBe(200);
       expect(server.connections - before).toBe(1);
+    } finally {
+      await p.destroy();
+    }
+  });
+
+  it('delivers large bodies intact on several sockets at once, read slowly, with backpressure', async () => {
+    const p = createHttp1Pool(server.url, { ca: pki.ca.certPem, connections: 4 });
+    try {
+      const rs = await Promise.all([0, 1, 2, 3].map((n) => p.request({ method: 'GET', path: `/big/${n}`, headers: {} })));
+      // Nobody reads for a while: each socket must stop reading rather than buffer 3 MB.
+      await sleep(200);
+      for (const r of rs) expect(r.body.readableLength).toBeLessThan(1024 * 1024);
+      const bodies = await Promise.all(rs.map((r) => readAll(r.body)));
+      bodies.forEach((b, n) => {
+        expect(b.length).toBe(3 * 1024 * 1024);
+        let bad = -1;
+        for (let k = 0; k < b.length && bad < 0; k++) if (b[k] !== ((k + n * 7) & 0xff)) bad = k;
+        expect(bad).toBe(-1);
+      });
     } finally {
       await p.destroy();
     }
