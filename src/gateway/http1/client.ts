@@ -19,7 +19,7 @@ import {
   UpstreamPoolClosedError,
   UpstreamProtocolError,
 } from './client-errors.js';
-import { headerName } from './names.js';
+import { headerName, isTokenAt } from './names.js';
 
 /**
  * The read buffer of every upstream socket. Reads are delivered synchronously, one at a time on
@@ -85,22 +85,8 @@ const MAX_TRAILER_BYTES = 64 * 1024;
 /** Request bodies up to this size are copied behind the head to go out in one write. */
 const COPY_BODY_MAX = 64 * 1024;
 
-// RFC 9110 token characters (tchar), indexed by char code.
-const TCHAR = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
-
 function isToken(s: string): boolean {
   return isTokenAt(s, 0, s.length);
-}
-
-/** Whether s[start..end) is a token (non-empty, tchar only). */
-function isTokenAt(s: string, start: number, end: number): boolean {
-  if (end <= start) return false;
-  for (let i = start; i < end; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 127 || TCHAR[c] === 0) return false;
-  }
-  return true;
 }
 
 /** Field-value characters: HTAB, SP, VCHAR, obs-text (no CR, LF, NUL or other controls). */

@@ -1,7 +1,22 @@
-// Header names the gateway meets on almost every request and response, recognised in place: a
-// name read from the wire is otherwise a new string (slice, then lower-case) that V8 must hash and
-// intern when it becomes a property key, for every header of every message. A known name comes
-// back as the literal below instead, already interned.
+// Header names, shared by the HTTP/1.1 front and the upstream client: the token characters they
+// are made of, and the names the gateway meets on almost every request and response, recognised in
+// place: a name read from the wire is otherwise a new string (slice, then lower-case) that V8 must
+// hash and intern when it becomes a property key, for every header of every message. A known name
+// comes back as the literal below instead, already interned.
+
+/** tchar (RFC 9110, 5.6.2), indexed by char code: 1 for the characters a token may hold. */
+export const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
+
+/** Whether s[start..end) is a token (non-empty, tchar only). */
+export function isTokenAt(s: string, start: number, end: number): boolean {
+  if (end <= start) return false;
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 127 || TCHAR[c] === 0) return false;
+  }
+  return true;
+}
 
 const KNOWN = [
   'host',

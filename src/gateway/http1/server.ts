@@ -16,7 +16,7 @@ import { EventEmitter } from 'node:events';
 import { STATUS_CODES, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import type { Server, Socket } from 'node:net';
 import { BodyTooLargeError, ClientClosedError, RequestTimeoutError } from '../errors.js';
-import { headerName } from './names.js';
+import { headerName, TCHAR } from './names.js';
 
 /** Node's default `maxHeaderSize`: a head longer than this goes to node, which answers 431. */
 export const MAX_HEAD = 16 * 1024;
@@ -27,10 +27,6 @@ const CRLFCRLF = Buffer.from('\r\n\r\n');
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Characters node:http refuses in a header value (response splitting). */
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
-
-/** tchar (RFC 9110, 5.6.2): 1 for the characters a header name may hold. */
-const TCHAR = new Uint8Array(128);
-for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
 
 /** A request head in the subset. */
 export interface SubsetHead {
