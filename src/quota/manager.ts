@@ -42,13 +42,13 @@ interface Scope {
   /** Counter key prefix, e.g. `p:alice` or `m:chat`. */
   key: string;
   limits: QuotaLimits;
-  /** The counter keys, made once: `rpm:` + key, and for WINDOWS (`tpm:`, `tpd:`) in its order. */
+  /** The counter keys, made once: `rpm:` + key, and each of WINDOWS' prefixes + key, in its order. */
   rpmKey: string;
-  windowKeys: readonly [string, string];
+  windowKeys: readonly string[];
 }
 
 function scopeOf(scope: QuotaScope, key: string, limits: QuotaLimits): Scope {
-  return { scope, key, limits, rpmKey: `rpm:${key}`, windowKeys: [`tpm:${key}`, `tpd:${key}`] };
+  return { scope, key, limits, rpmKey: `rpm:${key}`, windowKeys: WINDOWS.map(([, prefix]) => prefix + key) };
 }
 
 /** Principals whose scopes are kept (past it the memo starts again), and models per principal. */
@@ -208,19 +208,15 @@ export class StoreQuotaManager implements QuotaManager {
   }
 
   acquire(req: QuotaRequest): Promise<QuotaLease> {
-    const scopes = this.scopesOf(req);
-    // The common case of no limits at all costs no store round trip.
-    if (scopes.length === 0) return Promise.resolve(NOOP_LEASE);
-    // Counters already in this process answer without a promise chain; otherwise ask the store.
-    if (this.counters.takeTokensSync !== undefined && this.counters.getWindowSync !== undefined) {
-      try {
-        const lease = this.acquireSync(req, scopes);
-        if (lease !== undefined) return Promise.resolve(lease);
-      } catch (e) {
-        return Promise.reject(e);
-      }
+    // No limits at all, or counters already in this process: answered without a store round trip
+    // or promise chain (tryAcquireSync); otherwise ask the store.
+    let lease: QuotaLease | undefined;
+    try {
+      lease = this.tryAcquireSync(req);
+    } catch (e) {
+      return Promise.reject(e);
     }
-    return this.acquireScoped(req, scopes);
+    return lease !== undefined ? Promise.resolve(lease) : this.acquireScoped(req, this.scopesOf(req));
   }
 
   /**
@@ -289,8 +285,10 @@ export class StoreQuotaManager implements QuotaManager {
       const now = this.now();
       if (req.countsTokens) {
         for (const s of scopes) {
-          await this.checkWindow(s, 'tokensPerMinute', s.windowKeys[0], MINUTE_MS, now);
-          await this.checkWindow(s, 'tokensPerDay', s.windowKeys[1], DAY_MS, now);
+          for (let w = 0; w < WINDOWS.length; w++) {
+            const [kind, , windowMs] = WINDOWS[w]!;
+            await this.checkWindow(s, kind, s.windowKeys[w]!, windowMs, now);
+          }
         }
       }
       for (const s of scopes) {
@@ -338,8 +336,10 @@ export class StoreQuotaManager implements QuotaManager {
         if (total === 0) return;
         const now = this.now();
         for (const s of scopes) {
-          if (s.limits.tokensPerMinute !== undefined) this.record(s.windowKeys[0], MINUTE_MS, total, now);
-          if (s.limits.tokensPerDay !== undefined) this.record(s.windowKeys[1], DAY_MS, total, now);
+          for (let w = 0; w < WINDOWS.length; w++) {
+            const [kind, , windowMs] = WINDOWS[w]!;
+            if (s.limits[kind] !== undefined) this.record(s.windowKeys[w]!, windowMs, total, now);
+          }
         }
       },
     };
