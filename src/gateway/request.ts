@@ -61,15 +61,15 @@ export function sourceIpOf(req: GatewayRequest, trusted: BlockList | null): stri
   return chain[0] ?? peer;
 }
 
-/**
- * Reads the whole body, refusing more than `limit` bytes (BodyTooLargeError) and failing with
- * ClientClosedError when the client goes away first.
- */
 /** The request body when it is already complete in memory (the HTTP/1.1 front's common case); null when readBody() must wait. */
 export function completeBody(req: GatewayRequest, limit: number): Buffer | null {
   return req instanceof Http1Request ? req.bodyIfComplete(limit) : null;
 }
 
+/**
+ * Reads the whole body, refusing more than `limit` bytes (BodyTooLargeError) and failing with
+ * ClientClosedError when the client goes away first.
+ */
 export function readBody(req: GatewayRequest, limit: number): Promise<Buffer> {
   if (req instanceof Http1Request) return req.readBody(limit);
   return readStreamBody(req as IncomingMessage, limit);
