@@ -8,7 +8,7 @@ import { createDevPki, type DevPki } from '../../tls/pki.js';
 import { UpstreamUnavailableError } from '../errors.js';
 import { upstreamError } from '../upstream.js';
 import { createHttp1Pool, type Http1PoolOptions } from './client.js';
-import { codeOf, httpServer, readAll, sleep, type HttpTestServer } from './testing/servers.js';
+import { codeOf, httpServer, readAll, sendWithBackpressure, sleep, type HttpTestServer } from './testing/servers.js';
 
 let pki: DevPki;
 let other: DevPki;
@@ -32,22 +32,11 @@ beforeAll(async () => {
     if (big) {
       // 3 MB of bytes that depend on the request number and position, written with backpressure.
       const n = Number(big[1]);
-      const total = 3 * 1024 * 1024;
-      res.writeHead(200, { 'content-length': String(total) });
-      let off = 0;
-      const pump = (): void => {
-        while (off < total) {
-          const piece = Buffer.alloc(Math.min(50_000, total - off), 0);
-          for (let k = 0; k < piece.length; k++) piece[k] = (off + k + n * 7) & 0xff;
-          off += piece.length;
-          if (!res.write(piece)) {
-            res.once('drain', pump);
-            return;
-          }
-        }
-        res.end();
-      };
-      pump();
+      sendWithBackpressure(res, 3 * 1024 * 1024, 50_000, (off, len) => {
+        const piece = Buffer.alloc(len);
+        for (let k = 0; k < len; k++) piece[k] = (off + k + n * 7) & 0xff;
+        return piece;
+      });
       return;
     }
     res.setHeader('content-type', 'application/json');

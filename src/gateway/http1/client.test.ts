@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHttp1Pool, type Http1Pool, type Http1PoolOptions } from './client.js';
-import { codeOf, httpServer, rawServer, readAll, sleep, type HttpTestServer, type RawServer } from './testing/servers.js';
+import { codeOf, httpServer, rawServer, readAll, sendWithBackpressure, sleep, type HttpTestServer, type RawServer } from './testing/servers.js';
 
 class Abort extends EventEmitter {
   aborted = false;
@@ -483,20 +483,9 @@ describe('backpressure', () => {
   it('does not buffer a 50 MB body for a slow reader', async () => {
     const total = 50 * 1024 * 1024;
     const piece = Buffer.alloc(64 * 1024, 97);
-    let sent = 0;
+    let sender: { sent: () => number } | null = null;
     const s = await http((_req, res) => {
-      res.writeHead(200, { 'content-length': String(total) });
-      const pump = (): void => {
-        while (sent < total) {
-          sent += piece.length;
-          if (!res.write(piece)) {
-            res.once('drain', pump);
-            return;
-          }
-        }
-        res.end();
-      };
-      pump();
+      sender = sendWithBackpressure(res, total, piece.length, () => piece);
     });
     const p = pool(s.url);
     const r = await p.request({ method: 'GET', path: '/', headers: {} });
@@ -505,7 +494,7 @@ describe('backpressure', () => {
     // A reader that stops for a while: the socket is paused, the server blocks.
     await sleep(300);
     expect(r.body.readableLength).toBeLessThan(1024 * 1024);
-    expect(sent).toBeLessThan(16 * 1024 * 1024);
+    expect(sender!.sent()).toBeLessThan(16 * 1024 * 1024);
     for (;;) {
       const n = await it.next();
       if (n.done) break;

@@ -123,3 +123,26 @@ export async function codeOf(p: Promise<unknown>): Promise<string> {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Answers with `total` body bytes, made by `piece(offset, length)` in pieces of at most
+ * `pieceSize`, written only as fast as the client reads (waits for 'drain'). `sent()`: bytes
+ * handed to the response so far.
+ */
+export function sendWithBackpressure(res: ServerResponse, total: number, pieceSize: number, piece: (offset: number, length: number) => Buffer): { sent: () => number } {
+  let off = 0;
+  res.writeHead(200, { 'content-length': String(total) });
+  const pump = (): void => {
+    while (off < total) {
+      const b = piece(off, Math.min(pieceSize, total - off));
+      off += b.length;
+      if (!res.write(b)) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+    res.end();
+  };
+  pump();
+  return { sent: () => off };
+}
