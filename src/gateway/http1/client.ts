@@ -19,6 +19,7 @@ import {
   UpstreamPoolClosedError,
   UpstreamProtocolError,
 } from './client-errors.js';
+import { writeThisTurn } from './coalesce.js';
 import { headerName, isTokenAt } from './names.js';
 
 /**
@@ -445,13 +446,12 @@ class Conn {
     this.writing = true;
     this.timerFor = -1;
     this.arm(ex.headersTimeout, PH_HEAD);
+    // Sent with the turn's other writes (./coalesce.ts); a large body follows its head in one writev.
     if (ex.bigBody === undefined) {
-      this.socket.write(ex.head, this.onWrittenBound);
+      writeThisTurn(this.socket, ex.head, this.onWrittenBound);
     } else {
-      this.socket.cork();
-      this.socket.write(ex.head);
+      writeThisTurn(this.socket, ex.head);
       this.socket.write(ex.bigBody, this.onWrittenBound);
-      this.socket.uncork();
     }
   }
 

@@ -16,6 +16,7 @@ import { EventEmitter } from 'node:events';
 import { STATUS_CODES, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import type { Server, Socket } from 'node:net';
 import { BodyTooLargeError, ClientClosedError, RequestTimeoutError } from '../errors.js';
+import { writeThisTurn } from './coalesce.js';
 import { headerName, TCHAR } from './names.js';
 
 /** Node's default `maxHeaderSize`: a head longer than this goes to node, which answers 431. */
@@ -490,9 +491,9 @@ class Connection {
     this.socket.destroy();
   }
 
-  /** Writes response bytes; false when the socket's buffer is full (wait for 'drain'). */
+  /** Writes response bytes (at the end of this turn); false when the socket's buffer is full (wait for 'drain'). */
   write(b: Buffer | string): boolean {
-    return this.socket.write(b);
+    return writeThisTurn(this.socket, b);
   }
 
   /** The response's last bytes: written, then the connection moves on to the next request or closes. */
@@ -500,7 +501,7 @@ class Connection {
     const req = this.req!;
     if (!req.complete) this.closeAfterResponse = true; // an unread body cannot be skipped reliably
     const close = this.closeAfterResponse || this.front.closing;
-    this.socket.write(bytes, (err) => {
+    writeThisTurn(this.socket, bytes, (err) => {
       if (this.res === res) this.res = null;
       res.done(!err);
     });
