@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import type { TokenUsage } from '../core/types.js';
 import { ClientClosedError } from './errors.js';
 import { UpstreamResponse } from './http1/client.js';
-import { SseScanner, usageFromEvent, usageFromJson } from './usage.js';
+import { SseScanner, usageFromEvent, usageFromJsonBody } from './usage.js';
 
 export interface ForwardOptions {
   sse: boolean;
@@ -78,13 +78,7 @@ export function forwardComplete(all: Buffer, res: GatewayResponse, opts: Forward
   if (res.destroyed) throw new ClientClosedError();
   const bytes = all.length;
   const result: ForwardResult = { bytes, usage: null };
-  if (opts.usage && opts.json && bytes > 0) {
-    try {
-      result.usage = usageFromJson(JSON.parse(all.toString('utf8')));
-    } catch {
-      // An upstream answering with broken JSON is the upstream's business; no usage then.
-    }
-  }
+  if (opts.usage && opts.json && bytes > 0) result.usage = usageFromJsonBody(all);
   if (opts.captureBody && bytes > 0) result.body = all.subarray(0, MAX_CAPTURED).toString('utf8');
   res.end(all);
   return result;
@@ -142,13 +136,7 @@ export async function forwardResponse(body: Readable, res: GatewayResponse, opts
   const result: ForwardResult = { bytes, usage };
   if (keep && kept.length) {
     const all = Buffer.concat(kept, keptBytes);
-    if (opts.usage && opts.json && !opts.sse && keptBytes < MAX_KEPT) {
-      try {
-        result.usage = usageFromJson(JSON.parse(all.toString('utf8')));
-      } catch {
-        // An upstream answering with broken JSON is the upstream's business; no usage then.
-      }
-    }
+    if (opts.usage && opts.json && !opts.sse && keptBytes < MAX_KEPT) result.usage = usageFromJsonBody(all);
     if (opts.captureBody) result.body = all.subarray(0, MAX_CAPTURED).toString('utf8');
   }
   return result;

@@ -28,6 +28,169 @@ export function usageFromJson(body: unknown): TokenUsage | null {
   return normalizeUsage(o.usage) ?? (o.response && typeof o.response === 'object' ? normalizeUsage((o.response as Record<string, unknown>).usage) : null);
 }
 
+/** How far from its end a JSON body is searched for its `usage` member before it is parsed whole. */
+const TAIL_WINDOW = 4096;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
+const USAGE_KEY = ascii('usage');
+/** The members normalizeUsage reads. */
+const USAGE_FIELDS = ['prompt_tokens', 'completion_tokens', 'total_tokens', 'input_tokens', 'output_tokens'] as const;
+const USAGE_FIELD_KEYS = USAGE_FIELDS.map(ascii);
+
+function wsBack(b: Buffer, i: number, stop: number): number {
+  while (i >= stop) {
+    const c = b[i]!;
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return i;
+    i--;
+  }
+  return i;
+}
+
+/** Index of the quote opening the string whose closing quote is at `close`, or -1. */
+function stringStartBack(b: Buffer, close: number, stop: number): number {
+  for (let j = close - 1; j >= stop; j--) {
+    if (b[j] !== QUOTE) continue;
+    // A quote after an odd run of backslashes is escaped; a run that reaches the window's edge is unknown.
+    let k = j - 1;
+    while (k >= stop && b[k] === BACKSLASH) k--;
+    if (k < stop && k < j - 1) return -1;
+    if ((j - 1 - k) % 2 === 0) return j;
+  }
+  return -1;
+}
+
+/** A byte of a JSON number or of true / false / null. */
+function literalByte(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) || c === 0x2e || c === 0x2b || c === 0x2d || c === 0x45;
+}
+
+/** Index of the first byte of the JSON value whose last byte is at `end`, or -1. */
+function valueStartBack(b: Buffer, end: number, stop: number): number {
+  const c = b[end]!;
+  if (c === QUOTE) return stringStartBack(b, end, stop);
+  if (c === CLOSE_BRACE || c === 0x5d) {
+    let depth = 1;
+    for (let j = end - 1; j >= stop; j--) {
+      const x = b[j]!;
+      if (x === QUOTE) {
+        j = stringStartBack(b, j, stop);
+        if (j < 0) return -1;
+      } else if (x === CLOSE_BRACE || x === 0x5d) depth++;
+      else if ((x === OPEN_BRACE || x === 0x5b) && --depth === 0) return j;
+    }
+    return -1;
+  }
+  let j = end;
+  while (j >= stop && literalByte(b[j]!)) j--;
+  return j === end || j < stop ? -1 : j + 1;
+}
+
+/** The JSON number (or literal) at b[start..end], as JSON.parse reads it; plain digit runs without a string. */
+function numberAt(b: Buffer, start: number, end: number): number {
+  if (end - start < 15) {
+    let n = 0;
+    let k = start;
+    for (; k <= end; k++) {
+      const c = b[k]!;
+      if (c < 0x30 || c > 0x39) break;
+      n = n * 10 + (c - 0x30);
+    }
+    if (k > end) return n;
+  }
+  return Number(b.toString('latin1', start, end + 1));
+}
+
+function keyIs(b: Buffer, keyStart: number, keyEnd: number, key: readonly number[]): boolean {
+  if (keyEnd - keyStart - 1 !== key.length) return false;
+  for (let n = 0; n < key.length; n++) if (b[keyStart + 1 + n] !== key[n]) return false;
+  return true;
+}
+
+/**
+ * Walks the members of the object whose closing brace is at `close` from the last to the first,
+ * calling `visit` with each key's quotes and value's first and last byte; true when it reached the
+ * opening brace, false when `visit` said stop, the bytes were not as expected, or a key holds a
+ * backslash (escapes could spell a key differently).
+ */
+function membersBack(b: Buffer, close: number, stop: number, visit: (keyStart: number, keyEnd: number, start: number, end: number) => boolean): boolean {
+  let i = wsBack(b, close - 1, stop);
+  if (i >= stop && b[i] === OPEN_BRACE) return true; // {}
+  for (;;) {
+    const end = i;
+    if (end < stop) return false;
+    const start = valueStartBack(b, end, stop);
+    if (start < 0) return false;
+    i = wsBack(b, start - 1, stop);
+    if (i < stop || b[i] !== 0x3a) return false;
+    const keyEnd = wsBack(b, i - 1, stop);
+    if (keyEnd < stop || b[keyEnd] !== QUOTE) return false;
+    const keyStart = stringStartBack(b, keyEnd, stop);
+    if (keyStart < 0) return false;
+    for (let k = keyStart + 1; k < keyEnd; k++) if (b[k] === BACKSLASH) return false;
+    if (!visit(keyStart, keyEnd, start, end)) return false;
+    i = wsBack(b, keyStart - 1, stop);
+    if (i >= stop && b[i] === OPEN_BRACE) return true;
+    if (i < stop || b[i] !== 0x2c) return false;
+    i = wsBack(b, i - 1, stop);
+  }
+}
+
+/**
+ * `usageFromJson(JSON.parse(body))` read from the end of the body: the top-level members are
+ * walked backwards from the closing brace (strings, with their escapes, and nested values skipped
+ * whole) to the last `usage` member, whose token counts are read in place. An upstream writes
+ * `usage` after `choices`, so this reads a few hundred bytes instead of parsing the whole answer.
+ * Undefined when the end of the body does not settle it — no `usage` object among the members
+ * within TAIL_WINDOW bytes of the end, one that gives no usage (the Responses shape's
+ * `response.usage` may then count), a key written with escapes, anything unexpected — and the
+ * caller parses the whole body.
+ *
+ * On a valid JSON document the answer is the full parse's: the last of repeated keys wins, as in
+ * JSON.parse, and a number is read with Number(), which gives JSON.parse's value for every JSON
+ * number. A body whose beginning is broken but whose end holds a well-formed `usage` member is
+ * counted from that member, where the full parse would have given up (docs/quotas.md).
+ */
+export function usageFromJsonTail(b: Buffer): TokenUsage | null | undefined {
+  const stop = Math.max(0, b.length - TAIL_WINDOW);
+  const close = wsBack(b, b.length - 1, stop);
+  if (close < stop || b[close] !== CLOSE_BRACE) return undefined;
+  let found: Partial<Record<(typeof USAGE_FIELDS)[number], unknown>> | null = null;
+  const readUsage = (keyStart: number, keyEnd: number, start: number, end: number): boolean => {
+    for (let f = 0; f < USAGE_FIELDS.length; f++) {
+      const name = USAGE_FIELDS[f]!;
+      // The last of repeated keys is the one met first here.
+      if (!keyIs(b, keyStart, keyEnd, USAGE_FIELD_KEYS[f]!) || name in found!) continue;
+      // A number is read as JSON.parse reads it; anything else is not a count.
+      found![name] = b[start] === QUOTE || b[start] === OPEN_BRACE || b[start] === 0x5b ? null : numberAt(b, start, end);
+    }
+    return true;
+  };
+  const complete = membersBack(b, close, stop, (keyStart, keyEnd, start, end) => {
+    if (!keyIs(b, keyStart, keyEnd, USAGE_KEY)) return true;
+    found = {};
+    if (b[start] !== OPEN_BRACE || b[end] !== CLOSE_BRACE || !membersBack(b, end, start, readUsage)) found = null;
+    return false;
+  });
+  if (complete || found === null) return undefined;
+  return normalizeUsage(found) ?? undefined;
+}
+
+/** Usage of a whole (non-streamed) JSON response body; null when there is none or the body is not JSON. */
+export function usageFromJsonBody(body: Buffer): TokenUsage | null {
+  const tail = usageFromJsonTail(body);
+  if (tail !== undefined) return tail;
+  try {
+    return usageFromJson(JSON.parse(body.toString('utf8')));
+  } catch {
+    // An upstream answering with broken JSON is the upstream's business; no usage then.
+    return null;
+  }
+}
+
 /** One complete SSE event: its raw text (with terminator) and the joined `data:` payload. */
 export interface SseEvent {
   raw: string;
