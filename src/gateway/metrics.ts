@@ -25,17 +25,42 @@ export interface GatewayMetrics {
 const MAX_MEMO = 4096;
 const LABELS = (names: readonly string[], values: readonly string[]): Record<string, string> => Object.fromEntries(names.map((n, i) => [n, values[i]!]));
 
-/** A lookup of label children by key, made on first use (bounded by MAX_MEMO). */
-function memo<T>(): (key: string, make: () => T) => T {
-  const m = new Map<string, T>();
-  return (key, make) => {
-    let c = m.get(key);
-    if (c === undefined) {
-      c = make();
-      if (m.size < MAX_MEMO) m.set(key, c);
+/**
+ * Label children memoised by their label values, one Map per label level (bounded by MAX_MEMO
+ * children in all): looking one up builds no key string, so a request's metrics allocate nothing.
+ */
+class Memo<T> {
+  private readonly root = new Map<string | number, unknown>();
+  private size = 0;
+
+  constructor(private readonly make: (values: (string | number)[]) => T) {}
+
+  get1(a: string): T {
+    return (this.root.get(a) as T | undefined) ?? this.add([a]);
+  }
+
+  get2(a: string, b: string): T {
+    return ((this.root.get(a) as Map<string, T> | undefined)?.get(b) as T | undefined) ?? this.add([a, b]);
+  }
+
+  get4(a: string, b: string, c: string, d: number): T {
+    const m2 = this.root.get(a) as Map<string, Map<string, Map<number, T>>> | undefined;
+    return m2?.get(b)?.get(c)?.get(d) ?? this.add([a, b, c, d]);
+  }
+
+  private add(values: (string | number)[]): T {
+    const child = this.make(values);
+    if (this.size >= MAX_MEMO) return child;
+    this.size++;
+    let m = this.root;
+    for (let i = 0; i < values.length - 1; i++) {
+      let next = m.get(values[i]!) as Map<string | number, unknown> | undefined;
+      if (next === undefined) m.set(values[i]!, (next = new Map()));
+      m = next;
     }
-    return c;
-  };
+    m.set(values[values.length - 1]!, child);
+    return child;
+  }
 }
 
 export function createMetrics(withProcessMetrics: boolean): GatewayMetrics {
@@ -52,25 +77,17 @@ export function createMetrics(withProcessMetrics: boolean): GatewayMetrics {
   const tokens = new SeriesCounter('rampart_gateway_tokens_total', 'Tokens reported by upstreams in OpenAI usage objects, by model and kind (prompt, completion).', registry);
   const inflight = new SeriesGauge('rampart_gateway_requests_in_flight', 'Requests being handled now.', registry);
   // Route, model and decision come from fixed sets (configured models only); status is a number.
-  const reqMemo = memo<{ inc(): void }>();
-  const durMemo = memo<{ observe(v: number): void }>();
-  const upMemo = memo<{ observe(v: number): void }>();
-  const tokMemo = memo<{ inc(n: number): void }>();
+  const key = (values: (string | number)[]): string => values.join('\u0000');
+  const reqMemo = new Memo((v) => requests.child(key(v), LABELS(['route', 'model', 'decision', 'status'], v.map(String))));
+  const durMemo = new Memo((v) => duration.child(key(v), LABELS(['route', 'model'], v.map(String))));
+  const upMemo = new Memo((v) => upstreamDuration.child(String(v[0]), { model: String(v[0]) }));
+  const tokMemo = new Memo((v) => tokens.child(key(v), LABELS(['model', 'kind'], v.map(String))));
   return {
     registry,
-    requestsFor: (route, model, decision, status) => {
-      const key = `${route}\u0000${model}\u0000${decision}\u0000${status}`;
-      return reqMemo(key, () => requests.child(key, LABELS(['route', 'model', 'decision', 'status'], [route, model, decision, String(status)])));
-    },
-    durationFor: (route, model) => {
-      const key = `${route}\u0000${model}`;
-      return durMemo(key, () => duration.child(key, LABELS(['route', 'model'], [route, model])));
-    },
-    upstreamDurationFor: (model) => upMemo(model, () => upstreamDuration.child(model, { model })),
-    tokensFor: (model, kind) => {
-      const key = `${model}\u0000${kind}`;
-      return tokMemo(key, () => tokens.child(key, LABELS(['model', 'kind'], [model, kind])));
-    },
+    requestsFor: (route, model, decision, status) => reqMemo.get4(route, model, decision, status),
+    durationFor: (route, model) => durMemo.get2(route, model),
+    upstreamDurationFor: (model) => upMemo.get1(model),
+    tokensFor: (model, kind) => tokMemo.get2(model, kind),
     inflight,
     certReloads: new Counter({
       name: 'rampart_gateway_cert_reloads_total',
