@@ -156,19 +156,34 @@ export function upstreamError(e: unknown, model: string): Error {
  *
  * `log` may be a function, so a caller's per-request child logger is only made when a retry is logged.
  */
-export async function callUpstream(up: Upstream, req: UpstreamRequest, log: Logger | (() => Logger)): Promise<UpstreamResponse> {
+export function callUpstream(up: Upstream, req: UpstreamRequest, log: Logger | (() => Logger)): Promise<UpstreamResponse> {
   const attempts = IDEMPOTENT_METHODS.has(req.method) ? up.retries + 1 : 1;
+  // One attempt (a POST, or no retries): the pool's promise with the error mapped, no async frame.
+  if (attempts > 1) return callWithRetries(up, req, log, attempts);
+  const fail = (e: unknown): Promise<never> => Promise.reject(req.signal.aborted ? e : upstreamError(e, up.model));
+  try {
+    return sendUpstream(up, req).catch(fail);
+  } catch (e) {
+    return fail(e);
+  }
+}
+
+function sendUpstream(up: Upstream, req: UpstreamRequest): Promise<UpstreamResponse> {
+  return up.pool.request({
+    method: req.method,
+    path: up.basePath + req.path,
+    headers: up.hasHeaders ? { ...req.headers, ...up.headers } : req.headers,
+    body: req.body,
+    signal: req.signal,
+    headersTimeout: up.timeoutMs,
+    bodyTimeout: up.timeoutMs,
+  });
+}
+
+async function callWithRetries(up: Upstream, req: UpstreamRequest, log: Logger | (() => Logger), attempts: number): Promise<UpstreamResponse> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await up.pool.request({
-        method: req.method,
-        path: up.basePath + req.path,
-        headers: up.hasHeaders ? { ...req.headers, ...up.headers } : req.headers,
-        body: req.body,
-        signal: req.signal,
-        headersTimeout: up.timeoutMs,
-        bodyTimeout: up.timeoutMs,
-      });
+      return await sendUpstream(up, req);
     } catch (e) {
       if (req.signal.aborted) throw e;
       const code = errCode(e);
