@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../core/contracts.js';
 import { mulberry32 } from '../detect/random.js';
-import { auditRecordJson, canonicalJson } from './canonical-json.js';
+import { auditRecordJson, canonicalJson, tupleRecordJson } from './canonical-json.js';
 import { fromTuple, toTuple, TUPLE_KEYS } from './record-tuple.js';
 import { sampleRecord } from './testing/records.js';
 
@@ -430,6 +430,7 @@ describe('record tuples (the hand-over to the audit thread)', () => {
   it('serialise on the thread to the same bytes as the record they came from, or are refused', () => {
     const gen = generator(0x7a9_1e5);
     let tupled = 0;
+    let written = 0;
     for (let i = 0; i < 5000; i++) {
       const raw = gen.record();
       // The generator shuffles keys and adds bodies and guards: put most records back in the
@@ -443,10 +444,18 @@ describe('record tuples (the hand-over to the audit thread)', () => {
       if (t === null) continue;
       tupled++;
       // What the thread receives is a structured clone.
-      const back = fromTuple(structuredClone(t));
+      const clone = structuredClone(t);
+      const back = fromTuple(clone);
       for (const omitBodies of [false, true]) expect(outcome(back, omitBodies)).toBe(outcome(rec, omitBodies));
+      // The thread writes a tuple's JSON straight from its values: the same bytes.
+      const direct = tupleRecordJson(clone);
+      if (direct !== undefined) {
+        written++;
+        expect(direct).toBe(outcome(rec, true));
+      } else expect(outcome(rec, true)).toMatch(/^THROWS /);
     }
     expect(tupled).toBeGreaterThan(1000);
+    expect(written).toBeGreaterThan(tupled * 0.9);
   });
 
   it('take the record the gateway writes, and refuse one with bodies, guard verdicts or another key order', () => {

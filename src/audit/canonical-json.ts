@@ -3,6 +3,7 @@
 // JSON.stringify writes them. The same value always gives the same bytes, so the hash of a
 // record does not depend on the order its fields were set in.
 import type { AuditRecord } from '../core/contracts.js';
+import { TUPLE_KEYS } from './record-tuple.js';
 
 /**
  * Serialises `value` canonically. Throws on cycles, BigInt and non-plain values JSON cannot hold.
@@ -196,6 +197,38 @@ export function auditRecordJson(rec: AuditRecord, omitBodies: boolean): string {
     if (out !== undefined) return out;
   }
   return canonicalJson(v, omitBodies ? BODY_FIELDS : undefined);
+}
+
+/** AUDIT_RECORD's keys that a tuple holds, in canonical (sorted) order, with their tuple positions. */
+const TUPLE_LAYOUT = AUDIT_RECORD.keys
+  .map((k, i) => ({ at: (TUPLE_KEYS as readonly string[]).indexOf(k), first: AUDIT_RECORD.first[i]!, next: AUDIT_RECORD.next[i]!, slot: AUDIT_RECORD.slots[i] }))
+  .filter((e) => e.at >= 0);
+
+/**
+ * The canonical JSON of the record a tuple of values stands for (src/audit/record-tuple.ts):
+ * exactly `auditRecordJson(fromTuple(t), omitBodies)` (a tuple holds no bodies), written from the
+ * values in place, with no record object, key enumeration or key look-ups. Undefined for an array
+ * that is not such a tuple (the caller then takes the general path).
+ */
+export function tupleRecordJson(t: readonly unknown[]): string | undefined {
+  if (t.length !== TUPLE_KEYS.length) return undefined;
+  let out = '{';
+  let first = true;
+  for (let i = 0; i < TUPLE_LAYOUT.length; i++) {
+    const e = TUPLE_LAYOUT[i]!;
+    const x = t[e.at];
+    if (x === undefined) continue;
+    let w = primitive(x);
+    if (w === undefined) {
+      const slot = e.slot;
+      if (slot === undefined || typeof x !== 'object' || x === null) return undefined;
+      w = 'object' in slot ? writeShape(x, slot.object, 0) : writeArray(x, slot.arrayOf);
+      if (w === undefined) return undefined;
+    }
+    out += (first ? e.first : e.next) + w;
+    first = false;
+  }
+  return out + '}';
 }
 
 /** JSON for a primitive as canonicalJson writes it; undefined for objects and unserialisable values. */

@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../core/logger.js';
 import { openSqliteStore } from '../store/sqlite.js';
 import { ChainedAuditLog, auditBody, type AuditWriterConfig } from './audit-log.js';
+import { tupleRecordJson } from './canonical-json.js';
 import { fromTuple } from './record-tuple.js';
 import type { FromAuditThread, ToAuditThread } from './thread.js';
 
@@ -45,7 +46,7 @@ try {
 port.on('message', (m: ToAuditThread) => {
   switch (m.t) {
     case 'bodies':
-      for (const b of m.bodies) log.recordBody(typeof b === 'string' ? b : auditBody(fromTuple(b), init.cfg.includeBodies, logger));
+      for (const b of m.bodies) log.recordBody(typeof b === 'string' ? b : (tupleRecordJson(b) ?? auditBody(fromTuple(b), init.cfg.includeBodies, logger)));
       break;
     case 'flush':
       // Progress is reported through 'persisted'; a flush only asks for the batch to go now.
