@@ -10,6 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { chatCompletion } from './chat-answer.mjs';
 
 const [DIST, TMP] = process.argv.slice(2);
 const d = (p) => import(pathToFileURL(join(DIST, p)).href);
@@ -27,16 +28,7 @@ const content = (
   'planned for the first quarter of next year. '
 ).repeat(2).slice(0, 800);
 
-const completion = Buffer.from(
-  JSON.stringify({
-    id: 'chatcmpl-bench',
-    object: 'chat.completion',
-    created: 1,
-    model: 'bench',
-    choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop', logprobs: null }],
-    usage: { prompt_tokens: 200, completion_tokens: 180, total_tokens: 380 },
-  }),
-);
+const completion = Buffer.from(JSON.stringify(chatCompletion(content)));
 
 const PIECES = 16;
 const step = Math.ceil(content.length / PIECES);

@@ -4,17 +4,11 @@
 // chat completions (usage with nested *_details, members after it).
 // Run after `npm run build`:  node bench/usage.mjs
 import { usageFromJson, usageFromJsonBody } from '../dist/gateway/usage.js';
+import { chatCompletion } from './chat-answer.mjs';
 
 const content = 'lorem ipsum '.repeat(70).slice(0, 800);
 const bodies = {
-  'gateway-upstream.mjs answer': {
-    id: 'chatcmpl-bench',
-    object: 'chat.completion',
-    created: 1,
-    model: 'bench',
-    choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop', logprobs: null }],
-    usage: { prompt_tokens: 200, completion_tokens: 180, total_tokens: 380 },
-  },
+  'gateway-upstream.mjs answer': chatCompletion(content),
   'OpenAI-shaped answer': {
     id: 'chatcmpl-bench',
     object: 'chat.completion',
