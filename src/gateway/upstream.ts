@@ -158,8 +158,8 @@ export function upstreamError(e: unknown, model: string): Error {
  */
 export function callUpstream(up: Upstream, req: UpstreamRequest, log: Logger | (() => Logger)): Promise<UpstreamResponse> {
   const attempts = IDEMPOTENT_METHODS.has(req.method) ? up.retries + 1 : 1;
-  // One attempt (a POST, or no retries): the pool's promise with the error mapped, no async frame.
   if (attempts > 1) return callWithRetries(up, req, log, attempts);
+  // One attempt (a POST, or no retries): the pool's promise with the error mapped, no async frame.
   const fail = (e: unknown): Promise<never> => Promise.reject(req.signal.aborted ? e : upstreamError(e, up.model));
   try {
     return sendUpstream(up, req).catch(fail);
