@@ -11,7 +11,7 @@ export interface GatewayMetrics {
   registry: Registry;
   inflight: SeriesGauge;
   certReloads: Counter<'result'>;
-  /** The requests counter's child for these labels, memoised (prom-client re-hashes label objects on every call). */
+  /** The requests counter's child for these labels, memoised (no key string or label object per call). */
   requestsFor(route: string, model: string, decision: string, status: number): { inc(): void };
   /** The duration histogram's child for these labels, memoised. */
   durationFor(route: string, model: string): { observe(v: number): void };

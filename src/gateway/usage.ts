@@ -35,6 +35,10 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const COMMA = 0x2c;
+const COLON = 0x3a;
 const ascii = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
 const USAGE_KEY = ascii('usage');
 /** The members normalizeUsage reads. */
@@ -72,15 +76,15 @@ function literalByte(c: number): boolean {
 function valueStartBack(b: Buffer, end: number, stop: number): number {
   const c = b[end]!;
   if (c === QUOTE) return stringStartBack(b, end, stop);
-  if (c === CLOSE_BRACE || c === 0x5d) {
+  if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
     let depth = 1;
     for (let j = end - 1; j >= stop; j--) {
       const x = b[j]!;
       if (x === QUOTE) {
         j = stringStartBack(b, j, stop);
         if (j < 0) return -1;
-      } else if (x === CLOSE_BRACE || x === 0x5d) depth++;
-      else if ((x === OPEN_BRACE || x === 0x5b) && --depth === 0) return j;
+      } else if (x === CLOSE_BRACE || x === CLOSE_BRACKET) depth++;
+      else if ((x === OPEN_BRACE || x === OPEN_BRACKET) && --depth === 0) return j;
     }
     return -1;
   }
@@ -143,20 +147,19 @@ class MembersBack {
     const { b, stop } = this;
     let i = wsBack(b, this.i, stop);
     if (i < stop) return -1;
-    if (this.first) {
-      this.first = false;
-      if (b[i] === OPEN_BRACE) return 0; // {}
-    } else {
-      if (b[i] === OPEN_BRACE) return 0;
-      if (b[i] !== 0x2c) return -1;
+    if (b[i] === OPEN_BRACE) return 0;
+    // Members after the last are preceded by a comma.
+    if (!this.first) {
+      if (b[i] !== COMMA) return -1;
       i = wsBack(b, i - 1, stop);
       if (i < stop) return -1;
     }
+    this.first = false;
     const end = i;
     const start = valueStartBack(b, end, stop);
     if (start < 0) return -1;
     i = wsBack(b, start - 1, stop);
-    if (i < stop || b[i] !== 0x3a) return -1;
+    if (i < stop || b[i] !== COLON) return -1;
     const keyEnd = wsBack(b, i - 1, stop);
     if (keyEnd < stop || b[keyEnd] !== QUOTE) return -1;
     const keyStart = stringStartBack(b, keyEnd, stop);
@@ -220,7 +223,7 @@ function readTail(b: Buffer): TokenUsage | null | undefined {
       if (!keyIs(b, inner.keyStart, inner.keyEnd, USAGE_FIELD_KEYS[f]!) || name in found) continue;
       // A number is read as JSON.parse reads it; anything else is not a count.
       const c = b[inner.start];
-      found[name] = c === QUOTE || c === OPEN_BRACE || c === 0x5b ? null : numberAt(b, inner.start, inner.end);
+      found[name] = c === QUOTE || c === OPEN_BRACE || c === OPEN_BRACKET ? null : numberAt(b, inner.start, inner.end);
       break;
     }
   }
