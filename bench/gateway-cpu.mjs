@@ -3,9 +3,11 @@
 // keep-alive connections; reports the gateway process's CPU time per request from its own
 // /metrics, which stays meaningful on a loaded machine where wall-clock figures do not.
 // Usage (after `npm run build`): node bench/gateway-cpu.mjs [--seconds 10] [--warmup 5]
-//   [--connections 16] [--cpu-prof DIR] [--dist DIR] [--workers N]
+//   [--connections 16] [--cpu-prof DIR] [--dist DIR] [--workers N] [--threads]
+// --threads (Linux, one gateway process) adds the CPU per request of each of its threads, read from
+// /proc: the request thread ("main"), the audit writer and the busiest others.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -23,6 +25,7 @@ const WARMUP = Number(opt('warmup', '5'));
 const CONNS = Number(opt('connections', '16'));
 const PROFILE = opt('cpu-prof', '');
 const WORKERS = opt('workers', '');
+const THREADS = args.includes('--threads');
 
 const d = (p) => import(pathToFileURL(join(DIST, p)).href);
 const { createDevPki } = await d('tls/pki.js');
@@ -38,9 +41,11 @@ process.on('exit', () => {
 });
 process.on('SIGINT', () => process.exit(130));
 
+let gatewayPid = 0;
 function startNode(script, argv, nodeFlags = [], env = {}) {
   const c = spawn(process.execPath, [...nodeFlags, script, ...argv], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   children.push(c);
+  gatewayPid = c.pid;
   return new Promise((res, rej) => {
     let out = '';
     c.stdout.on('data', (x) => {
@@ -91,6 +96,26 @@ async function counters() {
   }
 }
 
+// Clock ticks of user + system time per thread of the gateway process, keyed by thread id, with
+// the thread's name (the request thread is the one whose id is the process id).
+function threadTicks() {
+  const out = new Map();
+  if (!THREADS) return out;
+  const base = `/proc/${gatewayPid}/task`;
+  for (const tid of readdirSync(base)) {
+    try {
+      const stat = readFileSync(`${base}/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const name = tid === String(gatewayPid) ? 'main' : readFileSync(`${base}/${tid}/comm`, 'utf8').trim();
+      out.set(tid, { name, ticks: Number(f[11]) + Number(f[12]) });
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return out;
+}
+const TICK_US = 1e6 / Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
+
 wrk(WARMUP);
 if (args.includes('--idle')) {
   // CPU the gateway spends with no traffic at all (timers, metrics collection, background work).
@@ -100,8 +125,22 @@ if (args.includes('--idle')) {
   process.stdout.write(`${JSON.stringify({ idleCpuMsPerSecond: Math.round(((i1.cpu - i0.cpu) * 1000) / SECONDS) })}\n`);
 }
 const a = await counters();
+const ta = threadTicks();
 const t = wrk(SECONDS);
+const tb = threadTicks();
 const b = await counters();
-const us = ((b.cpu - a.cpu) * 1e6) / Math.max(1, b.requests - a.requests);
-process.stdout.write(`${JSON.stringify({ cpuUsPerRequest: Math.round(us), rps: t.rps, non2xx: t.non2xx, requests: b.requests - a.requests })}\n`);
+const n = Math.max(1, b.requests - a.requests);
+const us = ((b.cpu - a.cpu) * 1e6) / n;
+const result = { cpuUsPerRequest: Math.round(us), rps: t.rps, non2xx: t.non2xx, requests: b.requests - a.requests };
+if (THREADS) {
+  // Per-thread µs per request; the audit writer is the busiest thread other than main.
+  const rows = [];
+  for (const [tid, after] of tb) {
+    const spent = (after.ticks - (ta.get(tid)?.ticks ?? 0)) * TICK_US;
+    if (spent > 0) rows.push({ name: after.name, us: spent / n });
+  }
+  rows.sort((x, y) => (x.name === 'main' ? -1 : y.name === 'main' ? 1 : y.us - x.us));
+  result.threadsUsPerRequest = rows.slice(0, 5).map((r) => `${r.name} ${r.us.toFixed(1)}`);
+}
+process.stdout.write(`${JSON.stringify(result)}\n`);
 process.exit(0);
