@@ -8,6 +8,10 @@
 // Usage (after `npm run build`): node bench/gateway.mjs [--rate 1000] [--seconds 10] [--connections 64] [--log-level warn]
 //   [--workers auto|N]  gateway processes (server.workers; default auto = one per CPU); nginx gets as many
 //   worker processes, so both use the same number of processes.
+//   [--rounds N]  both phases run N times (default 3), the targets taking turns within each round, so
+//   that a noisy minute on a shared host falls on the gateway and nginx alike; the tables give each
+//   target's median over the rounds, every round is listed, and the targets are judged on the median
+//   of the per-round paired figures (gateway − direct in the same round, gateway / nginx in the same round).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -38,6 +42,7 @@ const CONNS = Number(opt('connections', '64'));
 const LOG_LEVEL = opt('log-level', 'warn');
 const WARMUP = Number(opt('warmup', '8'));
 const WORKERS_OPT = opt('workers', 'auto');
+const ROUNDS = Math.max(1, Math.floor(Number(opt('rounds', '3'))));
 const WORKERS = WORKERS_OPT === 'auto' ? availableParallelism() : Number(WORKERS_OPT);
 
 const tmp = mkdtempSync(join(tmpdir(), 'rampart-bench-gw-'));
@@ -223,15 +228,27 @@ const targets = [
 const wrkTargets = [...targets, [NODE_PROXY, nodeProxyUrl, files.ca]];
 if (haveWrk) for (const [, url] of wrkTargets) runWrk(url, lua, WARMUP);
 
-const latency = {};
-for (const [name, url, ca] of targets) {
-  latency[name] = runLoad({ url, path, rate: RATE, seconds: SECONDS, warmupSeconds: 3, ca, headers, body, connections: CONNS });
-  process.stderr.write(`latency ${name}: ${JSON.stringify(latency[name])}\n`);
+/** Median of a list of numbers (the mean of the middle two for an even count). */
+function median(xs) {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return NaN;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
-// --- 2. maximum throughput ----------------------------------------------------------------
-const throughput = {};
-if (haveWrk) {
+// Each round measures every target once, latency phase then throughput phase, one after another.
+const latencyRounds = [];
+const throughputRounds = [];
+for (let round = 0; round < ROUNDS; round++) {
+  const latency = {};
+  for (const [name, url, ca] of targets) {
+    latency[name] = runLoad({ url, path, rate: RATE, seconds: SECONDS, warmupSeconds: 3, ca, headers, body, connections: CONNS });
+    process.stderr.write(`round ${round + 1} latency ${name}: ${JSON.stringify(latency[name])}\n`);
+  }
+  latencyRounds.push(latency);
+}
+for (let round = 0; round < ROUNDS && haveWrk; round++) {
+  const throughput = {};
   for (const [name, url] of wrkTargets) {
     const pid = url === gatewayUrl ? gatewayPid : url === nginxUrl ? nginxPid : url === nodeProxyUrl ? nodeProxyPid : upstreamPid;
     const before = url === gatewayUrl ? await gatewayCounters(gatewayUrl, readFileSync(files.ca)) : null;
@@ -243,20 +260,36 @@ if (haveWrk) {
       const after = await gatewayCounters(gatewayUrl, readFileSync(files.ca));
       throughput[name].gatewayCpuUsPerRequest = ((after.cpu - before.cpu) * 1e6) / Math.max(1, after.requests - before.requests);
     }
-    process.stderr.write(`throughput ${name}: ${JSON.stringify(throughput[name])}\n`);
+    process.stderr.write(`round ${round + 1} throughput ${name}: ${JSON.stringify(throughput[name])}\n`);
   }
+  throughputRounds.push(throughput);
 }
+
+/** A target's figures, each the median over the rounds (wrk's latency strings: the median round's, by req/s). */
+function medianOf(rounds, name) {
+  const rs = rounds.map((r) => r[name]);
+  const out = {};
+  for (const k of Object.keys(rs[0])) out[k] = typeof rs[0][k] === 'number' ? median(rs.map((r) => r[k])) : rs[0][k];
+  if (rs[0].rps !== undefined) {
+    const byRps = [...rs].sort((a, b) => a.rps - b.rps)[(rs.length - 1) >> 1];
+    for (const k of ['p50', 'p99', 'socketErrors']) out[k] = byRps[k];
+    out.non2xx = rs.reduce((a, r) => a + r.non2xx, 0);
+  }
+  return out;
+}
+const latency = Object.fromEntries(targets.map(([name]) => [name, medianOf(latencyRounds, name)]));
+const throughput = haveWrk ? Object.fromEntries(wrkTargets.map(([name]) => [name, medianOf(throughputRounds, name)])) : {};
 
 const calibAfter = calibrate().ms;
 
 // --- report --------------------------------------------------------------------------------
 const f = (n) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a');
-const direct = latency[targets[0][0]];
-const gw = latency[targets[1][0]];
+const ratioMedian = haveWrk && nginxUrl ? median(throughputRounds.map((r) => r[targets[1][0]].rps / r[targets[2][0]].rps)) : NaN;
 const lines = [];
 lines.push(`date ${new Date().toISOString()}  node ${process.version}  cpus ${cpus().length} × ${cpus()[0]?.model}  load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 lines.push(`machine load check: a 1e8-iteration JS loop took ${calibBefore.toFixed(0)} ms before and ${calibAfter.toFixed(0)} ms after the run (about 70-100 ms on an idle core)`);
 lines.push(`fixed rate ${RATE} req/s for ${SECONDS}s, ${CONNS} connections, 1 KB request and response bodies, gateway log level ${LOG_LEVEL}, ${WORKERS} gateway process(es) (server.workers) and ${WORKERS} nginx worker(s)`);
+lines.push(`${ROUNDS} round(s), targets in turn within each; tables: each target's median over the rounds`);
 lines.push('');
 lines.push('| target | achieved req/s | p50 ms | p90 ms | p99 ms | errors |');
 lines.push('|---|---|---|---|---|---|');
@@ -264,11 +297,17 @@ for (const [name] of targets) {
   const l = latency[name];
   lines.push(`| ${name} | ${f(l.achievedRate)} | ${f(l.p50)} | ${f(l.p90)} | ${f(l.p99)} | ${l.errors + l.statusBad} |`);
 }
+// Added latency per round (the same round's direct figure subtracted), then its median.
+const addedBy = (name, q) => latencyRounds.map((r) => r[name][q] - r[targets[0][0]][q]);
+const list = (xs) => xs.map(f).join(', ');
+const added50s = addedBy(targets[1][0], 'p50');
+const added99s = addedBy(targets[1][0], 'p99');
 lines.push('');
-lines.push(`gateway-added latency: p50 ${f(gw.p50 - direct.p50)} ms, p99 ${f(gw.p99 - direct.p99)} ms`);
+lines.push(`gateway-added latency: p50 ${f(median(added50s))} ms, p99 ${f(median(added99s))} ms (rounds: p50 ${list(added50s)}; p99 ${list(added99s)})`);
 if (nginxUrl) {
-  const ng = latency[targets[2][0]];
-  lines.push(`nginx-added latency:   p50 ${f(ng.p50 - direct.p50)} ms, p99 ${f(ng.p99 - direct.p99)} ms`);
+  const n50 = addedBy(targets[2][0], 'p50');
+  const n99 = addedBy(targets[2][0], 'p99');
+  lines.push(`nginx-added latency:   p50 ${f(median(n50))} ms, p99 ${f(median(n99))} ms (rounds: p50 ${list(n50)}; p99 ${list(n99)})`);
 }
 if (haveWrk) {
   lines.push('');
@@ -281,22 +320,25 @@ if (haveWrk) {
   }
   const gwT = throughput[targets[1][0]];
   if (gwT.gatewayCpuUsPerRequest) lines.push(`\ngateway CPU per request from its own /metrics (all its processes): ${gwT.gatewayCpuUsPerRequest.toFixed(0)} µs`);
-  if (nginxUrl) lines.push(`\ngateway / nginx throughput: ${(throughput[targets[1][0]].rps / throughput[targets[2][0]].rps).toFixed(2)}`);
+  if (nginxUrl) {
+    const per = throughputRounds.map((r) => `${f(r[targets[1][0]].rps / r[targets[2][0]].rps)} (${r[targets[1][0]].rps.toFixed(0)} / ${r[targets[2][0]].rps.toFixed(0)})`);
+    lines.push(`\ngateway / nginx throughput: ${f(ratioMedian)}, the median of the rounds' ratios: ${per.join(', ')}`);
+  }
   lines.push(`gateway / bare Node.js proxy throughput: ${(gwT.rps / throughput[NODE_PROXY].rps).toFixed(2)}`);
   if (nginxUrl) lines.push(`bare Node.js proxy / nginx throughput: ${(throughput[NODE_PROXY].rps / throughput[targets[2][0]].rps).toFixed(2)} (node:https + undici, the HTTP stack the gateway used before its own HTTP/1.1 front and upstream client)`);
 }
 // The issue's targets, judged on this run's figures.
-const added50 = gw.p50 - direct.p50;
-const added99 = gw.p99 - direct.p99;
-const kept = gw.achievedRate >= RATE * 0.98 && gw.errors + gw.statusBad === 0;
+const added50 = median(added50s);
+const added99 = median(added99s);
+const kept = latencyRounds.every((r) => r[targets[1][0]].achievedRate >= RATE * 0.98 && r[targets[1][0]].errors + r[targets[1][0]].statusBad === 0);
 lines.push('');
 lines.push(`target p50 added ≤ 1 ms at ${RATE} req/s: ${kept && added50 <= 1 ? 'met' : 'not met'} (${f(added50)} ms${kept ? '' : ', rate not sustained or errors'})`);
 lines.push(`target p99 added ≤ 5 ms at ${RATE} req/s: ${kept && added99 <= 5 ? 'met' : 'not met'} (${f(added99)} ms)`);
 if (haveWrk && nginxUrl) {
-  const ratio = throughput[targets[1][0]].rps / throughput[targets[2][0]].rps;
+  const ratio = ratioMedian;
   lines.push(`target throughput ≥ 0.5 × nginx: ${ratio >= 0.5 ? 'met' : 'not met'} (${ratio.toFixed(2)})`);
 }
 process.stdout.write(`${lines.join('\n')}\n`);
 mkdirSync(join(HERE, 'results'), { recursive: true });
-writeFileSync(join(HERE, 'results', `gateway-${Date.now()}.json`), JSON.stringify({ rate: RATE, seconds: SECONDS, workers: WORKERS, calibBefore, calibAfter, latency, throughput }, null, 2));
+writeFileSync(join(HERE, 'results', `gateway-${Date.now()}.json`), JSON.stringify({ rate: RATE, seconds: SECONDS, workers: WORKERS, rounds: ROUNDS, calibBefore, calibAfter, latency, throughput, latencyRounds, throughputRounds }, null, 2));
 process.exit(0);
