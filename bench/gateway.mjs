@@ -206,6 +206,11 @@ http {
 const nodeProxyUrl = await startNode('node-proxy.mjs', [files.cert, files.key, upstreamUrl, String(WORKERS)]);
 const nodeProxyPid = children.at(-1).pid;
 const NODE_PROXY = 'bare Node.js proxy (node:https + undici, no security layers)';
+// The floor under the gateway: its own HTTP/1.1 front and upstream client with none of its layers
+// (bench/gateway-floor.mjs), one process, so only with --workers 1.
+const FLOOR = "the gateway's HTTP stack alone (own front + client, no layers)";
+const floorUrl = WORKERS === 1 ? await startNode('gateway-floor.mjs', ['--serve', join(ROOT, 'dist'), files.cert, files.key, upstreamUrl]) : null;
+const floorPid = floorUrl ? children.at(-1).pid : null;
 
 const body = JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'x'.repeat(1024 - 60) }] });
 const headers = { authorization: `Bearer ${key}` };
@@ -225,7 +230,7 @@ const targets = [
   ...(nginxUrl ? [['nginx proxy_pass (TLS)', nginxUrl, files.ca]] : []),
 ];
 // --- 0. warm-up: the JIT of the gateway (and nginx's caches) before anything is measured --------
-const wrkTargets = [...targets, [NODE_PROXY, nodeProxyUrl, files.ca]];
+const wrkTargets = [...targets, [NODE_PROXY, nodeProxyUrl, files.ca], ...(floorUrl ? [[FLOOR, floorUrl, files.ca]] : [])];
 if (haveWrk) for (const [, url] of wrkTargets) runWrk(url, lua, WARMUP);
 
 /** Median of a list of numbers (the mean of the middle two for an even count). */
@@ -250,7 +255,7 @@ for (let round = 0; round < ROUNDS; round++) {
 for (let round = 0; round < ROUNDS && haveWrk; round++) {
   const throughput = {};
   for (const [name, url] of wrkTargets) {
-    const pid = url === gatewayUrl ? gatewayPid : url === nginxUrl ? nginxPid : url === nodeProxyUrl ? nodeProxyPid : upstreamPid;
+    const pid = url === gatewayUrl ? gatewayPid : url === nginxUrl ? nginxPid : url === nodeProxyUrl ? nodeProxyPid : url === floorUrl ? floorPid : upstreamPid;
     const before = url === gatewayUrl ? await gatewayCounters(gatewayUrl, readFileSync(files.ca)) : null;
     const cpu0 = treeCpuSeconds(pid);
     throughput[name] = runWrk(url, lua);
@@ -325,6 +330,7 @@ if (haveWrk) {
     lines.push(`\ngateway / nginx throughput: ${f(ratioMedian)}, the median of the rounds' ratios: ${per.join(', ')}`);
   }
   lines.push(`gateway / bare Node.js proxy throughput: ${(gwT.rps / throughput[NODE_PROXY].rps).toFixed(2)}`);
+  if (nginxUrl && floorUrl) lines.push(`gateway's HTTP stack alone / nginx throughput: ${f(median(throughputRounds.map((r) => r[FLOOR].rps / r[targets[2][0]].rps)))} (the floor under the gateway: what its front and client reach with no layer)`);
   if (nginxUrl) lines.push(`bare Node.js proxy / nginx throughput: ${(throughput[NODE_PROXY].rps / throughput[targets[2][0]].rps).toFixed(2)} (node:https + undici, the HTTP stack the gateway used before its own HTTP/1.1 front and upstream client)`);
 }
 // The issue's targets, judged on this run's figures.
