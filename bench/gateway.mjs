@@ -8,6 +8,7 @@
 // Usage (after `npm run build`): node bench/gateway.mjs [--rate 1000] [--seconds 10] [--connections 64] [--log-level warn]
 //   [--workers auto|N]  gateway processes (server.workers; default auto = one per CPU); nginx gets as many
 //   worker processes, so both use the same number of processes.
+//   [--nginx-access-log]  adds a throughput target: nginx again with an access log, as Debian's nginx.conf has it.
 //   [--rounds N]  both phases run N times (default 3), the targets taking turns within each round, so
 //   that a noisy minute on a shared host falls on the gateway and nginx alike; the tables give each
 //   target's median over the rounds, every round is listed, and the targets are judged on the median
@@ -170,20 +171,28 @@ const gatewayPid = children.at(-1).pid;
 let nginxPid = null;
 
 let nginxUrl = null;
+let nginxLogUrl = null;
+let nginxLogPid = null;
 const nginxBin = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' }).stdout.trim();
-if (nginxBin) {
+/**
+ * Starts nginx as a TLS proxy_pass to the upstream (keep-alive upstream connections). `accessLog`:
+ * one line per request to a file, as Debian's /etc/nginx/nginx.conf has it (the gateway writes its
+ * audit record for every request; nginx without a log is the stricter reference).
+ */
+async function startNginx(name, accessLog) {
+  const dir = join(tmp, name);
   const port = await freePort();
-  for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi', 'logs']) mkdirSync(join(tmp, d), { recursive: true });
+  for (const d of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi', 'logs']) mkdirSync(join(dir, d), { recursive: true });
   writeFileSync(
-    join(tmp, 'nginx.conf'),
+    join(dir, 'nginx.conf'),
     `worker_processes ${WORKERS};
-pid ${tmp}/nginx.pid;
-error_log ${tmp}/logs/error.log warn;
+pid ${dir}/nginx.pid;
+error_log ${dir}/logs/error.log warn;
 events { worker_connections 4096; }
 http {
-  access_log off;
-  client_body_temp_path ${tmp}/body; proxy_temp_path ${tmp}/proxy; fastcgi_temp_path ${tmp}/fastcgi;
-  uwsgi_temp_path ${tmp}/uwsgi; scgi_temp_path ${tmp}/scgi;
+  access_log ${accessLog ? `${dir}/logs/access.log` : 'off'};
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
   upstream model { server 127.0.0.1:${upstreamPort}; keepalive 64; }
   server {
     listen 127.0.0.1:${port} ssl;
@@ -195,12 +204,16 @@ http {
 }
 `,
   );
-  const ng = spawn(nginxBin, ['-p', tmp, '-c', join(tmp, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'inherit' });
+  const ng = spawn(nginxBin, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'inherit' });
   children.push(ng);
-  nginxPid = ng.pid;
   await new Promise((r) => setTimeout(r, 500));
-  nginxUrl = `https://127.0.0.1:${port}`;
+  return { url: `https://127.0.0.1:${port}`, pid: ng.pid };
 }
+if (nginxBin) {
+  ({ url: nginxUrl, pid: nginxPid } = await startNginx('nginx', false));
+  if (args.includes('--nginx-access-log')) ({ url: nginxLogUrl, pid: nginxLogPid } = await startNginx('nginx-log', true));
+}
+const NGINX_LOG = "nginx proxy_pass (TLS), access log on as in Debian's nginx.conf";
 
 // The platform's ceiling: a bare Node.js TLS proxy (bench/node-proxy.mjs), throughput only.
 const nodeProxyUrl = await startNode('node-proxy.mjs', [files.cert, files.key, upstreamUrl, String(WORKERS)]);
@@ -230,7 +243,7 @@ const targets = [
   ...(nginxUrl ? [['nginx proxy_pass (TLS)', nginxUrl, files.ca]] : []),
 ];
 // --- 0. warm-up: the JIT of the gateway (and nginx's caches) before anything is measured --------
-const wrkTargets = [...targets, [NODE_PROXY, nodeProxyUrl, files.ca], ...(floorUrl ? [[FLOOR, floorUrl, files.ca]] : [])];
+const wrkTargets = [...targets, ...(nginxLogUrl ? [[NGINX_LOG, nginxLogUrl, files.ca]] : []), [NODE_PROXY, nodeProxyUrl, files.ca], ...(floorUrl ? [[FLOOR, floorUrl, files.ca]] : [])];
 if (haveWrk) for (const [, url] of wrkTargets) runWrk(url, lua, WARMUP);
 
 /** Median of a list of numbers (the mean of the middle two for an even count). */
@@ -255,7 +268,7 @@ for (let round = 0; round < ROUNDS; round++) {
 for (let round = 0; round < ROUNDS && haveWrk; round++) {
   const throughput = {};
   for (const [name, url] of wrkTargets) {
-    const pid = url === gatewayUrl ? gatewayPid : url === nginxUrl ? nginxPid : url === nodeProxyUrl ? nodeProxyPid : url === floorUrl ? floorPid : upstreamPid;
+    const pid = url === gatewayUrl ? gatewayPid : url === nginxUrl ? nginxPid : url === nginxLogUrl ? nginxLogPid : url === nodeProxyUrl ? nodeProxyPid : url === floorUrl ? floorPid : upstreamPid;
     const before = url === gatewayUrl ? await gatewayCounters(gatewayUrl, readFileSync(files.ca)) : null;
     const cpu0 = treeCpuSeconds(pid);
     throughput[name] = runWrk(url, lua);
@@ -330,6 +343,10 @@ if (haveWrk) {
     lines.push(`\ngateway / nginx throughput: ${f(ratioMedian)}, the median of the rounds' ratios: ${per.join(', ')}`);
   }
   lines.push(`gateway / bare Node.js proxy throughput: ${(gwT.rps / throughput[NODE_PROXY].rps).toFixed(2)}`);
+  if (nginxLogUrl) {
+    const per = throughputRounds.map((r) => f(r[targets[1][0]].rps / r[NGINX_LOG].rps));
+    lines.push(`gateway / nginx with its access log: ${f(median(throughputRounds.map((r) => r[targets[1][0]].rps / r[NGINX_LOG].rps)))} (rounds: ${per.join(', ')}; like for like: both record every request)`);
+  }
   if (nginxUrl && floorUrl) lines.push(`gateway's HTTP stack alone / nginx throughput: ${f(median(throughputRounds.map((r) => r[FLOOR].rps / r[targets[2][0]].rps)))} (the floor under the gateway: what its front and client reach with no layer)`);
   if (nginxUrl) lines.push(`bare Node.js proxy / nginx throughput: ${(throughput[NODE_PROXY].rps / throughput[targets[2][0]].rps).toFixed(2)} (node:https + undici, the HTTP stack the gateway used before its own HTTP/1.1 front and upstream client)`);
 }
