@@ -43,7 +43,10 @@ interface Waiter {
   reject: (e: unknown) => void;
 }
 
-const DEFAULTS = { flushIntervalMs: 200, retryMinMs: 50, retryMaxMs: 5000, closeTimeoutMs: 10_000, maxBatch: 2048 };
+/** How long a queued record waits at most before its batch is written, unless the caller sets flushIntervalMs. */
+export const DEFAULT_FLUSH_INTERVAL_MS = 200;
+
+const DEFAULTS = { flushIntervalMs: DEFAULT_FLUSH_INTERVAL_MS, retryMinMs: 50, retryMaxMs: 5000, closeTimeoutMs: 10_000, maxBatch: 2048 };
 
 /**
  * What is chained for a record: its canonical JSON, without the body fields unless `includeBodies`.

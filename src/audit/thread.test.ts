@@ -93,6 +93,25 @@ describe('audit writer thread', () => {
     expect(JSON.parse(e!.body)).toMatchObject({ id: 'req-1' });
   });
 
+  it('hands records over together while the first waits (one message, not one per record), and stores them within the flush interval', async () => {
+    const path = newFile();
+    // Interval 400 ms: the first record waits 50 ms on this side, the writer flushes 350 ms after it arrives.
+    const log = await startAuditThread({ path, cfg: { ...cfg, flushEvery: 100_000 }, logger: silentLogger(), flushIntervalMs: 400 });
+    const t0 = performance.now();
+    log.record(sampleRecord(0));
+    // Recorded 5 ms later, before the first record's hand-over timer (timers run in the order they expire).
+    await new Promise((r) => setTimeout(r, 5));
+    log.record(sampleRecord(1));
+    while (log.pending > 0) await new Promise((r) => setTimeout(r, 5));
+    const elapsed = performance.now() - t0;
+    expect(log.handOvers).toBe(1);
+    // Not written before the interval has passed (timers never fire early), and not much after it.
+    expect(elapsed).toBeGreaterThanOrEqual(395);
+    expect(elapsed).toBeLessThan(400 + 2_000);
+    await log.close();
+    expect((await storedIds(path)).ids).toEqual([sampleRecord(0).id, sampleRecord(1).id]);
+  });
+
   it('a thread that dies is replaced and the records it had not acknowledged are written again', async () => {
     const path = newFile();
     const log = await startAuditThread({ path, cfg: { ...cfg, flushEvery: 100_000 }, logger: silentLogger(), flushIntervalMs: 60_000 });

@@ -12,7 +12,7 @@
 import { Worker } from 'node:worker_threads';
 import type { AuditLog, AuditRecord } from '../core/contracts.js';
 import type { Logger } from '../core/logger.js';
-import { auditBody, type AuditWriterConfig } from './audit-log.js';
+import { auditBody, DEFAULT_FLUSH_INTERVAL_MS, type AuditWriterConfig } from './audit-log.js';
 import { AuditClosedError, AuditFlushIncompleteError, AuditWriteFailedError } from './errors.js';
 import { toTuple, type RecordTuple } from './record-tuple.js';
 
@@ -31,7 +31,10 @@ export interface AuditThreadOptions {
   path: string;
   cfg: AuditWriterConfig;
   logger: Logger;
-  /** Passed to the thread's ChainedAuditLog (tests). */
+  /**
+   * Longest a record waits before its batch is stored (default 200 ms): split between the wait for
+   * the hand-over on this side and the writer's flush interval (tests set it).
+   */
   flushIntervalMs?: number;
   /** Entry of the thread; tests use a script that fails on purpose. */
   workerUrl?: URL;
@@ -44,7 +47,13 @@ export interface AuditThreadOptions {
 const WORKER_URL = import.meta.url.endsWith('.ts') ? new URL('../../dist/audit/thread-worker.js', import.meta.url) : new URL('./thread-worker.js', import.meta.url);
 
 const SEND_EVERY = 64;
-const SEND_AFTER_MS = 5;
+/**
+ * Longest a record waits on the request thread before it is handed over (the writer's flush interval
+ * is shortened by as much, so a record is still stored within the interval). At low traffic each
+ * hand-over is one message that wakes the writer thread: every 5 ms that cost the request thread
+ * about 10 µs and the writer about 15 µs per request at 1,000 req/s (bench/README.md, "Sixth round").
+ */
+const MAX_SEND_AFTER_MS = 50;
 
 const LEVELS: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
 
@@ -60,6 +69,12 @@ export class ThreadedAuditLog implements AuditLog {
   readonly started: Promise<void>;
   /** Restarts of the thread after it died (tests, metrics). */
   restarts = 0;
+  /** Messages that carried records to the thread (tests). */
+  handOvers = 0;
+  /** How long the first record of a hand-over waits for others (see MAX_SEND_AFTER_MS). */
+  private readonly sendAfterMs: number;
+  /** The writer's flush interval: the configured one less the wait on this side. */
+  private readonly writerIntervalMs: number;
   private worker!: Worker;
   private readonly logger: Logger;
   /** Records not yet handed to the thread (sent in batches). */
@@ -81,6 +96,9 @@ export class ThreadedAuditLog implements AuditLog {
 
   constructor(private readonly opts: AuditThreadOptions) {
     this.logger = opts.logger.child({ component: 'audit' });
+    const interval = opts.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
+    this.sendAfterMs = Math.min(MAX_SEND_AFTER_MS, Math.floor(interval / 4));
+    this.writerIntervalMs = Math.max(1, interval - this.sendAfterMs);
     this.started = this.spawn();
   }
 
@@ -95,12 +113,12 @@ export class ThreadedAuditLog implements AuditLog {
     }
     this.batch.push(toTuple(rec) ?? auditBody(rec, this.opts.cfg.includeBodies, this.logger));
     this.recorded++;
-    // Handed over in batches: at SEND_EVERY records, else SEND_AFTER_MS after the first (each
-    // postMessage costs about as much as serialising a record).
+    // Handed over in batches: at SEND_EVERY records, else sendAfterMs after the first (each
+    // postMessage wakes the writer thread and costs about as much as serialising a record).
     if (this.batch.length >= SEND_EVERY) this.send();
     else if (!this.scheduled) {
       this.scheduled = true;
-      this.sendTimer = setTimeout(this.send, SEND_AFTER_MS);
+      this.sendTimer = setTimeout(this.send, this.sendAfterMs);
       this.sendTimer.unref();
     }
   }
@@ -147,12 +165,15 @@ export class ThreadedAuditLog implements AuditLog {
     const bodies = this.batch;
     this.batch = [];
     for (const b of bodies) this.unacked.push(b);
-    if (this.alive) this.worker.postMessage({ t: 'bodies', bodies } satisfies ToAuditThread);
+    if (this.alive) {
+      this.handOvers++;
+      this.worker.postMessage({ t: 'bodies', bodies } satisfies ToAuditThread);
+    }
   };
 
   private spawn(): Promise<void> {
     const w = new Worker(this.opts.workerUrl ?? WORKER_URL, {
-      workerData: { path: this.opts.path, cfg: this.opts.cfg, logLevel: this.logger.level, flushIntervalMs: this.opts.flushIntervalMs },
+      workerData: { path: this.opts.path, cfg: this.opts.cfg, logLevel: this.logger.level, flushIntervalMs: this.writerIntervalMs },
     });
     this.worker = w;
     this.base = this.persisted;
