@@ -254,7 +254,8 @@ function median(xs) {
   return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
-// Each round measures every target once, latency phase then throughput phase, one after another.
+// The latency phase runs its rounds, then the throughput phase its own; within a round every target
+// is measured once, one after another.
 const latencyRounds = [];
 const throughputRounds = [];
 for (let round = 0; round < ROUNDS; round++) {
