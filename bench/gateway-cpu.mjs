@@ -6,6 +6,8 @@
 //   [--connections 16] [--cpu-prof DIR] [--dist DIR] [--workers N] [--threads]
 // --threads (Linux, one gateway process) adds the CPU per request of each of its threads, read from
 // /proc: the request thread ("main"), the audit writer and the busiest others.
+// --rate R measures at a fixed rate instead of wrk's maximum: bench/gateway-load.mjs (open loop, 64
+// connections) sends R requests a second for --seconds, and the latency percentiles are reported too.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +28,7 @@ const CONNS = Number(opt('connections', '16'));
 const PROFILE = opt('cpu-prof', '');
 const WORKERS = opt('workers', '');
 const THREADS = args.includes('--threads');
+const RATE = Number(opt('rate', '0'));
 
 const d = (p) => import(pathToFileURL(join(DIST, p)).href);
 const { createDevPki } = await d('tls/pki.js');
@@ -81,6 +84,14 @@ function wrk(seconds) {
     non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1] ?? 0),
   };
 }
+/** The open-loop load generator of bench/gateway.mjs at `rate` requests a second. */
+function fixedRate(rate, seconds) {
+  const spec = { url, path: '/v1/chat/completions', rate, seconds, warmupSeconds: 0, ca: files.ca, headers: { authorization: `Bearer ${key}` }, body, connections: 64 };
+  const r = spawnSync(process.execPath, [join(HERE, 'gateway-load.mjs'), JSON.stringify(spec)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`load generator failed: ${r.stderr}`);
+  const o = JSON.parse(r.stdout.trim().split('\n').at(-1));
+  return { rps: o.achievedRate, non2xx: o.statusBad, errors: o.errors, p50: Number(o.p50.toFixed(2)), p99: Number(o.p99.toFixed(2)) };
+}
 async function counters() {
   const { Agent, request } = await import('undici');
   const dispatcher = new Agent({ connect: { ca: readFileSync(files.ca) } });
@@ -126,12 +137,13 @@ if (args.includes('--idle')) {
 }
 const a = await counters();
 const ta = threadTicks();
-const t = wrk(SECONDS);
+const t = RATE > 0 ? fixedRate(RATE, SECONDS) : wrk(SECONDS);
 const tb = threadTicks();
 const b = await counters();
 const n = Math.max(1, b.requests - a.requests);
 const us = ((b.cpu - a.cpu) * 1e6) / n;
 const result = { cpuUsPerRequest: Math.round(us), rps: t.rps, non2xx: t.non2xx, requests: b.requests - a.requests };
+if (RATE > 0) Object.assign(result, { p50Ms: t.p50, p99Ms: t.p99, errors: t.errors });
 if (THREADS) {
   // Per-thread µs per request; the audit writer is the busiest thread other than main.
   const rows = [];
