@@ -7,7 +7,8 @@
 // --threads (Linux, one gateway process) adds the CPU per request of each of its threads, read from
 // /proc: the request thread ("main"), the audit writer and the busiest others.
 // --rate R measures at a fixed rate instead of wrk's maximum: bench/gateway-load.mjs (open loop, 64
-// connections) sends R requests a second for --seconds, and the latency percentiles are reported too.
+// connections) sends R requests a second for 3 s of warm-up plus --seconds, and the latency percentiles
+// (of the --seconds part) are reported too; the CPU figures count every request it sent.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -86,7 +87,7 @@ function wrk(seconds) {
 }
 /** The open-loop load generator of bench/gateway.mjs at `rate` requests a second. */
 function fixedRate(rate, seconds) {
-  const spec = { url, path: '/v1/chat/completions', rate, seconds, warmupSeconds: 0, ca: files.ca, headers: { authorization: `Bearer ${key}` }, body, connections: 64 };
+  const spec = { url, path: '/v1/chat/completions', rate, seconds, warmupSeconds: 3, ca: files.ca, headers: { authorization: `Bearer ${key}` }, body, connections: 64 };
   const r = spawnSync(process.execPath, [join(HERE, 'gateway-load.mjs'), JSON.stringify(spec)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`load generator failed: ${r.stderr}`);
   const o = JSON.parse(r.stdout.trim().split('\n').at(-1));
