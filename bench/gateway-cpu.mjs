@@ -3,7 +3,7 @@
 // keep-alive connections; reports the gateway process's CPU time per request from its own
 // /metrics, which stays meaningful on a loaded machine where wall-clock figures do not.
 // Usage (after `npm run build`): node bench/gateway-cpu.mjs [--seconds 10] [--warmup 5]
-//   [--connections 16] [--cpu-prof DIR] [--dist DIR] [--workers N] [--threads]
+//   [--connections 16] [--cpu-prof DIR] [--dist DIR] [--workers N] [--threads] [--rate R]
 // --threads (Linux, one gateway process) adds the CPU per request of each of its threads, read from
 // /proc: the request thread ("main"), the audit writer and the busiest others.
 // --rate R measures at a fixed rate instead of wrk's maximum: bench/gateway-load.mjs (open loop, 64
@@ -45,6 +45,7 @@ process.on('exit', () => {
 });
 process.on('SIGINT', () => process.exit(130));
 
+/** Process id of the last process started, the gateway (the upstream is started before it). */
 let gatewayPid = 0;
 function startNode(script, argv, nodeFlags = [], env = {}) {
   const c = spawn(process.execPath, [...nodeFlags, script, ...argv], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
