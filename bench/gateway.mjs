@@ -6,8 +6,8 @@
 //      TLS proxy without any security layer (bench/node-proxy.mjs), the ceiling of the platform.
 // Upstream, gateway, nginx and load generator each run in their own process.
 // Usage (after `npm run build`): node bench/gateway.mjs [--rate 1000] [--seconds 10] [--connections 64] [--log-level warn]
-//   [--workers auto|N]  gateway processes (server.workers; default auto = one per CPU); nginx gets as many
-//   worker processes, so both use the same number of processes.
+//   [--workers 1|N|auto]  gateway processes (server.workers; default 1, the gateway's own default;
+//   auto = one per CPU); nginx gets as many worker processes, so both use the same number of processes.
 //   [--nginx-access-log]  adds a throughput target: nginx again with an access log, as Debian's nginx.conf has it.
 //   [--rounds N]  both phases run N times (default 3), the targets taking turns within each round, so
 //   that a noisy minute on a shared host falls on the gateway and nginx alike; the tables give each
@@ -42,7 +42,7 @@ const SECONDS = Number(opt('seconds', '10'));
 const CONNS = Number(opt('connections', '64'));
 const LOG_LEVEL = opt('log-level', 'warn');
 const WARMUP = Number(opt('warmup', '8'));
-const WORKERS_OPT = opt('workers', 'auto');
+const WORKERS_OPT = opt('workers', '1');
 const ROUNDS = Math.max(1, Math.floor(Number(opt('rounds', '3'))));
 const WORKERS = WORKERS_OPT === 'auto' ? availableParallelism() : Number(WORKERS_OPT);
 
