@@ -14,7 +14,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { writeBenchGatewayConfig, writeBenchPki } from './gateway-setup.mjs';
+import { procStat, runLoad, writeBenchGatewayConfig, writeBenchPki } from './gateway-setup.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -88,10 +88,7 @@ function wrk(seconds) {
 }
 /** The open-loop load generator of bench/gateway.mjs at `rate` requests a second. */
 function fixedRate(rate, seconds) {
-  const spec = { url, path: '/v1/chat/completions', rate, seconds, warmupSeconds: 3, ca: files.ca, headers: { authorization: `Bearer ${key}` }, body, connections: 64 };
-  const r = spawnSync(process.execPath, [join(HERE, 'gateway-load.mjs'), JSON.stringify(spec)], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`load generator failed: ${r.stderr}`);
-  const o = JSON.parse(r.stdout.trim().split('\n').at(-1));
+  const o = runLoad({ url, path: '/v1/chat/completions', rate, seconds, warmupSeconds: 3, ca: files.ca, headers: { authorization: `Bearer ${key}` }, body, connections: 64 });
   return { rps: o.achievedRate, non2xx: o.statusBad, errors: o.errors, p50: Number(o.p50.toFixed(2)), p99: Number(o.p99.toFixed(2)) };
 }
 async function counters() {
@@ -109,25 +106,23 @@ async function counters() {
   }
 }
 
-// Clock ticks of user + system time per thread of the gateway process, keyed by thread id, with
-// the thread's name (the request thread is the one whose id is the process id).
-function threadTicks() {
+// CPU seconds (user + system) per thread of the gateway process, keyed by thread id, with the
+// thread's name (the request thread is the one whose id is the process id).
+function threadCpu() {
   const out = new Map();
   if (!THREADS) return out;
   const base = `/proc/${gatewayPid}/task`;
   for (const tid of readdirSync(base)) {
     try {
-      const stat = readFileSync(`${base}/${tid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const { cpuSeconds } = procStat(`${base}/${tid}/stat`);
       const name = tid === String(gatewayPid) ? 'main' : readFileSync(`${base}/${tid}/comm`, 'utf8').trim();
-      out.set(tid, { name, ticks: Number(f[11]) + Number(f[12]) });
+      out.set(tid, { name, cpuSeconds });
     } catch {
       // the thread ended between the listing and the read
     }
   }
   return out;
 }
-const TICK_US = 1e6 / Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
 
 wrk(WARMUP);
 if (args.includes('--idle')) {
@@ -138,9 +133,9 @@ if (args.includes('--idle')) {
   process.stdout.write(`${JSON.stringify({ idleCpuMsPerSecond: Math.round(((i1.cpu - i0.cpu) * 1000) / SECONDS) })}\n`);
 }
 const a = await counters();
-const ta = threadTicks();
+const ta = threadCpu();
 const t = RATE > 0 ? fixedRate(RATE, SECONDS) : wrk(SECONDS);
-const tb = threadTicks();
+const tb = threadCpu();
 const b = await counters();
 const n = Math.max(1, b.requests - a.requests);
 const us = ((b.cpu - a.cpu) * 1e6) / n;
@@ -150,7 +145,7 @@ if (THREADS) {
   // Per-thread µs per request; the audit writer is the busiest thread other than main.
   const rows = [];
   for (const [tid, after] of tb) {
-    const spent = (after.ticks - (ta.get(tid)?.ticks ?? 0)) * TICK_US;
+    const spent = (after.cpuSeconds - (ta.get(tid)?.cpuSeconds ?? 0)) * 1e6;
     if (spent > 0) rows.push({ name: after.name, us: spent / n });
   }
   rows.sort((x, y) => (x.name === 'main' ? -1 : y.name === 'main' ? 1 : y.us - x.us));

@@ -10,7 +10,7 @@ import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { writeBenchPki } from './gateway-setup.mjs';
+import { procStat, writeBenchPki } from './gateway-setup.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -68,11 +68,8 @@ if (args[0] === '--serve') {
   const lua = join(tmp, 'post.lua');
   writeFileSync(lua, `wrk.method = "POST"\nwrk.body = ${JSON.stringify(body)}\nwrk.headers["Content-Type"] = "application/json"\nwrk.path = "/v1/chat/completions"\n`);
   const wrk = (s) => spawnSync('wrk', ['-t1', '-c64', `-d${s}s`, '-s', lua, url], { encoding: 'utf8' }).stdout;
-  // CPU of the proxy process (all its threads), from /proc: utime + stime in clock ticks of 10 ms.
-  const cpu = () => {
-    const f = readFileSync(`/proc/${proxy.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  };
+  // CPU of the proxy process (all its threads), from /proc.
+  const cpu = () => procStat(`/proc/${proxy.pid}/stat`).cpuSeconds;
   wrk(WARMUP);
   const c0 = cpu();
   const out = wrk(SECONDS);

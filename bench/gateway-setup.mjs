@@ -1,8 +1,37 @@
 // The gateway set-up measured by bench/gateway.mjs, bench/gateway-cpu.mjs and the guard benchmarks:
 // one Cedar policy set, one config and the certificates, written in one place so the benchmarks
-// always measure the same thing.
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// always measure the same thing; and the measuring pieces they share (the fixed-rate load
+// generator, CPU time from /proc).
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+
+/** Clock ticks per second of the CPU times in /proc. */
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/**
+ * A /proc stat file (`/proc/PID/stat`, `/proc/PID/task/TID/stat`; Linux): the parent process id and
+ * the CPU seconds (user + system) used so far. Throws when the process or thread is gone.
+ */
+export function procStat(path) {
+  const t = readFileSync(path, 'utf8');
+  // Fields after the command name (which may hold spaces and parentheses): state ppid ... utime(14) stime(15).
+  const f = t.slice(t.lastIndexOf(')') + 2).split(' ');
+  return { ppid: Number(f[1]), cpuSeconds: (Number(f[11]) + Number(f[12])) / CLK_TCK };
+}
+
+/**
+ * Runs bench/gateway-load.mjs (open loop, fixed rate) with `spec` in its own process and returns
+ * its result: achievedRate, p50/p90/p99/max in ms, errors, statusBad.
+ */
+export function runLoad(spec) {
+  const r = spawnSync(process.execPath, [join(HERE, 'gateway-load.mjs'), JSON.stringify(spec)], { encoding: 'utf8', timeout: (spec.seconds * 10 + 60) * 1000 });
+  if (r.status !== 0) throw new Error(`load generator failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1));
+}
 
 /**
  * Writes `policy.cedar` and `rampart.json` into `tmp` and returns the config object: TLS, the

@@ -19,7 +19,7 @@ import { createServer } from 'node:net';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeBenchGatewayConfig, writeBenchPki } from './gateway-setup.mjs';
+import { procStat, runLoad, writeBenchGatewayConfig, writeBenchPki } from './gateway-setup.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -80,12 +80,6 @@ function freePort() {
   });
 }
 
-function runLoad(spec) {
-  const r = spawnSync(process.execPath, [join(HERE, 'gateway-load.mjs'), JSON.stringify(spec)], { encoding: 'utf8', timeout: (SECONDS * 10 + 60) * 1000 });
-  if (r.status !== 0) throw new Error(`load generator failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').at(-1));
-}
-
 function runWrk(url, luaFile, seconds = SECONDS) {
   const r = spawnSync('wrk', ['-t1', `-c${CONNS}`, `-d${seconds}s`, '--latency', '-s', luaFile, url], { encoding: 'utf8', timeout: (seconds + 60) * 1000 });
   if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
@@ -105,10 +99,8 @@ function treeCpuSeconds(rootPid) {
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      const t = readFileSync(`/proc/${d}/stat`, 'utf8');
-      // Fields after the command name (which may hold spaces): state ppid ... utime(14) stime(15).
-      const f = t.slice(t.lastIndexOf(')') + 2).split(' ');
-      stats.push({ pid: Number(d), ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / CLK_TCK });
+      const { ppid, cpuSeconds } = procStat(`/proc/${d}/stat`);
+      stats.push({ pid: Number(d), ppid, cpu: cpuSeconds });
     } catch {
       // The process ended meanwhile.
     }
@@ -125,7 +117,6 @@ function treeCpuSeconds(rootPid) {
   }
   return stats.filter((p) => tree.has(p.pid)).reduce((a, p) => a + p.cpu, 0);
 }
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
 /** How loaded the machine is: ms for a fixed JS loop (about 70-100 ms on an idle core of this VM class). */
 function calibrate() {
